@@ -1,0 +1,162 @@
+/*
+ * task.c - task objects: one thread of one guest, as of one snapshot.
+ *
+ * A task is a full userdata holding (host epoch, guest index, task index)
+ * and a label such as "U1/db[210]" for messages.  Every field access
+ * checks that the snapshot it came from is still the current one and
+ * raises a clear error otherwise: Lua never sees stale guest data.  The
+ * fields are read-only; methods (freeze, thaw) are left to the tick loop,
+ * which adds them to the metatable's __methods table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lua/xds_int.h"
+
+struct xds_ltask {
+	uint64_t epoch;             /* host epoch of the snapshot */
+	int guest, task;            /* indexes into host guests and snap.tasks */
+	char label[96];             /* "DOM/comm[pid]" */
+};
+
+enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
+       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_NONE };
+
+static const char *const task_fields[] = {
+	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
+	"cputime", "vruntime", "queued", "running", NULL
+};
+
+struct xds_lstate *xds_lua_upstate(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+void xds_task_push(lua_State *L, int guest, int task)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
+	struct xds_guest *g = &s->host->guests[guest];
+	const struct lx_task *t = &g->snap.tasks[task];
+	struct xds_ltask *u = lua_newuserdatauv(L, sizeof *u, 0);
+	u->epoch = s->host->epoch;
+	u->guest = guest;
+	u->task = task;
+	snprintf(u->label, sizeof u->label, "%s/%.16s[%d]", g->name, t->comm, t->pid);
+	luaL_setmetatable(L, XDS_LUA_TASK);
+}
+
+static int task_expired(const struct xds_lstate *s, const struct xds_ltask *u)
+{
+	const struct xds_host *h = s->host;
+	if (!s->fresh || u->epoch != h->epoch || u->guest >= h->nr_guests)
+		return 1;
+	const struct xds_guest *g = &h->guests[u->guest];
+	return g->error[0] || u->task >= g->snap.nr_tasks;
+}
+
+const struct lx_task *xds_task_check(lua_State *L, int idx, int *guest)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
+	struct xds_ltask *u = luaL_checkudata(L, idx, XDS_LUA_TASK);
+	if (task_expired(s, u))
+		luaL_error(L, "task %s belongs to an expired snapshot; "
+			   "take a new one with xds.tasks()", u->label);
+	if (guest)
+		*guest = u->guest;
+	return &s->host->guests[u->guest].snap.tasks[u->task];
+}
+
+static int field_index(const char *key)
+{
+	int i = 0;
+	while (task_fields[i] && strcmp(task_fields[i], key) != 0)
+		i++;
+	return task_fields[i] ? i : F_NONE;
+}
+
+static void push_state(lua_State *L, char state)
+{
+	char c = state ? state : '?';
+	lua_pushlstring(L, &c, 1);
+}
+
+static void push_field(lua_State *L, const struct lx_task *t, const char *dom, int f)
+{
+	switch (f) {
+	case F_DOM:      lua_pushstring(L, dom); break;
+	case F_PID:      lua_pushinteger(L, t->pid); break;
+	case F_TGID:     lua_pushinteger(L, t->tgid); break;
+	case F_COMM:     lua_pushlstring(L, t->comm, strnlen(t->comm, sizeof t->comm)); break;
+	case F_STATE:    push_state(L, t->state); break;
+	case F_CPU:      lua_pushinteger(L, t->cpu); break;
+	case F_NICE:     lua_pushinteger(L, t->nice); break;
+	case F_PRIO:     lua_pushinteger(L, t->prio); break;
+	case F_CPUTIME:  lua_pushinteger(L, (lua_Integer)t->cputime_ns); break;
+	case F_VRUNTIME: lua_pushinteger(L, (lua_Integer)t->vruntime); break;
+	case F_QUEUED:   lua_pushboolean(L, t->queued); break;
+	case F_RUNNING:  lua_pushboolean(L, t->running); break;
+	default:         lua_pushnil(L); break;
+	}
+}
+
+/* Fields first; any other key is looked up in the metatable's __methods. */
+static int task_index(lua_State *L)
+{
+	luaL_checkudata(L, 1, XDS_LUA_TASK);
+	const char *key = lua_tostring(L, 2);
+	int f = key ? field_index(key) : F_NONE;
+	if (f == F_NONE) {
+		luaL_getmetafield(L, 1, "__methods");
+		if (!lua_istable(L, -1))
+			return 0;
+		lua_pushvalue(L, 2);
+		lua_rawget(L, -2);
+		return 1;
+	}
+	int guest;
+	const struct lx_task *t = xds_task_check(L, 1, &guest);
+	push_field(L, t, xds_lua_upstate(L)->host->guests[guest].name, f);
+	return 1;
+}
+
+static int task_newindex(lua_State *L)
+{
+	struct xds_ltask *u = luaL_checkudata(L, 1, XDS_LUA_TASK);
+	return luaL_error(L, "task %s is read-only (field '%s')", u->label,
+			  luaL_tolstring(L, 2, NULL));
+}
+
+static int task_tostring(lua_State *L)
+{
+	struct xds_ltask *u = luaL_checkudata(L, 1, XDS_LUA_TASK);
+	lua_pushstring(L, u->label);
+	return 1;
+}
+
+static int task_eq(lua_State *L)
+{
+	struct xds_ltask *a = luaL_checkudata(L, 1, XDS_LUA_TASK);
+	struct xds_ltask *b = luaL_checkudata(L, 2, XDS_LUA_TASK);
+	lua_pushboolean(L, a->epoch == b->epoch && a->guest == b->guest && a->task == b->task);
+	return 1;
+}
+
+static const luaL_Reg task_meta[] = {
+	{"__index", task_index},
+	{"__newindex", task_newindex},
+	{"__tostring", task_tostring},
+	{"__eq", task_eq},
+	{NULL, NULL}
+};
+
+void xds_task_init(lua_State *L)
+{
+	luaL_newmetatable(L, XDS_LUA_TASK);
+	lua_pushvalue(L, -2);
+	luaL_setfuncs(L, task_meta, 1);
+	lua_newtable(L);
+	lua_setfield(L, -2, "__methods");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,439 @@
+/*
+ * xds_lua.c - main() of xds-lua: the lua interpreter's command line plus
+ * the host to look at.
+ *
+ *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
+ *           [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
+ *   xds-lua profile build|show ...
+ *
+ * Options are checked before anything starts; then the host is attached,
+ * the `xds` module opened, -e and -l run in order, the script runs with
+ * its arguments in `arg`, and -i (or no script on a terminal) opens the
+ * REPL.  Whatever happens (error, SIGINT, SIGTERM) the host is closed
+ * before exit, so a simulator is never left running.  The module is
+ * lua/xds.c; the REPL repl/repl.c; the host runtime/sched.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lua/xds.h"
+#include "profile/profile.h"
+#include "repl/repl.h"
+#include "sched/host.h"
+
+#define XDS_VERSION "xds-lua 0.1"
+
+static const char progname[] = "xds-lua";
+
+/* What the process has one of: its Lua state and host, for the signals. */
+static lua_State *globalL;
+static struct xds_host host;
+static bool host_open;
+static volatile sig_atomic_t signalled;
+
+#define MAX_CHUNKS 256
+
+struct options {
+	const char *sim, *profile;
+	unsigned long long seed;
+	bool has_seed, has_e, interactive, version;
+	const char *qemu[XDS_MAX_GUESTS];
+	int nr_qemu;
+	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
+	int nr_chunks;
+	int script;                 /* argv index of the script, 0 if none */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [options] [script [args]]\n"
+		"       %s profile build|show ...\n"
+		"Available options are:\n"
+		"  -e stat      execute string 'stat'\n"
+		"  -i           enter interactive mode after executing 'script'\n"
+		"  -l mod       require library 'mod' into global 'mod'\n"
+		"  -l g=mod     require library 'mod' into global 'g'\n"
+		"  -v           show version information\n"
+		"  --           stop handling options\n"
+		"  -            stop handling options and execute stdin\n"
+		"  --sim SCENARIO   start xds-sim on SCENARIO (a .lua file) and attach its domains\n"
+		"                   (the simulator is the xds-sim beside xds-lua, or $XDS_SIM)\n"
+		"  --seed N         the simulator's random seed (with --sim)\n"
+		"  --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP]\n"
+		"                   attach a QEMU guest (repeatable)\n"
+		"  --profile FILE   kernel profile for --qemu guests that give none\n"
+		"  --help           show this help\n"
+		"  --version        show the version\n"
+		"In Lua: xds.domains(), xds.tasks([filter]), xds.runqueue(dom, cpu),\n"
+		"xds.refresh(), xds.advance(duration), xds.time(), ps([filter]).\n",
+		progname, progname);
+}
+
+static void print_version(void)
+{
+	printf("%s (%s)\n", XDS_VERSION, LUA_RELEASE);
+	fflush(stdout);
+}
+
+/* One line on stderr, "xds-lua: ...".  Returns -1. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return -1;
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i] into *v, advancing *i past
+ * it: 1 if it is opt, 0 if not, -1 (said) if the value is missing. */
+static int optarg_of(int argc, char **argv, int *i, const char *opt, const char **v)
+{
+	size_t n = strlen(opt);
+	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=')
+		*v = argv[*i] + n + 1;
+	else if (strcmp(argv[*i], opt) == 0)
+		*v = *i + 1 < argc ? argv[++*i] : "";
+	else
+		return 0;
+	return **v ? 1 : fail("%s: missing argument", opt);
+}
+
+/* Only the shape; xds_host_add_qemu checks the rest.  Caught here so that
+ * a wrong command line starts nothing. */
+static int check_qemu(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	if (!colon || colon == spec)
+		return fail("--qemu: %s: expected NAME:ram=PATH,qmp=PATH[,...]", spec);
+	if (!strstr(colon, ":ram=") && !strstr(colon, ",ram="))
+		return fail("--qemu: %s: no ram=PATH (the guest's RAM file)", spec);
+	if (!strstr(colon, ":qmp=") && !strstr(colon, ",qmp="))
+		return fail("--qemu: %s: no qmp=PATH (the guest's QMP socket)", spec);
+	return 0;
+}
+
+static int check_seed(const char *s, unsigned long long *seed)
+{
+	char *end;
+	errno = 0;
+	*seed = strtoull(s, &end, 0);
+	if (!*s || *end || errno || *s == '-')
+		return fail("--seed: '%s': not a non-negative integer", s);
+	return 0;
+}
+
+/* A long option of ours at argv[*i]: 1 if taken, 0 if not ours, -1 on error. */
+static int long_option(int argc, char **argv, int *i, struct options *o)
+{
+	const char *v;
+	int r;
+	if ((r = optarg_of(argc, argv, i, "--sim", &o->sim)))
+		return r;
+	if ((r = optarg_of(argc, argv, i, "--profile", &o->profile)))
+		return r;
+	if ((r = optarg_of(argc, argv, i, "--seed", &v)))
+		return r > 0 && check_seed(v, &o->seed) == 0 ? (o->has_seed = true, 1) : -1;
+	if ((r = optarg_of(argc, argv, i, "--qemu", &v))) {
+		if (r < 0 || check_qemu(v) < 0)
+			return -1;
+		if (o->nr_qemu == XDS_MAX_GUESTS)
+			return fail("--qemu: more than %d guests", XDS_MAX_GUESTS);
+		o->qemu[o->nr_qemu++] = v;
+		return 1;
+	}
+	return 0;
+}
+
+static int lua_option(int argc, char **argv, int *i, struct options *o)
+{
+	const char *a = argv[*i];
+	switch (a[1]) {
+	case 'i':
+		o->interactive = true;      /* -i implies -v */
+		/* fallthrough */
+	case 'v':
+		if (a[2])
+			break;
+		o->version = true;
+		return 1;
+	case 'e':
+		o->has_e = true;
+		/* fallthrough */
+	case 'l':
+		if (o->nr_chunks == MAX_CHUNKS)
+			return fail("%s: more than %d -e and -l options", a, MAX_CHUNKS);
+		o->chunks[o->nr_chunks++] = *i;
+		if (a[2] == '\0' && (++*i >= argc || argv[*i][0] == '-'))
+			return fail("%s: missing argument", a);
+		return 1;
+	}
+	return 0;
+}
+
+static int unknown(const char *a)
+{
+	fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
+	fprintf(stderr, "try '%s --help' for more information\n", progname);
+	return -1;
+}
+
+/* Fills o; 1 to exit with 0 (--help, --version), -1 on error, else 0. */
+static int collect_args(int argc, char **argv, struct options *o)
+{
+	int i, r;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || strcmp(a, "-") == 0)
+			break;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "--help") == 0)
+			return usage(stdout), 1;
+		if (strcmp(a, "--version") == 0)
+			return print_version(), 1;
+		r = a[1] == '-' ? long_option(argc, argv, &i, o) : lua_option(argc, argv, &i, o);
+		if (r <= 0)
+			return r < 0 ? -1 : unknown(a);
+	}
+	o->script = i < argc ? i : 0;
+	if (o->has_seed && !o->sim)
+		return fail("--seed: only meaningful with --sim");
+	return 0;
+}
+
+/* The interruption is delivered: a later signal is a new one (REPL). */
+static void lstop(lua_State *L, lua_Debug *ar)
+{
+	const char *msg = signalled == SIGTERM ? "terminated" : "interrupted!";
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	signalled = 0;
+	luaL_error(L, "%s", msg);
+}
+
+/* A signal stops the Lua code at its next instruction (lua.c's way), so
+ * that main closes the host; SIGTERM also closes stdin to end a REPL.  If
+ * another comes a few seconds later, still undelivered (stuck in C), the
+ * simulator is killed and the process exits now.  Quick repeats are the
+ * same request sent twice (timeout(1) signals both process and group). */
+static void on_signal(int sig)
+{
+	static struct timespec first;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (signalled) {
+		if (now.tv_sec - first.tv_sec < 2)
+			return;
+		if (host.sim_pid > 0)
+			kill(host.sim_pid, SIGKILL);
+		_exit(128 + sig);
+	}
+	first = now;
+	signalled = sig;
+	if (sig == SIGTERM)
+		close(STDIN_FILENO);
+	if (globalL)
+		lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char *sim_binary(char *buf, size_t size)
+{
+	const char *env = getenv("XDS_SIM");
+	char exe[PATH_MAX];
+	if (env && *env)
+		return env;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n < 0)
+		return "xds-sim";
+	exe[n] = '\0';
+	snprintf(buf, size, "%s/xds-sim", dirname(exe));
+	return buf;
+}
+
+static int attach(const struct options *o)
+{
+	struct xds_err err = {""};
+	char path[PATH_MAX + 16];
+	if (o->sim) {
+		if (access(o->sim, R_OK) < 0)
+			return fail("--sim: %s: %s", o->sim, strerror(errno));
+		if (xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path),
+				       o->seed, &err) < 0)
+			return fail("%s", err.msg);     /* "--sim SCENARIO: ..." */
+	}
+	for (int i = 0; i < o->nr_qemu; i++)
+		if (xds_host_add_qemu(&host, o->qemu[i], o->profile, &err) < 0)
+			return fail("%s", err.msg);     /* "--qemu NAME: ..." */
+	return 0;
+}
+
+/* Errors from Lua: one message with its traceback, on stderr. */
+static int report(lua_State *L, int status)
+{
+	if (status != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+		fflush(stderr);
+		lua_pop(L, 1);
+	}
+	return status;
+}
+
+static int dochunk(lua_State *L, int status)
+{
+	if (status == LUA_OK)
+		status = xds_repl_pcall(L, 0, 0);
+	return report(L, status);
+}
+
+static int dolibrary(lua_State *L, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	const char *mod = eq ? eq + 1 : spec;
+	lua_getglobal(L, "require");
+	lua_pushstring(L, mod);
+	int status = xds_repl_pcall(L, 1, 1);
+	if (status == LUA_OK) {
+		if (eq)
+			lua_pushlstring(L, spec, (size_t)(eq - spec));
+		else
+			lua_pushstring(L, mod);
+		lua_insert(L, -2);
+		lua_setglobal(L, lua_tostring(L, -2));
+		lua_pop(L, 1);
+	}
+	return report(L, status);
+}
+
+/* -e and -l, in command-line order. */
+static int runargs(lua_State *L, char **argv, const struct options *o)
+{
+	for (int k = 0; k < o->nr_chunks; k++) {
+		const char *a = argv[o->chunks[k]];
+		const char *v = a[2] ? a + 2 : argv[o->chunks[k] + 1];
+		int status = a[1] == 'e'
+			? dochunk(L, luaL_loadbuffer(L, v, strlen(v), "=(command line)"))
+			: dolibrary(L, v);
+		if (status != LUA_OK)
+			return status;
+	}
+	return LUA_OK;
+}
+
+/* arg[0] is the script, its arguments 1..n, the interpreter's before it. */
+static void createargtable(lua_State *L, char **argv, int argc, int script)
+{
+	lua_createtable(L, argc - script - 1, script + 1);
+	for (int i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i - script);
+	}
+	lua_setglobal(L, "arg");
+}
+
+static int pushargs(lua_State *L)
+{
+	if (lua_getglobal(L, "arg") != LUA_TTABLE)
+		luaL_error(L, "'arg' is not a table");
+	int n = (int)luaL_len(L, -1);
+	luaL_checkstack(L, n + 3, "too many arguments to script");
+	for (int i = 1; i <= n; i++)
+		lua_rawgeti(L, -i, i);
+	lua_remove(L, -n - 1);
+	return n;
+}
+
+static int handle_script(lua_State *L, char **argv)
+{
+	const char *fname = argv[0];
+	if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
+		fname = NULL;
+	int status = luaL_loadfile(L, fname);
+	if (status == LUA_OK) {
+		int n = pushargs(L);
+		status = xds_repl_pcall(L, n, 0);
+	}
+	return report(L, status);
+}
+
+static int run(lua_State *L, int argc, char **argv, const struct options *o)
+{
+	int script = o->script;
+	createargtable(L, argv, argc, script);
+	if (o->version)
+		print_version();
+	if (runargs(L, argv, o) != LUA_OK)
+		return 1;
+	if (script && handle_script(L, argv + script) != LUA_OK)
+		return 1;
+	if (o->interactive)
+		return xds_repl(L);
+	if (!script && !o->has_e && !o->version) {
+		if (isatty(STDIN_FILENO)) {
+			print_version();
+			return xds_repl(L);
+		}
+		return dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : 1;
+	}
+	return 0;
+}
+
+/* Also at exit(): os.exit must not leave a simulator running. */
+static void close_host(void)
+{
+	if (host_open)
+		xds_host_close(&host);
+	host_open = false;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	if (argc > 1 && strcmp(argv[1], "profile") == 0)
+		return profile_cli(argc - 1, argv + 1);
+	int r = collect_args(argc, argv, &o);
+	if (r != 0)
+		return r > 0 ? 0 : 1;
+	lua_State *L = luaL_newstate();
+	if (!L)
+		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;
+	luaL_openlibs(L);
+	globalL = L;
+	xds_host_init(&host);
+	host_open = true;
+	atexit(close_host);
+	catch_signals();
+	int status = attach(&o) < 0 ? 1 : (xds_lua_open(L, &host), run(L, argc, argv, &o));
+	globalL = NULL;
+	lua_close(L);
+	close_host();
+	return status;
+}

@@ -1,0 +1,133 @@
+/*
+ * backend.h - the one interface every hypervisor backend fills in.
+ *
+ * A backend is a table of a handful of functions (LibVMI's driver idea,
+ * kept small): list domains, pause, resume, ask whether paused, map guest
+ * frames, read a vCPU's registers, count vCPUs, close.  Layers above call
+ * the be_* wrappers below and never learn which hypervisor they run on.
+ * Each implementation lives in its own file here (qemu.c; xen.c) and
+ * embeds struct backend at the start of its own state.
+ *
+ * Domains are numbered by the backend (qemu: 0..n-1 in the order added;
+ * xen: domids).  Every function returns -1 (or NULL) with err on failure.
+ */
+#ifndef XDS_BACKEND_H
+#define XDS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/regs.h"
+#include "util/err.h"
+
+#define BE_FRAME_SIZE 4096u
+
+struct backend;
+
+struct be_dom {
+	int id;
+	char name[64];
+	int nr_vcpus;
+	uint64_t ram_bytes;     /* guest-physical bytes the backend can map */
+};
+
+struct backend_ops {
+	const char *name;       /* "qemu", "xen" */
+	/* Fill out[0..max) with the domains; returns how many were filled. */
+	int (*list)(struct backend *be, struct be_dom *out, int max,
+		    struct xds_err *err);
+	/* Stop every vCPU of dom / let them run again.  pause returns when
+	 * the domain no longer runs. */
+	int (*pause)(struct backend *be, int dom, struct xds_err *err);
+	int (*resume)(struct backend *be, int dom, struct xds_err *err);
+	/* *paused = 1 when the domain is not running (for any reason). */
+	int (*status)(struct backend *be, int dom, int *paused,
+		      struct xds_err *err);
+	/* Pointer to nr_frames contiguous 4 KiB guest frames from gfn, or
+	 * NULL with err (frames outside guest RAM, a write map of a read-only
+	 * guest).  Valid until close; write through it only while paused. */
+	void *(*map)(struct backend *be, int dom, uint64_t gfn,
+		     size_t nr_frames, int writable, struct xds_err *err);
+	/* Registers of one vCPU, read now (or in the current pause). */
+	int (*regs)(struct backend *be, int dom, int vcpu, struct be_regs *out,
+		    struct xds_err *err);
+	int (*nr_vcpus)(struct backend *be, int dom, struct xds_err *err);
+	void (*close)(struct backend *be);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+};
+
+static inline int be_list(struct backend *be, struct be_dom *out, int max,
+			  struct xds_err *err)
+{
+	return be->ops->list(be, out, max, err);
+}
+
+static inline int be_pause(struct backend *be, int dom, struct xds_err *err)
+{
+	return be->ops->pause(be, dom, err);
+}
+
+static inline int be_resume(struct backend *be, int dom, struct xds_err *err)
+{
+	return be->ops->resume(be, dom, err);
+}
+
+static inline int be_status(struct backend *be, int dom, int *paused,
+			    struct xds_err *err)
+{
+	return be->ops->status(be, dom, paused, err);
+}
+
+static inline void *be_map(struct backend *be, int dom, uint64_t gfn,
+			   size_t nr_frames, int writable, struct xds_err *err)
+{
+	return be->ops->map(be, dom, gfn, nr_frames, writable, err);
+}
+
+static inline int be_regs(struct backend *be, int dom, int vcpu,
+			  struct be_regs *out, struct xds_err *err)
+{
+	return be->ops->regs(be, dom, vcpu, out, err);
+}
+
+static inline int be_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
+{
+	return be->ops->nr_vcpus(be, dom, err);
+}
+
+/* Releases everything the backend holds (NULL is fine). */
+static inline void be_close(struct backend *be)
+{
+	if (be)
+		be->ops->close(be);
+}
+
+/*
+ * The qemu backend: guests whose RAM is a shared file
+ * (-object memory-backend-file,...,share=on; file offset = guest physical
+ * address, true for the pc machine below the PCI hole) and whose QMP
+ * socket we may use.  backend_qemu_new makes an empty backend;
+ * backend_qemu_add connects one guest and returns its domain id (0, 1, ...
+ * in order), or -1 with err.
+ */
+struct backend *backend_qemu_new(struct xds_err *err);
+int backend_qemu_add(struct backend *be, const char *name,
+		     const char *ram_path, const char *qmp_path,
+		     struct xds_err *err);
+/* Text of an HMP command on a qemu backend's guest (caller frees): for the
+ * REPL and for tests ("xp /1xg 0x1000" shows the guest's own view). */
+char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,
+		       struct xds_err *err);
+
+/*
+ * The image backend: one domain (id 0) over RAM the caller holds (a dump,
+ * a copy, a simulator in the same process), with fixed registers for
+ * nr_vcpus vCPUs.  The caller keeps ram alive until close.
+ */
+struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus,
+				  const struct be_regs *regs, struct xds_err *err);
+
+#endif

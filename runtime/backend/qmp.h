@@ -1,0 +1,58 @@
+/*
+ * qmp.h - a client of the QEMU Machine Protocol over a unix socket.
+ *
+ * Owns one connection: connect, greeting, capability negotiation, then
+ * synchronous commands.  Asynchronous events ({"event": ...}) that arrive
+ * while a reply is awaited are counted and skipped.  Every wait (connect,
+ * write, read) is bounded by the connection's timeout: a silent or
+ * half-dead peer is an error value, never a hang.  Messages are framed by
+ * JSON structure (json_frame), not by newlines.
+ * Leaves to callers: what the commands mean (the qemu backend), and
+ * parsing HMP text (regs.c).  Not thread-safe: one caller per connection.
+ */
+#ifndef XDS_QMP_H
+#define XDS_QMP_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/json.h"
+
+#define QMP_TIMEOUT_MS  5000        /* default for every wait */
+#define QMP_MAX_MSG     (16u << 20) /* bytes in one message */
+
+struct qmp;
+
+/*
+ * Connect to the QMP socket at path, read the greeting, send
+ * qmp_capabilities.  While the socket is missing or refuses (QEMU still
+ * starting), retry until timeout_ms (0: QMP_TIMEOUT_MS) has passed.
+ */
+struct qmp *qmp_open(const char *path, int timeout_ms, struct xds_err *err);
+void qmp_close(struct qmp *q);
+
+/* Timeout for every later wait, in milliseconds (> 0). */
+void qmp_set_timeout(struct qmp *q, int timeout_ms);
+
+/*
+ * Execute cmd with args (the text of a JSON object, or NULL) and return
+ * the reply's "return" value (caller json_free), or NULL with err holding
+ * QMP's "desc" and the command.
+ */
+struct json *qmp_execute(struct qmp *q, const char *cmd, const char *args,
+			 struct xds_err *err);
+
+int qmp_stop(struct qmp *q, struct xds_err *err);
+int qmp_cont(struct qmp *q, struct xds_err *err);
+/* *running from query-status; status (may be NULL, size n) gets its
+ * "status" string ("running", "paused", "prelaunch", ...). */
+int qmp_query_status(struct qmp *q, int *running, char *status, size_t n,
+		     struct xds_err *err);
+/* The text printed by an HMP command (human-monitor-command); caller frees. */
+char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err);
+
+/* Events skipped so far, and the name of the last one ("" if none). */
+uint64_t qmp_nr_events(const struct qmp *q);
+const char *qmp_last_event(const struct qmp *q);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * linux.h - the guest kernel model: tasks and run queues read from a guest.
+ *
+ * A struct lx_guest is one attached Linux kernel: a backend domain, the
+ * profile of its build, its page tables (from vCPU 0's CR3) and its KASLR
+ * slide, found at attach time by locating linux_banner.  lx_snapshot reads
+ * every task (every thread, from init_task's task list) and every vCPU's
+ * run queue (curr and the CFS tree in vruntime order), without pausing the
+ * guest.  Every walk is bounded and every address checked: a corrupt guest
+ * gives an error that names the address, never a hang or a crash.
+ *
+ * This layer is the only one that knows struct offsets (through the
+ * profile).  Freeze and thaw will live here too.
+ */
+#ifndef XDS_LINUX_H
+#define XDS_LINUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "profile/profile.h"
+#include "util/err.h"
+
+#define LX_MAX_TASKS  (1 << 20)
+#define LX_MAX_CPUS   256
+
+struct lx_task {
+	uint64_t addr;          /* guest VA of the task_struct */
+	int pid, tgid;
+	char comm[16];
+	char state;             /* ps's letter: R S D T t X Z P I */
+	unsigned raw_state;     /* task_struct.__state (or .state) */
+	int cpu;
+	int nice;               /* static_prio - 120 */
+	int prio;
+	uint64_t cputime_ns;    /* se.sum_exec_runtime */
+	uint64_t vruntime;
+	bool queued;            /* se.on_rq: in its run queue (tree or curr) */
+	bool running;           /* rq->curr of its CPU */
+};
+
+struct lx_rq {
+	int cpu;
+	uint64_t addr;          /* guest VA of this CPU's struct rq */
+	int curr;               /* index into tasks, or -1 (the idle task) */
+	unsigned nr_running;    /* rq->nr_running */
+	uint64_t min_vruntime;  /* rq->cfs.min_vruntime */
+	int *tree;              /* task indexes in vruntime order (top level) */
+	int nr_tree;
+	bool locked;            /* rq lock held at the time of the read */
+};
+
+struct lx_snapshot {
+	struct lx_task *tasks;
+	int nr_tasks;
+	struct lx_rq *rqs;
+	int nr_cpus;
+};
+
+struct lx_guest;
+
+/* Attach to domain dom of be with the kernel described by prof (copied).
+ * Finds CR3 and the KASLR slide; checks the profile against the guest's
+ * banner.  NULL with err on failure. */
+struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *prof,
+			   struct xds_err *err);
+void lx_detach(struct lx_guest *g);
+
+uint64_t lx_slide(const struct lx_guest *g);
+/* Drop cached translations: after the guest ran, or its tables changed. */
+void lx_forget(struct lx_guest *g);
+int lx_nr_cpus(const struct lx_guest *g);
+
+/* Read every task and run queue.  On error the snapshot is empty. */
+int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err);
+void lx_snapshot_free(struct lx_snapshot *s);
+
+/* ps's state letter for a raw state value. */
+char lx_state_letter(unsigned state, int exit_state);
+
+#endif

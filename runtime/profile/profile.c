@@ -1,0 +1,135 @@
+/*
+ * profile.c - the declared tables, the derived flags, the completeness
+ * check and profile_build, which runs the ELF, System.map and DWARF readers
+ * in turn.  Reading files is left to profile_elf.c and profile_dwarf.c,
+ * the text format to profile_io.c.
+ */
+#include <string.h>
+
+#include "profile/profile_int.h"
+
+#define REQ true
+#define OPT false
+
+const struct profile_struct_decl profile_struct_decls[T__COUNT] = {
+#define PROFILE_STRUCT(id, name, req) [id] = { name, req },
+#include "profile/fields.def"
+};
+
+const struct profile_field_decl profile_field_decls[F__COUNT] = {
+#define PROFILE_FIELD(id, sid, req, ...) [id] = { sid, req, { __VA_ARGS__ } },
+#include "profile/fields.def"
+};
+
+const struct profile_sym_decl profile_sym_decls[S__COUNT] = {
+#define PROFILE_SYM(id, name, req) [id] = { name, req },
+#include "profile/fields.def"
+};
+
+const char *profile_struct_name(enum profile_struct_id id)
+{
+	return profile_struct_decls[id].name;
+}
+
+const char *profile_sym_name(enum profile_sym_id id)
+{
+	return profile_sym_decls[id].name;
+}
+
+enum profile_struct_id profile_field_struct(enum profile_field_id id)
+{
+	return profile_field_decls[id].sid;
+}
+
+const char *profile_field_path(const struct profile *p,
+			       enum profile_field_id id)
+{
+	unsigned alt = p->fields[id].present ? p->fields[id].alt : 0;
+	const char *path = NULL;
+	if (alt < PROFILE_MAX_ALTS)
+		path = profile_field_decls[id].paths[alt];
+	return path ? path : "?";
+}
+
+const char *profile_family_name(enum profile_family f)
+{
+	switch (f) {
+	case PROFILE_FAMILY_CFS:
+		return "cfs";
+	case PROFILE_FAMILY_EEVDF:
+		return "eevdf";
+	default:
+		return "unknown";
+	}
+}
+
+const char *profile_state_field(const struct profile *p)
+{
+	return profile_field_path(p, F_TASK_STATE);
+}
+
+const char *profile_lock_field(const struct profile *p)
+{
+	return profile_field_path(p, F_RQ_LOCK);
+}
+
+void profile_derive(struct profile *p)
+{
+	const struct profile_field *f = p->fields;
+	p->group_sched = f[F_SE_MY_Q].present;
+	p->delayed_dequeue = f[F_SE_SCHED_DELAYED].present;
+	p->psi = f[F_TASK_PSI_FLAGS].present && p->syms[S_PSI_SYSTEM].present;
+	if (f[F_SE_DEADLINE].present)
+		p->family = PROFILE_FAMILY_EEVDF;
+	else if (f[F_CFS_RQ_MIN_VRUNTIME].present &&
+		 f[F_CFS_RQ_TASKS_TIMELINE].present)
+		p->family = PROFILE_FAMILY_CFS;
+	else
+		p->family = PROFILE_FAMILY_UNKNOWN;
+}
+
+int profile_check(const struct profile *p, struct xds_err *err)
+{
+	for (int t = 0; t < T__COUNT; t++)
+		if (profile_struct_decls[t].required && !p->structs[t].present)
+			return xds_fail(err, "%s: no struct %s", p->source,
+					profile_struct_decls[t].name);
+	for (int i = 0; i < F__COUNT; i++) {
+		const struct profile_field_decl *d = &profile_field_decls[i];
+		if (d->required && p->structs[d->sid].present &&
+		    !p->fields[i].present)
+			return xds_fail(err, "%s: struct %s has no field '%s'%s%s",
+					p->source,
+					profile_struct_decls[d->sid].name,
+					d->paths[0], d->paths[1] ? " or " : "",
+					d->paths[1] ? d->paths[1] : "");
+	}
+	for (int s = 0; s < S__COUNT; s++)
+		if (profile_sym_decls[s].required && !p->syms[s].present)
+			return xds_fail(err, "%s: no symbol '%s'", p->source,
+					profile_sym_decls[s].name);
+	return 0;
+}
+
+static void set_source(struct profile *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	snprintf(p->source, sizeof p->source, "%s", base);
+}
+
+int profile_build(const char *elf_path, const char *sysmap_path,
+		  struct profile *p, struct xds_err *err)
+{
+	memset(p, 0, sizeof *p);
+	set_source(p, elf_path);
+	if (sysmap_path && profile_sysmap_read(sysmap_path, p, err) < 0)
+		return -1;
+	bool rel = false;
+	if (profile_elf_symbols(elf_path, !sysmap_path, p, &rel, err) < 0)
+		return -1;
+	if (profile_dwarf_fill(elf_path, rel, p, err) < 0)
+		return -1;
+	profile_derive(p);
+	return profile_check(p, err);
+}

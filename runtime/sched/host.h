@@ -1,0 +1,65 @@
+/*
+ * host.h - the host as xds-lua sees it: every attached guest, by name.
+ *
+ * A struct xds_host gathers the guests of one run: the domains of a
+ * simulated host started with --sim (xds-sim on a private directory,
+ * stopped at exit), and real QEMU guests given with --qemu.  It owns the
+ * backends, the profiles (built from a vmlinux and cached, or loaded) and
+ * one lx_guest per domain, and takes snapshots of all of them.  The tick
+ * loop (policies, freeze and thaw) is built on it.
+ */
+#ifndef XDS_HOST_H
+#define XDS_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "linux/linux.h"
+#include "util/err.h"
+
+#define XDS_MAX_GUESTS 64
+
+struct xds_guest {
+	char name[64];
+	struct backend *be;         /* owned by the host */
+	int dom;                    /* domain id within be */
+	struct lx_guest *lx;
+	struct lx_snapshot snap;    /* the latest snapshot */
+	uint64_t snap_epoch;        /* host epoch it was taken in */
+	char error[512];            /* why the latest snapshot failed, or "" */
+};
+
+struct xds_host {
+	struct xds_guest guests[XDS_MAX_GUESTS];
+	int nr_guests;
+	uint64_t epoch;             /* bumped by every xds_host_snapshot */
+	/* --sim: the simulator we started */
+	int sim_pid;
+	char sim_dir[256];
+	struct qmp *sim_qmp;        /* host.qmp */
+	uint64_t sim_time_ns;
+};
+
+void xds_host_init(struct xds_host *h);
+void xds_host_close(struct xds_host *h);     /* detaches; stops the sim */
+
+/* Start build/xds-sim on scenario in a private temporary directory and
+ * attach every domain, with the profile built from the simulator's own
+ * DWARF.  sim_path: the xds-sim binary (NULL: beside this program). */
+int xds_host_start_sim(struct xds_host *h, const char *scenario, const char *sim_path,
+		       uint64_t seed, struct xds_err *err);
+
+/* --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP] */
+int xds_host_add_qemu(struct xds_host *h, const char *spec, const char *default_profile,
+		      struct xds_err *err);
+
+/* Snapshot every guest.  A guest that fails keeps an empty snapshot and its
+ * error in guests[i].error; the call fails only if every guest failed. */
+int xds_host_snapshot(struct xds_host *h, struct xds_err *err);
+
+/* With --sim: advance virtual time by ns (x-sim-step). */
+int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err);
+
+struct xds_guest *xds_host_guest(struct xds_host *h, const char *name);
+
+#endif
