@@ -286,7 +286,7 @@ static int attach(const struct options *o)
 		if (access(o->sim, R_OK) < 0)
 			return fail("--sim: %s: %s", o->sim, strerror(errno));
 		if (xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path),
-				       o->seed, &err) < 0)
+				       o->has_seed ? o->seed : 1, &err) < 0)
 			return fail("%s", err.msg);     /* "--sim SCENARIO: ..." */
 	}
 	for (int i = 0; i < o->nr_qemu; i++)
