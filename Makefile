@@ -84,7 +84,7 @@ check: deps
 	$(MAKE) all tests
 	$(MAKE) B=build/asan CC=clang CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all tests
 	XDS_BUILD=$(B) prove -f --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t))
-	XDS_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 prove -f --exec '' $(UNIT_BIN:$(B)/%=build/asan/%)
+	XDS_BUILD=build/asan XDS_STRESS_OPS=20000 ASAN_OPTIONS=detect_leaks=1 prove -f --exec '' $(UNIT_BIN:$(B)/%=build/asan/%)
 
 demo: deps all
 	scripts/demo

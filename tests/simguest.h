@@ -62,8 +62,9 @@ static inline int simguest_open(struct simguest *g, const char *scenario_text, u
 	if (!g->s)
 		return xds_fail(err, "%s", msg);
 	g->d = g->s->doms[0];
-	if (sim_mem_create(g->d, g->dir, msg, sizeof msg))
-		return xds_fail(err, "%s", msg);
+	for (int i = 0; i < g->s->nr_doms; i++)
+		if (sim_mem_create(g->s->doms[i], g->dir, msg, sizeof msg))
+			return xds_fail(err, "%s", msg);
 	snprintf(map, sizeof map, "%s/System.map", g->dir);
 	if (sim_write_system_map(map))
 		return xds_fail(err, "%s: cannot write", map);
@@ -88,13 +89,34 @@ static inline int simguest_open(struct simguest *g, const char *scenario_text, u
 	return g->lx ? 0 : -1;
 }
 
+/* The image backend's registers follow the simulated vCPUs (CPL, CR3). */
+static inline void simguest_sync_regs(struct simguest *g)
+{
+	for (int i = 0; i < g->d->nr_vcpus; i++) {
+		struct be_regs r = { .valid = 1, .cpu = i, .cr0 = 0x80050033, .cr4 = 0x3406f0, .lma = 1 };
+		r.cr3 = g->d->cr3;
+		r.cpl = g->d->vcpu[i].cpl;
+		r.hlt = g->d->vcpu[i].halted;
+		backend_image_set_regs(g->be, i, &r, NULL);
+	}
+}
+
+/* Ground truth of the task with this pid. */
+static inline struct stask *simguest_task(struct simguest *g, int pid)
+{
+	for (int i = 0; i < g->s->nr_tasks; i++)
+		if (g->s->tasks[i].d == g->d && g->s->tasks[i].pid == pid)
+			return &g->s->tasks[i];
+	return NULL;
+}
+
 static inline void simguest_close(struct simguest *g)
 {
 	char path[160];
 	lx_detach(g->lx);
 	be_close(g->be);
-	if (g->d) {
-		snprintf(path, sizeof path, "%s/%s.ram", g->dir, g->d->name);
+	for (int i = 0; g->s && i < g->s->nr_doms; i++) {
+		snprintf(path, sizeof path, "%s/%s.ram", g->dir, g->s->doms[i]->name);
 		unlink(path);
 	}
 	sim_free(g->s);

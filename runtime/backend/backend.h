@@ -129,5 +129,8 @@ char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,
  */
 struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus,
 				  const struct be_regs *regs, struct xds_err *err);
+/* Replace one vCPU's registers (an image of a guest that moves on). */
+int backend_image_set_regs(struct backend *be, int vcpu, const struct be_regs *regs,
+			   struct xds_err *err);
 
 #endif

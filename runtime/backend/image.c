@@ -139,3 +139,12 @@ struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus, const 
 	memcpy(b->regs, regs, (size_t)nr_vcpus * sizeof *regs);
 	return &b->be;
 }
+
+int backend_image_set_regs(struct backend *be, int vcpu, const struct be_regs *regs, struct xds_err *err)
+{
+	struct image_backend *b = ib(be);
+	if (vcpu < 0 || vcpu >= b->nr_vcpus)
+		return xds_fail(err, "image: no vCPU %d", vcpu);
+	b->regs[vcpu] = *regs;
+	return 0;
+}

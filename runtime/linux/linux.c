@@ -17,56 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linux/linux.h"
-#include "vmem/vmem.h"
+#include "linux/linux_int.h"
 
 #define SLIDE_ALIGN   (2ULL << 20)
 #define SLIDE_MAX     (1ULL << 30)
 #define TREE_MAX_DEPTH 128
-#define VIEW_PAGES    4
 #define SNAP_TRIES    3
-
-/* Offsets the hot path needs, taken from the profile once. */
-struct layout {
-	uint32_t t_state, t_state_sz, t_on_rq, t_prio, t_static_prio, t_se, t_tasks, t_pid,
-		t_tgid, t_comm, t_exit_state, t_cpu, t_size;
-	uint32_t se_on_rq, se_sum, se_vruntime, se_run_node, se_my_q;
-	bool has_my_q;
-	uint32_t rq_lock, rq_nr_running, rq_cfs, rq_curr, rq_idle, rq_size;
-	uint32_t cfs_min_vruntime, cfs_timeline, cfs_curr, cfs_size;
-	uint32_t rb_left, rb_right;
-};
-
-struct lx_guest {
-	struct backend *be;
-	int dom;
-	struct profile prof;
-	struct layout lo;
-	struct vmem *vm;
-	uint64_t slide;
-	int nr_cpus;
-	uint64_t init_task;
-	uint64_t rq[LX_MAX_CPUS];
-	uint64_t max_gfn;
-};
 
 /* ---- reading objects ---- */
 
-struct view {
-	struct lx_guest *g;
-	uint64_t va;
-	uint32_t size;
-	const uint8_t *page[VIEW_PAGES];
-	struct xds_err *err;
-	bool failed;
-};
-
-static bool kernel_addr(uint64_t va)
-{
-	return va >= 0xff00000000000000ULL;   /* canonical upper half, kernel */
-}
-
-static int view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size,
+int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size,
 		     struct xds_err *err)
 {
 	memset(v, 0, sizeof *v);
@@ -74,7 +34,7 @@ static int view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t s
 	v->va = va;
 	v->size = size;
 	v->err = err;
-	if (!kernel_addr(va) || va + size < va)
+	if (!lx_kernel_addr(va) || va + size < va)
 		return xds_fail(err, "%#llx: not a kernel address", (unsigned long long)va);
 	if (((va & 0xfff) + size + 0xfff) >> 12 > VIEW_PAGES)
 		return xds_fail(err, "%#llx: object of %u bytes too large", (unsigned long long)va, size);
@@ -82,7 +42,7 @@ static int view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t s
 }
 
 /* A pointer to size bytes at off, or NULL with v->err set (once). */
-static const uint8_t *view_at(struct view *v, uint32_t off, uint32_t size, void *bounce)
+const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t size, void *bounce)
 {
 	if (v->failed)
 		return NULL;
@@ -118,10 +78,10 @@ static const uint8_t *view_at(struct view *v, uint32_t off, uint32_t size, void 
 	return bounce;
 }
 
-static uint64_t view_uint(struct view *v, uint32_t off, uint32_t size)
+uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
 {
 	uint8_t bounce[8];
-	const uint8_t *p = view_at(v, off, size, bounce);
+	const uint8_t *p = lx_view_at(v, off, size, bounce);
 	if (!p)
 		return 0;
 	uint64_t r = 0;
@@ -129,9 +89,9 @@ static uint64_t view_uint(struct view *v, uint32_t off, uint32_t size)
 	return size >= 8 ? r : r & ((1ULL << (8 * size)) - 1);
 }
 
-static int64_t view_int(struct view *v, uint32_t off, uint32_t size)
+int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size)
 {
-	uint64_t r = view_uint(v, off, size);
+	uint64_t r = lx_view_uint(v, off, size);
 	if (size < 8 && (r >> (8 * size - 1)) & 1)
 		r |= ~0ULL << (8 * size);
 	return (int64_t)r;
@@ -221,7 +181,7 @@ static int locate_runqueues(struct lx_guest *g, int nr_vcpus, struct xds_err *er
 		if (vmem_read_u64(g->vm, sym(g, S_PER_CPU_OFFSET) + 8 * (uint64_t)cpu, &pco, err))
 			return xds_err_wrap(err, "__per_cpu_offset[%d]", cpu);
 		g->rq[cpu] = rq_off + pco;
-		if (!kernel_addr(g->rq[cpu]))
+		if (!lx_kernel_addr(g->rq[cpu]))
 			return xds_fail(err, "runqueues of CPU %d at %#llx: not a kernel address", cpu,
 					(unsigned long long)g->rq[cpu]);
 	}
@@ -332,24 +292,24 @@ static int read_task(struct lx_guest *g, uint64_t va, struct lx_task *t, uint64_
 {
 	const struct layout *l = &g->lo;
 	struct view v;
-	if (view_open(&v, g, va, l->t_size, err))
+	if (lx_view_open(&v, g, va, l->t_size, err))
 		return -1;
 	uint8_t bounce[16];
-	*next = view_uint(&v, l->t_tasks, 8);
-	*prev = view_uint(&v, l->t_tasks + 8, 8);
+	*next = lx_view_uint(&v, l->t_tasks, 8);
+	*prev = lx_view_uint(&v, l->t_tasks + 8, 8);
 	t->addr = va;
-	t->pid = (int)view_int(&v, l->t_pid, 4);
-	t->tgid = (int)view_int(&v, l->t_tgid, 4);
-	t->raw_state = (unsigned)view_uint(&v, l->t_state, l->t_state_sz > 8 ? 8 : l->t_state_sz);
-	int exit_state = (int)view_int(&v, l->t_exit_state, 4);
-	t->cpu = (int)view_uint(&v, l->t_cpu, 4);
-	t->prio = (int)view_int(&v, l->t_prio, 4);
-	t->nice = (int)(view_int(&v, l->t_static_prio, 4) - 120);   /* hostile: 64-bit math */
-	t->cputime_ns = view_uint(&v, l->t_se + l->se_sum, 8);
-	t->vruntime = view_uint(&v, l->t_se + l->se_vruntime, 8);
-	t->queued = view_uint(&v, l->t_se + l->se_on_rq, 4) != 0;
+	t->pid = (int)lx_view_int(&v, l->t_pid, 4);
+	t->tgid = (int)lx_view_int(&v, l->t_tgid, 4);
+	t->raw_state = (unsigned)lx_view_uint(&v, l->t_state, l->t_state_sz > 8 ? 8 : l->t_state_sz);
+	int exit_state = (int)lx_view_int(&v, l->t_exit_state, 4);
+	t->cpu = (int)lx_view_uint(&v, l->t_cpu, 4);
+	t->prio = (int)lx_view_int(&v, l->t_prio, 4);
+	t->nice = (int)(lx_view_int(&v, l->t_static_prio, 4) - 120);   /* hostile: 64-bit math */
+	t->cputime_ns = lx_view_uint(&v, l->t_se + l->se_sum, 8);
+	t->vruntime = lx_view_uint(&v, l->t_se + l->se_vruntime, 8);
+	t->queued = lx_view_uint(&v, l->t_se + l->se_on_rq, 4) != 0;
 	t->running = false;
-	const uint8_t *comm = view_at(&v, l->t_comm, 16, bounce);
+	const uint8_t *comm = lx_view_at(&v, l->t_comm, 16, bounce);
 	if (v.failed)
 		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);
 	memcpy(t->comm, comm, 15);
@@ -375,7 +335,7 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 	while (next != head) {
 		if (s->nr_tasks >= LX_MAX_TASKS)
 			return xds_fail(err, "task list longer than %d entries (a cycle?)", LX_MAX_TASKS);
-		if (!kernel_addr(next))
+		if (!lx_kernel_addr(next))
 			return xds_fail(err, "task list: entry after %#llx points to %#llx",
 					(unsigned long long)expect_prev, (unsigned long long)next);
 		if (s->nr_tasks == cap) {
@@ -457,7 +417,7 @@ static int walk_node(struct tree_walk *w, uint64_t node, int depth, int level)
 	if (++w->visited > w->s->nr_tasks + 64)
 		return xds_fail(w->err, "CPU %d: CFS tree has more nodes than tasks", w->rq->cpu);
 	uint64_t left, right;
-	if (!kernel_addr(node) || vmem_read_u64(w->g->vm, node + l->rb_left, &left, w->err) ||
+	if (!lx_kernel_addr(node) || vmem_read_u64(w->g->vm, node + l->rb_left, &left, w->err) ||
 	    vmem_read_u64(w->g->vm, node + l->rb_right, &right, w->err))
 		return xds_fail(w->err, "CPU %d: bad rb_node %#llx", w->rq->cpu, (unsigned long long)node);
 	if (walk_node(w, left, depth + 1, level))
@@ -486,7 +446,7 @@ static int walk_cfs_rq(struct tree_walk *w, uint64_t cfs, int level)
 		return xds_fail(w->err, "CPU %d: task groups nested deeper than 8", w->rq->cpu);
 	const struct layout *l = &w->g->lo;
 	uint64_t root, curr, my_q = 0;
-	if (!kernel_addr(cfs) || vmem_read_u64(w->g->vm, cfs + l->cfs_timeline, &root, w->err) ||
+	if (!lx_kernel_addr(cfs) || vmem_read_u64(w->g->vm, cfs + l->cfs_timeline, &root, w->err) ||
 	    vmem_read_u64(w->g->vm, cfs + l->cfs_curr, &curr, w->err))
 		return xds_fail(w->err, "CPU %d: bad cfs_rq %#llx", w->rq->cpu, (unsigned long long)cfs);
 	if (walk_node(w, root, 0, level))
@@ -506,12 +466,12 @@ static int read_rq(struct lx_guest *g, struct lx_snapshot *s, const int *by_addr
 	rq->addr = g->rq[cpu];
 	rq->curr = -1;
 	struct view v;
-	if (view_open(&v, g, rq->addr, l->rq_size, err))
+	if (lx_view_open(&v, g, rq->addr, l->rq_size, err))
 		return -1;
-	rq->nr_running = (unsigned)view_uint(&v, l->rq_nr_running, 4);
-	rq->locked = view_uint(&v, l->rq_lock, 4) != 0;
-	uint64_t curr = view_uint(&v, l->rq_curr, 8), idle = view_uint(&v, l->rq_idle, 8);
-	rq->min_vruntime = view_uint(&v, l->rq_cfs + l->cfs_min_vruntime, 8);
+	rq->nr_running = (unsigned)lx_view_uint(&v, l->rq_nr_running, 4);
+	rq->locked = lx_view_uint(&v, l->rq_lock, 4) != 0;
+	uint64_t curr = lx_view_uint(&v, l->rq_curr, 8), idle = lx_view_uint(&v, l->rq_idle, 8);
+	rq->min_vruntime = lx_view_uint(&v, l->rq_cfs + l->cfs_min_vruntime, 8);
 	if (v.failed)
 		return xds_err_wrap(err, "runqueues of CPU %d", cpu);
 	if (curr != idle) {

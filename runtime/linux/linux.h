@@ -76,6 +76,23 @@ int lx_nr_cpus(const struct lx_guest *g);
 int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err);
 void lx_snapshot_free(struct lx_snapshot *s);
 
+/*
+ * Freeze and thaw (freeze.c).  The domain must be paused.  Each returns
+ * LX_OK, LX_RETRY (not now: a lock is held, the task runs in kernel mode,
+ * sleeps, or has not left its CPU yet; err says which) or LX_FAIL (refused,
+ * err says why; anything written was undone).  pid guards against a
+ * task_struct reused by another task.
+ */
+enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1 };
+
+enum lx_hold {
+	LX_HOLD_DEQUEUED,       /* off its run queue, TASK_RUNNING: held */
+	LX_HOLD_DESCHED,        /* was running: told to leave its CPU */
+};
+
+int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, struct xds_err *err);
+int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
+
 /* ps's state letter for a raw state value. */
 char lx_state_letter(unsigned state, int exit_state);
 

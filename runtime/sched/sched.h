@@ -1,0 +1,116 @@
+/*
+ * sched.h - the tick loop: snapshot -> policy -> plan -> apply -> journal.
+ *
+ * struct xds_sched holds what the scheduler has done to the guests of one
+ * host: the set of tasks it holds frozen (or is about to), the policy's
+ * wishes for this tick, the journal that lets a later run thaw what a
+ * crashed one left, per-task accounting and statistics.  A tick is:
+ *
+ *   xds_sched_advance()   time passes: one tick of virtual time with
+ *                         --sim, else sleep until the next tick
+ *   xds_sched_snapshot()  read every guest (no pause); settle the frozen
+ *                         set against what the guests now show
+ *   (the policy runs: xds_sched_request() for each wish)
+ *   xds_sched_apply()     freeze and thaw what differs from the wishes,
+ *                         domain by domain, pausing only domains that
+ *                         change, writing only when their locks are free
+ *
+ * Policies live above (lua/); the run-queue surgery below (linux/).
+ * Nothing is left frozen: xds_sched_fini thaws every task, and every
+ * freeze is journaled before it is applied.
+ */
+#ifndef XDS_SCHED_H
+#define XDS_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sched/host.h"
+
+enum xds_hold {
+	XH_NONE,        /* not held: runs as the guest's scheduler decides */
+	XH_PENDING,     /* freeze wanted, not applied yet (retry next tick) */
+	XH_DESCHED,     /* was running: told to leave the CPU, not yet gone */
+	XH_FROZEN,      /* off its run queue, held by us */
+};
+
+struct xds_held {
+	int guest;              /* index in host->guests */
+	uint64_t addr;          /* task_struct */
+	int pid;
+	char comm[16];
+	enum xds_hold hold;
+	bool want;              /* the latest wish: frozen (true) or not */
+	uint64_t vruntime_rel;  /* saved at freeze, for the journal */
+};
+
+/* Accounting per task over the run, from the snapshots (not ground truth). */
+struct xds_acct {
+	int guest, pid, tgid;
+	uint64_t addr;
+	char comm[16];
+	uint64_t cpu_first, cpu_last;   /* se.sum_exec_runtime at first/last sight */
+	uint64_t wait_ns;               /* queued but not running, tick by tick */
+	uint64_t frozen_ns;             /* held frozen by us */
+	uint64_t seen_ns;               /* time it was seen alive */
+	bool alive;                     /* in the latest snapshot */
+};
+
+struct xds_phase {
+	uint64_t count, total_ns, max_ns;
+};
+
+struct xds_stats {
+	uint64_t ticks;
+	struct xds_phase snapshot, policy, apply, tick;
+	struct xds_phase pause;         /* one entry per paused domain */
+	uint64_t freezes, thaws;        /* completed */
+	uint64_t retries;               /* deferred: lock held, kernel mode */
+	uint64_t refusals;              /* refused: layout, corruption, check */
+	uint64_t undone;                /* writes rolled back after a failed check */
+};
+
+struct xds_sched_opts {
+	uint64_t tick_ns;               /* default 10 ms */
+	const char *journal;            /* path; NULL: no journal */
+	bool dry_run;                   /* plan only, write nothing */
+	FILE *log;                      /* plan lines, refusals; may be NULL */
+};
+
+struct xds_sched {
+	struct xds_host *host;
+	struct xds_sched_opts opt;
+	struct xds_held *held;
+	int nr_held, cap_held;
+	struct xds_acct *acct;
+	int nr_acct, cap_acct;
+	struct xds_stats stats;
+	uint64_t start_ns, now_ns;      /* host time: virtual with --sim */
+	int journal_fd;
+};
+
+int xds_sched_init(struct xds_sched *s, struct xds_host *h, const struct xds_sched_opts *o,
+		   struct xds_err *err);
+/* Thaws every held task (reporting failures on opt.log) and closes. */
+int xds_sched_fini(struct xds_sched *s, struct xds_err *err);
+
+int xds_sched_advance(struct xds_sched *s, struct xds_err *err);
+int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err);
+/* The policy's wish for task t of guest (from the current snapshot). */
+int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		      struct xds_err *err);
+int xds_sched_apply(struct xds_sched *s, struct xds_err *err);
+/* Wish every held task thawed and apply: a policy stopped, an exit. */
+int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);
+
+/* The held entry of a task, or NULL. */
+const struct xds_held *xds_sched_held(const struct xds_sched *s, int guest, uint64_t addr);
+/* Frozen as far as a policy is concerned: held, or wished frozen. */
+bool xds_sched_is_frozen(const struct xds_sched *s, int guest, uint64_t addr);
+
+/* Thaw what a journal lists, attaching its guests again.  For --recover
+ * and for the start of a run that finds a journal left by a crash. */
+int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * test_freeze.c - freezing and thawing tasks on a simulated CFS kernel.
+ *
+ * The simulator runs in this process; the runtime edits its RAM through
+ * the image backend exactly as it edits a real guest's.  The simulator's
+ * invariant checker judges every edit, and its ground truth (CPU time the
+ * task really got) judges the effect: a frozen task gets no CPU while its
+ * peers share it, a thawed one runs again.
+ */
+#include "../tap.h"
+#include "../simguest.h"
+
+static const char scenario[] =
+	"host { pcpus = 2 }\n"
+	"domain { name = 'F', vcpus = 2, ram = '64M' }\n"
+	"group { dom = 'F', name = 'grp', shares = 1024 }\n"
+	"for i = 1, 6 do task { dom = 'F', comm = 'busy' .. i, pid = 100 + i, cpu = (i - 1) % 2, run = cpu() } end\n"
+	"task { dom = 'F', comm = 'solo', pid = 200, cpu = 1, group = 'grp', run = cpu() }\n"
+	"task { dom = 'F', comm = 'pair', pid = 201, cpu = 0, group = 'grp', threads = 2, run = cpu() }\n"
+	"task { dom = 'F', comm = 'nap', pid = 300, cpu = 0, run = periodic { run = '1ms', sleep = '200ms' } }\n"
+	"for i = 1, 20 do task { dom = 'F', comm = 'w' .. i, pid = 400 + i, run = bursty { run = '2ms', sleep = '15ms' } } end\n";
+
+static struct simguest g;
+
+static struct lx_task *find(struct lx_snapshot *s, int pid)
+{
+	for (int i = 0; i < s->nr_tasks; i++)
+		if (s->tasks[i].pid == pid)
+			return &s->tasks[i];
+	return NULL;
+}
+
+static void snap(struct lx_snapshot *s)
+{
+	struct xds_err err;
+	lx_forget(g.lx);
+	if (lx_snapshot(g.lx, s, &err))
+		diag("snapshot failed: %s", err.msg);
+}
+
+static uint64_t cpu_of(int pid)
+{
+	return simguest_task(&g, pid)->cpu_ns;
+}
+
+static int violations_after(uint64_t ns)
+{
+	uint64_t before = g.s->violations;
+	sim_step(g.s, ns);
+	return (int)(g.s->violations - before);
+}
+
+static int freeze(int pid, enum lx_hold *hold, struct xds_err *err)
+{
+	struct lx_snapshot s;
+	snap(&s);
+	struct lx_task *t = find(&s, pid);
+	simguest_sync_regs(&g);
+	int rc = t ? lx_freeze(g.lx, t->addr, pid, hold, err) : (xds_fail(err, "no task %d", pid), LX_FAIL);
+	lx_snapshot_free(&s);
+	return rc;
+}
+
+static int thaw(int pid, struct xds_err *err)
+{
+	struct lx_snapshot s;
+	snap(&s);
+	struct lx_task *t = find(&s, pid);
+	int rc = t ? lx_thaw(g.lx, t->addr, pid, err) : LX_FAIL;
+	lx_snapshot_free(&s);
+	return rc;
+}
+
+/* Pick a task of the given kind, letting time pass (1 ms steps) until one is. */
+static int pick(bool running, int lo, int hi)
+{
+	int pid = -1;
+	for (int tries = 0; tries < 1000 && pid < 0; tries++) {
+		struct lx_snapshot s;
+		snap(&s);
+		for (int i = 0; i < s.nr_tasks && pid < 0; i++)
+			if (s.tasks[i].pid >= lo && s.tasks[i].pid <= hi && s.tasks[i].queued &&
+			    s.tasks[i].running == running)
+				pid = s.tasks[i].pid;
+		lx_snapshot_free(&s);
+		if (pid < 0)
+			sim_step(g.s, 1000000);
+	}
+	return pid;
+}
+
+static void queued_task(void)
+{
+	struct xds_err err;
+	enum lx_hold hold = -1;
+	int pid = pick(false, 101, 106);
+	if (!ok(pid > 0, "a queued, not running busy task exists (%d)", pid))
+		return;
+	int rc = freeze(pid, &hold, &err);
+	ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "a queued task is dequeued (%s)", rc ? err.msg : "ok");
+	is_int(sim_check_domain(g.d), 0, "the kernel's invariants hold right after the dequeue");
+	uint64_t c0 = cpu_of(pid), peers0 = 0, peers1 = 0;
+	for (int p = 101; p <= 106; p++)
+		peers0 += p == pid ? 0 : cpu_of(p);
+	is_int(violations_after(2000000000ULL), 0, "2 s of running: no invariant violated");
+	for (int p = 101; p <= 106; p++)
+		peers1 += p == pid ? 0 : cpu_of(p);
+	is_int(cpu_of(pid) - c0, 0, "frozen task gets no CPU in 2 s");
+	ok(peers1 - peers0 > 500000000ULL, "its peers share the CPU meanwhile (%.3f s)", (peers1 - peers0) / 1e9);
+	rc = thaw(pid, &err);
+	ok(rc == LX_OK, "thaw puts it back (%s)", rc ? err.msg : "ok");
+	is_int(violations_after(1000000000ULL), 0, "1 s after thaw: no invariant violated");
+	ok(cpu_of(pid) - c0 > 20000000ULL, "thawed, it runs again (%.3f s in 1 s)", (cpu_of(pid) - c0) / 1e9);
+}
+
+static void running_task(void)
+{
+	struct xds_err err;
+	enum lx_hold hold = -1;
+	g.d->kernel_frac = 1.0;                 /* observations: in the kernel */
+	int pid = pick(true, 101, 106);
+	if (!ok(pid > 0, "a running busy task exists (%d)", pid))
+		return;
+	int rc = freeze(pid, &hold, &err);
+	ok(rc == LX_RETRY && strstr(err.msg, "kernel mode"), "in kernel mode: retry later (%s)", err.msg);
+	g.d->kernel_frac = 0;
+	sim_step(g.s, 1000000);
+	pid = pick(true, 101, 106);
+	if (pid < 0)
+		return;
+	rc = freeze(pid, &hold, &err);
+	ok(rc == LX_OK && hold == LX_HOLD_DESCHED, "in user mode: told to leave its CPU (%s)", rc ? err.msg : "ok");
+	uint64_t c0 = cpu_of(pid);
+	is_int(violations_after(5000000), 0, "the guest deschedules it: no invariant violated");
+	rc = freeze(pid, &hold, &err);
+	ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "next call settles it as held (%s)", rc ? err.msg : "ok");
+	uint64_t c1 = cpu_of(pid);
+	is_int(violations_after(1000000000ULL), 0, "1 s: no invariant violated");
+	is_int(cpu_of(pid) - c1, 0, "it gets no CPU once off (%.3f ms before leaving)", (c1 - c0) / 1e6);
+	rc = thaw(pid, &err);
+	ok(rc == LX_OK, "thaw (%s)", rc ? err.msg : "ok");
+	is_int(violations_after(1000000000ULL), 0, "no invariant violated after thaw");
+	ok(cpu_of(pid) > c1, "it runs again");
+}
+
+static void group_task(void)
+{
+	struct xds_err err;
+	enum lx_hold hold;
+	/* solo is the only task of grp on CPU 1: freezing it dequeues the group entity */
+	int pid = 200, rc = LX_RETRY;
+	for (int i = 0; i < 50 && rc == LX_RETRY; i++) {
+		rc = freeze(pid, &hold, &err);
+		sim_step(g.s, 2000000);
+	}
+	if (rc == LX_OK && hold == LX_HOLD_DESCHED) {
+		sim_step(g.s, 2000000);
+		rc = freeze(pid, &hold, &err);
+	}
+	ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "the only task of a group on its CPU is held (%s)",
+	   rc ? err.msg : "ok");
+	uint64_t c = cpu_of(pid);
+	is_int(violations_after(500000000ULL), 0, "the emptied group entity left its parent cleanly");
+	is_int(cpu_of(pid) - c, 0, "it gets no CPU");
+	ok(thaw(pid, &err) == LX_OK, "thawed, the group is queued again");
+	is_int(violations_after(500000000ULL), 0, "no invariant violated");
+	ok(cpu_of(pid) > c, "it runs again");
+}
+
+static void sleeping_and_killed(void)
+{
+	struct xds_err err;
+	enum lx_hold hold;
+	struct lx_snapshot s;
+	snap(&s);
+	struct lx_task *t = find(&s, 300);
+	bool asleep = t && !t->queued;
+	lx_snapshot_free(&s);
+	int rc = asleep ? freeze(300, &hold, &err) : LX_FAIL;
+	ok(asleep && rc == LX_RETRY && strstr(err.msg, "not queued"), "a sleeping task is left alone: retry (%s)",
+	   asleep ? err.msg : "it was not asleep");
+	/* a held task ignores SIGKILL until thawed */
+	int pid = pick(false, 101, 106);
+	rc = freeze(pid, &hold, &err);
+	ok(rc == LX_OK, "held %d", pid);
+	struct stask *st = simguest_task(&g, pid);
+	struct sevent ev = { .at = g.s->now, .kind = EV_KILL, .d = g.d, .pid = pid };
+	g.s->events = realloc(g.s->events, (size_t)(g.s->nr_events + 1) * sizeof ev);
+	g.s->events[g.s->nr_events] = ev;
+	sim_timer_add(g.s, g.s->now, TM_EVENT, g.d, g.s->nr_events++);
+	sim_step(g.s, 500000000ULL);
+	ok(st->life == LF_ALIVE && st->kill_pending, "SIGKILL while held: still alive, not run");
+	ok(thaw(pid, &err) == LX_OK, "thaw");
+	sim_step(g.s, 200000000ULL);
+	ok(st->life == LF_DEAD, "thawed, it runs and the SIGKILL takes effect");
+	is_int(sim_check_domain(g.d), 0, "no invariant violated");
+}
+
+static void lock_and_corruption(void)
+{
+	struct xds_err err;
+	enum lx_hold hold;
+	int pid = pick(false, 401, 420);
+	if (pid < 0)
+		pid = pick(false, 101, 106);
+	struct rq *rq = simk_rq(g.d, 1);
+	int *lock = (int *)simguest_host(&g, (uint64_t)(uintptr_t)&rq->__lock, 4);
+	*lock = 1;
+	int rc = freeze(pid, &hold, &err);
+	ok(rc == LX_RETRY && strstr(err.msg, "lock of CPU 1"), "a held run-queue lock: retry (%s)", err.msg);
+	*lock = 0;
+	/* break the tree under a queued task: refused, nothing written */
+	struct lx_snapshot s;
+	snap(&s);
+	struct lx_task *t = NULL;
+	for (int i = 0; i < s.nr_tasks && !t; i++)
+		if (s.tasks[i].queued && !s.tasks[i].running && s.tasks[i].pid >= 101 && s.tasks[i].pid <= 106)
+			t = &s.tasks[i];
+	if (!t) {
+		ok(0, "a queued task to corrupt around");
+		lx_snapshot_free(&s);
+		return;
+	}
+	struct rq *rq0 = simk_rq(g.d, t->cpu);
+	uint64_t *root = (uint64_t *)simguest_host(&g, (uint64_t)(uintptr_t)&rq0->cfs.tasks_timeline.rb_leftmost, 8);
+	uint64_t saved = *root;
+	*root = saved + 8;                      /* a wrong leftmost cache */
+	uint8_t *copy = malloc(g.d->ram_size);
+	memcpy(copy, g.d->ram, g.d->ram_size);
+	rc = lx_freeze(g.lx, t->addr, t->pid, &hold, &err);
+	ok(rc == LX_FAIL && strstr(err.msg, "leftmost"), "a corrupt tree is refused: %s", err.msg);
+	ok(memcmp(copy, g.d->ram, g.d->ram_size) == 0, "and not a byte of the guest changed");
+	*root = saved;
+	free(copy);
+	lx_snapshot_free(&s);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+#define MAXPID 4096
+
+/* Random freezes and thaws while tasks wake and sleep; busy: pids of CPU hogs. */
+static void stress(const char *what, int ops, int busy_lo, int busy_hi)
+{
+	struct xds_err err;
+	static uint64_t held_cpu[MAXPID];
+	static bool held[MAXPID];
+	uint64_t x = 0x5eed;
+	memset(held, 0, sizeof held);
+	int done = 0, retries = 0, fails = 0, ran_while_held = 0;
+	for (int i = 0; i < ops;) {
+		/* one tick: a snapshot, a batch of requests, then time moves on */
+		struct lx_snapshot s;
+		snap(&s);
+		simguest_sync_regs(&g);
+		for (int k = 0; k < 10 && i < ops; k++, i++) {
+			struct lx_task *t = &s.tasks[rnd(&x) % (uint64_t)s.nr_tasks];
+			if (t->pid < 100 || t->pid >= MAXPID)
+				continue;
+			enum lx_hold hold;
+			int rc;
+			if (rnd(&x) % 2) {
+				rc = lx_freeze(g.lx, t->addr, t->pid, &hold, &err);
+				if (rc == LX_OK && !held[t->pid]) {
+					held[t->pid] = true;
+					held_cpu[t->pid] = cpu_of(t->pid);
+				}
+			} else {
+				rc = lx_thaw(g.lx, t->addr, t->pid, &err);
+				if (rc == LX_OK)
+					held[t->pid] = false;
+			}
+			done += rc == LX_OK;
+			retries += rc == LX_RETRY;
+			if (rc == LX_FAIL && fails++ < 3)
+				diag("refused: %s", err.msg);
+		}
+		lx_snapshot_free(&s);
+		sim_step(g.s, 1000000 + rnd(&x) % 3000000);
+		for (int p = 100; p < MAXPID; p++)
+			if (held[p] && simguest_task(&g, p) && cpu_of(p) > held_cpu[p] + 8000000) {
+				ran_while_held++;      /* a DESCHED may finish its tick, no more */
+				held_cpu[p] = cpu_of(p);
+			}
+	}
+	diag("%s: %d ops: %d done, %d retried, %d refused", what, ops, done, retries, fails);
+	is_int(g.s->violations, 0, "%s: random freeze/thaw: no invariant violated", what);
+	is_int(fails, 0, "%s: no operation refused on a sound guest", what);
+	is_int(ran_while_held, 0, "%s: no held task ran", what);
+	/* thaw everything; every task runs again */
+	for (int p = 100; p < MAXPID; p++)
+		if (held[p]) {
+			int rc = LX_RETRY;
+			for (int k = 0; k < 100 && rc == LX_RETRY; k++) {
+				rc = thaw(p, &err);
+				if (rc == LX_RETRY)
+					sim_step(g.s, 1000000);
+			}
+		}
+	static uint64_t before[MAXPID];
+	for (int p = busy_lo; p <= busy_hi; p++)
+		before[p] = simguest_task(&g, p) ? cpu_of(p) : 0;
+	sim_step(g.s, 5000000000ULL);
+	int stuck = 0;
+	struct lx_snapshot s;
+	snap(&s);
+	for (int p = busy_lo; p <= busy_hi; p++)
+		if (simguest_task(&g, p)->life == LF_ALIVE && cpu_of(p) == before[p]) {
+			struct lx_task *t = find(&s, p);
+			diag("task %d did not run: state %c (%#x) queued %d running %d held %d", p,
+			     t ? t->state : '?', t ? t->raw_state : 0, t ? t->queued : -1, t ? t->running : -1, held[p]);
+			stuck++;
+		}
+	lx_snapshot_free(&s);
+	is_int(stuck, 0, "%s: every busy task still alive runs again after the final thaw", what);
+	is_int(g.s->violations, 0, "%s: no invariant violated at the end", what);
+}
+
+int main(void)
+{
+	struct xds_err err;
+	if (simguest_open(&g, scenario, 300000000ULL, &err)) {
+		ok(0, "the simulated guest starts: %s", err.msg);
+		return done_testing();
+	}
+	queued_task();
+	running_task();
+	group_task();
+	sleeping_and_killed();
+	lock_and_corruption();
+	const char *n = getenv("XDS_STRESS_OPS");
+	int ops = n ? atoi(n) : 100000;
+	stress("small host", ops / 5, 101, 106);
+	simguest_close(&g);
+	/* the acceptance's stress: a domain of sim/scenarios/large.lua's shape
+	 * (2 vCPUs, 500 tasks waking and sleeping, a task group), given the host */
+	static const char large[] =
+		"host { pcpus = 2 }\n"
+		"domain { name = 'VM1', vcpus = 2, ram = '128M' }\n"
+		"group { dom = 'VM1', name = 'batch', shares = 512 }\n"
+		"for i = 1, 4 do task { dom = 'VM1', comm = 'crunch' .. i, pid = 1000 + i, run = cpu() } end\n"
+		"task { dom = 'VM1', comm = 'svc', pid = 1100, threads = 16, run = bursty { run = '2ms', sleep = '20ms' } }\n"
+		"for i = 1, 20 do task { dom = 'VM1', comm = 'batch' .. i, pid = 1200 + i, group = 'batch',\n"
+		"  run = periodic { run = '5ms', sleep = '45ms', jitter = '2ms' } } end\n"
+		"for i = 1, 460 do task { dom = 'VM1', comm = 'worker' .. i, pid = 2000 + i,\n"
+		"  run = periodic { run = '1ms', sleep = (100 + i % 400) .. 'ms', jitter = '500us' } } end\n";
+	if (simguest_open(&g, large, 300000000ULL, &err)) {
+		ok(0, "the large domain starts: %s", err.msg);
+		return done_testing();
+	}
+	stress("large domain (2 vCPUs x 500 tasks)", ops, 1001, 1004);
+	simguest_close(&g);
+	return done_testing();
+}
