@@ -202,7 +202,10 @@ static int spawn_sim(struct xds_host *h, const char *sim, const char *scenario, 
 		if (getppid() != parent)
 			_exit(1);
 		dup2(pfd[1], 1);
-		execl(sim, sim, scenario, "--dir", h->sim_dir, "--seed", seedbuf, (char *)NULL);
+		if (h->sim_realtime)
+			execl(sim, sim, scenario, "--dir", h->sim_dir, "--seed", seedbuf, "--realtime", (char *)NULL);
+		else
+			execl(sim, sim, scenario, "--dir", h->sim_dir, "--seed", seedbuf, (char *)NULL);
 		fprintf(stderr, "xds-lua: %s: %s\n", sim, strerror(errno));
 		_exit(127);
 	}
@@ -282,6 +285,27 @@ fail:
 	xds_err_wrap(err, "--sim %s", scenario);
 	xds_host_close(h);
 	return -1;
+}
+
+struct json *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err)
+{
+	if (!h->sim_qmp) {
+		xds_fail(err, "not running a simulated host (--sim)");
+		return NULL;
+	}
+	return qmp_execute(h->sim_qmp, "x-sim-tasks", NULL, err);
+}
+
+int64_t xds_host_sim_violations(struct xds_host *h, struct xds_err *err)
+{
+	if (!h->sim_qmp)
+		return xds_fail(err, "not running a simulated host (--sim)");
+	struct json *st = qmp_execute(h->sim_qmp, "x-sim-status", NULL, err);
+	if (!st)
+		return -1;
+	int64_t v = json_int(json_get(st, "violations"), -1);
+	json_free(st);
+	return v;
 }
 
 int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err)
@@ -411,6 +435,11 @@ int xds_host_add_qemu(struct xds_host *h, const char *spec, const char *default_
 	if (dom < 0 || add_guest(h, q->name, be, dom, p, err))
 		goto out;
 	be = NULL;           /* the guest owns it now */
+	struct xds_guest *g = &h->guests[h->nr_guests - 1];
+	if (!q->profile[0] && !q->vmlinux[0] && default_profile)
+		snprintf(g->spec, sizeof g->spec, "%.500s,profile=%.500s", spec, default_profile);
+	else
+		snprintf(g->spec, sizeof g->spec, "%s", spec);
 	rc = 0;
 out:
 	if (rc && q)

@@ -27,6 +27,7 @@ struct xds_guest {
 	struct lx_snapshot snap;    /* the latest snapshot */
 	uint64_t snap_epoch;        /* host epoch it was taken in */
 	char error[512];            /* why the latest snapshot failed, or "" */
+	char spec[1024];            /* how to attach it again (--qemu spec), "" for --sim */
 };
 
 struct xds_host {
@@ -38,6 +39,7 @@ struct xds_host {
 	char sim_dir[256];
 	struct qmp *sim_qmp;        /* host.qmp */
 	uint64_t sim_time_ns;
+	bool sim_realtime;          /* set before start: xds-sim --realtime */
 };
 
 void xds_host_init(struct xds_host *h);
@@ -61,5 +63,11 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err);
 int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err);
 
 struct xds_guest *xds_host_guest(struct xds_host *h, const char *name);
+
+/* With --sim: the simulator's ground truth (x-sim-tasks' return value:
+ * {"time_ns", "violations", "tasks": [...]}; caller frees) and its count
+ * of invariant violations (-1 on error). */
+struct json *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err);
+int64_t xds_host_sim_violations(struct xds_host *h, struct xds_err *err);
 
 #endif

@@ -85,6 +85,8 @@ struct xds_sched {
 	int nr_held, cap_held;
 	struct xds_acct *acct;
 	int nr_acct, cap_acct;
+	int *acct_idx;                  /* hash index into acct */
+	size_t acct_idx_cap;
 	struct xds_stats stats;
 	uint64_t start_ns, now_ns;      /* host time: virtual with --sim */
 	int journal_fd;
@@ -112,5 +114,8 @@ bool xds_sched_is_frozen(const struct xds_sched *s, int guest, uint64_t addr);
 /* Thaw what a journal lists, attaching its guests again.  For --recover
  * and for the start of a run that finds a journal left by a crash. */
 int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err);
+/* The same, using h's guests where the journal names them (xds_sched_init
+ * does this when it finds a journal left by a crash). */
+int xds_sched_recover_into(struct xds_host *h, const char *journal, FILE *log, struct xds_err *err);
 
 #endif

@@ -1,0 +1,226 @@
+/*
+ * test_sched.c - the tick loop on a simulated host, with a policy in C.
+ *
+ * The policy is the paper's: bkup may run only while web is not runnable.
+ * Checked against the simulator's ground truth: bkup gets no CPU while it
+ * is held, nothing violates the kernel's invariants, the journal lists
+ * exactly what is held, and the end of the run thaws everything.  Then the
+ * crash: a process running the loop is killed with SIGKILL while it holds
+ * bkup, and recovery from its journal makes bkup runnable again.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../tap.h"
+#include "../simctl.h"
+#include "sched/sched.h"
+
+static int guest_of(struct xds_host *h, const char *name)
+{
+	for (int i = 0; i < h->nr_guests; i++)
+		if (!strcmp(h->guests[i].name, name))
+			return i;
+	return -1;
+}
+
+static const struct lx_task *task_named(struct xds_host *h, int gi, const char *comm)
+{
+	if (gi < 0)
+		return NULL;
+	struct lx_snapshot *s = &h->guests[gi].snap;
+	for (int i = 0; i < s->nr_tasks; i++)
+		if (!strcmp(s->tasks[i].comm, comm))
+			return &s->tasks[i];
+	return NULL;
+}
+
+/* One tick of the paper's policy: hold bkup while web is runnable. */
+static int policy_tick(struct xds_sched *s, struct xds_err *err)
+{
+	struct xds_host *h = s->host;
+	if (xds_sched_advance(s, err) || xds_sched_snapshot(s, err))
+		return -1;
+	int u1 = guest_of(h, "U1"), u2 = guest_of(h, "U2");
+	const struct lx_task *web = task_named(h, u2, "web"), *bkup = task_named(h, u1, "bkup");
+	if (!web || !bkup)
+		return xds_fail(err, "web or bkup missing");
+	bool web_runnable = web->queued || web->running;
+	if (xds_sched_request(s, u1, bkup, web_runnable, err))
+		return -1;
+	return xds_sched_apply(s, err);
+}
+
+static int64_t truth(struct xds_host *h, const char *comm, const char *field)
+{
+	struct xds_err err;
+	struct json *j = xds_host_sim_tasks(h, &err);
+	int64_t v = -1;
+	for (size_t i = 0; j && i < json_len(json_get(j, "tasks")); i++) {
+		struct json *t = json_at(json_get(j, "tasks"), i);
+		if (!strcmp(json_str(json_get(t, "comm")), comm))
+			v = json_int(json_get(t, field), -1);
+	}
+	json_free(j);
+	return v;
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+static void loop_on_sim(const char *journal)
+{
+	struct xds_host h;
+	struct xds_sched s;
+	struct xds_err err;
+	char sim[256];
+	xds_host_init(&h);
+	if (xds_host_start_sim(&h, "sim/scenarios/paper.lua", simctl_bin("xds-sim", sim, sizeof sim), 1, &err)) {
+		ok(0, "simulated host: %s", err.msg);
+		return;
+	}
+	struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
+	ok(xds_sched_init(&s, &h, &o, &err) == 0, "scheduler starts with a journal");
+	int bad = 0, ticks_held = 0, bkup_ran_held = 0;
+	int64_t bkup_cpu = truth(&h, "bkup", "cputime_ns");
+	bool journal_checked = false;
+	for (int t = 0; t < 1000 && !bad; t++) {         /* 10 s of virtual time */
+		bool held_before = xds_sched_is_frozen(&s, guest_of(&h, "U1"), task_named(&h, 0, "bkup") ?
+						       task_named(&h, 0, "bkup")->addr : 0);
+		if (policy_tick(&s, &err)) {
+			diag("tick %d: %s", t, err.msg);
+			bad++;
+		}
+		int64_t now = truth(&h, "bkup", "cputime_ns");
+		const struct xds_held *hd = s.nr_held ? &s.held[0] : NULL;
+		if (held_before && hd && hd->hold == XH_FROZEN) {
+			ticks_held++;
+			bkup_ran_held += now > bkup_cpu + 100000;   /* the tick it left its CPU aside */
+		}
+		bkup_cpu = now;
+		if (!journal_checked && hd && hd->hold == XH_FROZEN) {
+			FILE *f = fopen(journal, "r");
+			char buf[4096] = "";
+			size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+			buf[n] = 0;
+			if (f)
+				fclose(f);
+			ok(strstr(buf, "guest U1 sim") && strstr(buf, "freeze U1 ") && strstr(buf, " bkup"),
+			   "the journal names the guest and the held task before it is held");
+			journal_checked = true;
+		}
+	}
+	is_int(bad, 0, "1000 ticks without an error");
+	ok(ticks_held > 100, "bkup was held in %d ticks", ticks_held);
+	ok(bkup_ran_held <= 2, "bkup got no CPU while held (%d ticks with some)", bkup_ran_held);
+	diag("stats: %llu freezes, %llu thaws, %llu retries, %llu refusals; pause mean %.1f us max %.1f us",
+	     (unsigned long long)s.stats.freezes, (unsigned long long)s.stats.thaws,
+	     (unsigned long long)s.stats.retries, (unsigned long long)s.stats.refusals,
+	     s.stats.pause.count ? s.stats.pause.total_ns / 1e3 / s.stats.pause.count : 0, s.stats.pause.max_ns / 1e3);
+	ok(s.stats.freezes >= 3 && s.stats.thaws >= 3, "bkup was frozen and thawed as web came and went");
+	is_int(s.stats.refusals, 0, "nothing refused");
+	ok(xds_sched_fini(&s, &err) == 0, "the end thaws everything (%s)", s.nr_held ? err.msg : "ok");
+	is_int(file_size(journal), 0, "a clean end empties the journal");
+	int64_t before = truth(&h, "bkup", "cputime_ns");
+	xds_host_sim_step(&h, 500000000ULL, &err);
+	ok(truth(&h, "bkup", "cputime_ns") > before, "after the end bkup runs again");
+	is_int(xds_host_sim_violations(&h, &err), 0, "no invariant of the guest kernels was violated");
+	xds_host_close(&h);
+}
+
+static char *spec(const struct simctl *sc, const char *dom, char *buf, size_t n)
+{
+	char sim[256];
+	simctl_bin("xds-sim", sim, sizeof sim);
+	snprintf(buf, n, "%s:ram=%s/%s.ram,qmp=%s/%s.qmp,vmlinux=%s,sysmap=%s/%s.System.map", dom, sc->dir, dom,
+		 sc->dir, dom, sim, sc->dir, dom);
+	return buf;
+}
+
+/* A scheduler process holds bkup and dies by SIGKILL; the journal brings bkup back. */
+static void crash_and_recover(const char *journal)
+{
+	struct simctl sc;
+	struct xds_err err;
+	if (simctl_start(&sc, "sim/scenarios/paper.lua", NULL, &err)) {
+		ok(0, "xds-sim: %s", err.msg);
+		return;
+	}
+	simctl_step(&sc, 600000000ULL, &err);          /* web is busy from 0.5 s */
+	char s1[1024], s2[1024], cache[128];
+	setenv("XDG_CACHE_HOME", simctl_path(&sc, "cache", cache, sizeof cache), 1);
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		struct xds_host h;
+		struct xds_sched s;
+		xds_host_init(&h);
+		if (xds_host_add_qemu(&h, spec(&sc, "U1", s1, sizeof s1), NULL, &err) ||
+		    xds_host_add_qemu(&h, spec(&sc, "U2", s2, sizeof s2), NULL, &err))
+			_exit(2);
+		struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
+		if (xds_sched_init(&s, &h, &o, &err))
+			_exit(3);
+		for (int t = 0; t < 200; t++) {
+			if (xds_sched_snapshot(&s, &err))
+				_exit(4);
+			const struct lx_task *bkup = task_named(&h, guest_of(&h, "U1"), "bkup");
+			if (bkup)
+				xds_sched_request(&s, 0, bkup, true, &err);
+			xds_sched_apply(&s, &err);
+			if (s.nr_held && s.held[0].hold == XH_FROZEN)
+				raise(SIGKILL);           /* die holding it: no cleanup at all */
+			usleep(2000);
+		}
+		_exit(5);
+	}
+	int st = 0;
+	waitpid(child, &st, 0);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the scheduler died by SIGKILL holding bkup (status %#x)", st);
+	struct json *j = simctl_tasks(&sc, &err);
+	int64_t held0 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu0 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
+	json_free(j);
+	simctl_step(&sc, 500000000ULL, &err);
+	j = simctl_tasks(&sc, &err);
+	int64_t held1 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu1 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
+	json_free(j);
+	ok(held1 - held0 >= 400000000 && cpu1 == cpu0, "left behind, bkup stays held (%.3f s held, %.3f s CPU)",
+	   (held1 - held0) / 1e9, (cpu1 - cpu0) / 1e9);
+	ok(file_size(journal) > 0, "the journal still lists it");
+	char log[4096] = "";
+	FILE *lf = fmemopen(log, sizeof log - 1, "w");
+	int rc = xds_sched_recover(journal, lf, &err);
+	fclose(lf);
+	ok(rc == 0 && strstr(log, "thawed U1 pid 320"), "recovery thaws it: %s", rc ? err.msg : log);
+	is_int(file_size(journal), 0, "and empties the journal");
+	simctl_step(&sc, 500000000ULL, &err);
+	j = simctl_tasks(&sc, &err);
+	int64_t held2 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu2 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
+	json_free(j);
+	ok(cpu2 > cpu1 && held2 - held1 < 20000000, "every task is runnable again: bkup ran %.3f s",
+	   (cpu2 - cpu1) / 1e9);
+	is_int(simctl_violations(&sc, &err), 0, "no invariant violated");
+	simctl_stop(&sc);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/xds-sched-test.XXXXXX", journal[128];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(journal, sizeof journal, "%s/state/journal", dir);
+	loop_on_sim(journal);
+	crash_and_recover(journal);
+	unlink(journal);
+	snprintf(journal, sizeof journal, "%s/state", dir);
+	rmdir(journal);
+	rmdir(dir);
+	return done_testing();
+}
