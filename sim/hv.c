@@ -501,13 +501,10 @@ void sim_pause(struct sdom *d)
 		d->vcpu[c].on_pcpu = false;
 }
 
+/* What was written while paused is checked at the start of the next step. */
 void sim_resume(struct sdom *d)
 {
-	if (!d->paused)
-		return;
 	d->paused = false;
-	if (!d->crashed)
-		sim_check_domain(d);
 }
 
 static void boot_domain(struct sdom *d, void *arg)

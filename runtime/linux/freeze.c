@@ -377,40 +377,126 @@ static int sh_commit(struct shadow *sh, struct tx *tx, uint64_t root0, uint64_t 
 
 /* Erase (node in tree) or insert (key given) on cfs's tree, written through tx. */
 static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t node, bool insert, uint64_t key,
+		   struct xds_err *err);
+
+/* ---- batches ---- */
+
+/*
+ * Between lx_begin and lx_commit the changes of one pause share one write
+ * log and one validated shadow per cfs_rq: each tree is read once, and the
+ * touched structures are verified once, at commit.  A failed operation
+ * inside the batch undoes its own writes; a failed commit undoes the batch.
+ */
+struct lx_batch {
+	struct tx tx;
+	struct shadow *sh;
+	int nsh, capsh;
+	uint64_t levels[64];
+	int nlev;
+};
+
+static struct shadow *cached_shadow(struct lx_guest *g, uint64_t cfs, struct xds_err *err, bool *fresh)
+{
+	struct lx_batch *b = g->batch;
+	*fresh = false;
+	for (int i = 0; b && i < b->nsh; i++)
+		if (b->sh[i].cfs == cfs)
+			return &b->sh[i];
+	if (b && b->nsh == b->capsh) {
+		int cap = b->capsh ? 2 * b->capsh : 8;
+		struct shadow *n = realloc(b->sh, (size_t)cap * sizeof *n);
+		if (!n) {
+			xds_fail(err, "out of memory");
+			return NULL;
+		}
+		b->sh = n;
+		b->capsh = cap;
+	}
+	struct shadow *sh = b ? &b->sh[b->nsh] : calloc(1, sizeof *sh);
+	if (!sh) {
+		xds_fail(err, "out of memory");
+		return NULL;
+	}
+	memset(sh, 0, sizeof *sh);
+	if (sh_load(sh, g, cfs, err)) {
+		free(sh->v);
+		if (!b)
+			free(sh);
+		return NULL;
+	}
+	if (b)
+		b->nsh++;
+	*fresh = !b;
+	return sh;
+}
+
+static void drop_shadows(struct lx_batch *b)
+{
+	for (int i = 0; i < b->nsh; i++)
+		free(b->sh[i].v);
+	b->nsh = 0;
+}
+
+static void add_level(struct lx_batch *b, uint64_t cfs)
+{
+	for (int i = 0; i < b->nlev; i++)
+		if (b->levels[i] == cfs)
+			return;
+	if (b->nlev < (int)(sizeof b->levels / sizeof b->levels[0]))
+		b->levels[b->nlev++] = cfs;
+}
+
+static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t node, bool insert, uint64_t key,
 		   struct xds_err *err)
 {
-	struct shadow sh = { 0 };
+	bool owned;
+	struct shadow *sh = cached_shadow(g, cfs, err, &owned);
+	if (!sh)
+		return -1;
 	int rc = -1;
-	if (sh_load(&sh, g, cfs, err))
-		goto out;
-	bool present = sh_find(&sh, node) != NULL;
+	bool present = sh_find(sh, node) != NULL;
 	if (present == insert) {
 		xds_fail(err, "cfs_rq %#llx: node %#llx is %s the tree", (unsigned long long)cfs,
 			 (unsigned long long)node, present ? "already in" : "not in");
 		goto out;
 	}
 	if (insert) {
-		if (sh_add(&sh, node, err))
+		if (sh_add(sh, node, err))
 			goto out;
-		sh.v[sh.n - 1].key = key;
-		sh.v[sh.n - 1].fresh = true;
-		qsort(sh.v, (size_t)sh.n, sizeof *sh.v, cmp_snode);
+		sh->v[sh->n - 1].key = key;
+		sh->v[sh->n - 1].fresh = true;
+		qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
 	}
-	struct rb_tree t = { .ops = &shadow_ops, .ctx = &sh, .root = sh.root, .leftmost = sh.leftmost };
-	uint64_t root0 = sh.root, left0 = sh.leftmost;
+	struct rb_tree t = { .ops = &shadow_ops, .ctx = sh, .root = sh->root, .leftmost = sh->leftmost };
+	uint64_t root0 = sh->root, left0 = sh->leftmost;
 	if (insert)
 		rb_insert(&t, node);
 	else
 		rb_erase(&t, node);
-	if (t.broken || sh.bad) {
+	if (t.broken || sh->bad) {
 		xds_fail(err, "cfs_rq %#llx: tree operation failed", (unsigned long long)cfs);
 		goto out;
 	}
-	sh.root = t.root;
-	sh.leftmost = t.leftmost;
-	rc = sh_commit(&sh, tx, root0, left0, err);
+	sh->root = t.root;
+	sh->leftmost = t.leftmost;
+	rc = sh_commit(sh, tx, root0, left0, err);
+	if (!rc) {
+		/* the shadow now mirrors the guest: later operations diff from here */
+		if (!insert) {
+			struct snode *gone = sh_find(sh, node);
+			*gone = sh->v[--sh->n];
+			qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
+		}
+		for (int i = 0; i < sh->n; i++) {
+			memcpy(sh->v[i].orig, sh->v[i].w, sizeof sh->v[i].w);
+			sh->v[i].fresh = false;
+		}
+	}
 out:
-	free(sh.v);
+	if (owned) {
+		free(sh->v);
+		free(sh);
+	}
 	return rc;
 }
 
@@ -695,22 +781,60 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 	return tx_put(tx, curr + fo, WID(g, F_TI_FLAGS), flags | (1ULL << LX_TIF_NEED_RESCHED), err);
 }
 
-/* Apply op; on any failure, put every old value back. */
+/* Apply op; on any failure, put every old value back.  In a batch the
+ * verification waits for lx_commit. */
 static int transact(struct lx_guest *g, const struct taskv *t,
 		    int (*op)(struct lx_guest *, struct tx *, const struct taskv *, uint64_t *, int *, struct xds_err *),
 		    struct xds_err *err)
 {
-	struct tx tx = { .g = g };
+	struct lx_batch *b = g->batch;
+	struct tx own = { .g = g };
+	struct tx *tx = b ? &b->tx : &own;
+	int mark = tx->n;
 	uint64_t levels[MAX_LEVELS];
 	int nlev = 0;
-	int rc = op(g, &tx, t, levels, &nlev, err);
-	if (!rc)
-		rc = verify(g, &tx, levels, nlev, err);
+	int rc = op(g, tx, t, levels, &nlev, err);
+	if (!rc && !b)
+		rc = verify(g, tx, levels, nlev, err);
 	if (rc) {
-		tx_undo(&tx);
+		struct tx part = { .g = g, .w = tx->w + mark, .n = tx->n - mark };
+		tx_undo(&part);
+		tx->n = mark;
+		if (b)
+			drop_shadows(b);        /* they may hold the undone state */
 		xds_err_wrap(err, "undone");
+	} else if (b) {
+		for (int i = 0; i < nlev; i++)
+			add_level(b, levels[i]);
 	}
-	free(tx.w);
+	if (!b)
+		free(own.w);
+	return rc ? LX_FAIL : LX_OK;
+}
+
+void lx_begin(struct lx_guest *g)
+{
+	if (!g->batch)
+		g->batch = calloc(1, sizeof *g->batch);
+	if (g->batch)
+		g->batch->tx.g = g;
+}
+
+int lx_commit(struct lx_guest *g, struct xds_err *err)
+{
+	struct lx_batch *b = g->batch;
+	if (!b)
+		return LX_OK;
+	g->batch = NULL;
+	drop_shadows(b);
+	int rc = verify(g, &b->tx, b->levels, b->nlev, err);
+	if (rc) {
+		tx_undo(&b->tx);
+		xds_err_wrap(err, "the tick's changes were undone");
+	}
+	free(b->tx.w);
+	free(b->sh);
+	free(b);
 	return rc ? LX_FAIL : LX_OK;
 }
 

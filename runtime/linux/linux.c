@@ -239,6 +239,8 @@ void lx_detach(struct lx_guest *g)
 {
 	if (!g)
 		return;
+	if (g->batch)
+		lx_commit(g, NULL);
 	vmem_free(g->vm);
 	free(g);
 }

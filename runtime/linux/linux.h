@@ -93,6 +93,11 @@ enum lx_hold {
 int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, struct xds_err *err);
 int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
 
+/* Batch the operations of one pause: trees read once, verification once at
+ * lx_commit, which undoes the whole batch if the check fails (LX_FAIL). */
+void lx_begin(struct lx_guest *g);
+int lx_commit(struct lx_guest *g, struct xds_err *err);
+
 /* ps's state letter for a raw state value. */
 char lx_state_letter(unsigned state, int exit_state);
 

@@ -14,6 +14,8 @@
 
 #define VIEW_PAGES 4
 
+struct lx_batch;
+
 /* Offsets the hot path needs, taken from the profile once. */
 struct layout {
 	uint32_t t_state, t_state_sz, t_on_rq, t_prio, t_static_prio, t_se, t_tasks, t_pid,
@@ -36,6 +38,7 @@ struct lx_guest {
 	uint64_t init_task;
 	uint64_t rq[LX_MAX_CPUS];
 	uint64_t max_gfn;
+	struct lx_batch *batch;         /* between lx_begin and lx_commit */
 };
 
 struct view {

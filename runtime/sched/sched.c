@@ -368,8 +368,6 @@ static bool do_thaw(struct xds_sched *s, struct xds_guest *g, struct xds_held *h
 		logf_(s, "xds-lua: cannot thaw %s/%s[%d]: %s", g->name, h->comm, h->pid, e.msg);
 		return false;
 	}
-	s->stats.thaws++;
-	journal_line(s, NULL, "thaw %s %#llx %d", g->name, (unsigned long long)h->addr, h->pid);
 	return true;
 }
 
@@ -379,6 +377,7 @@ static void plan_line(struct xds_sched *s, struct xds_guest *g, const struct xds
 	      g->name, h->comm, h->pid);
 }
 
+/* One pause of one guest: every change it needs, as one batch. */
 static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 {
 	struct xds_guest *g = &s->host->guests[gi];
@@ -388,17 +387,50 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 	uint64_t t0 = mono_ns();
 	if (!paused_before && be_pause(g->be, g->dom, err))
 		return -1;
+	enum xds_hold *before = malloc((size_t)(s->nr_held ? s->nr_held : 1) * sizeof *before);
+	bool *thawed = calloc((size_t)(s->nr_held ? s->nr_held : 1), sizeof *thawed);
+	if (!before || !thawed) {
+		free(before);
+		free(thawed);
+		if (!paused_before)
+			be_resume(g->be, g->dom, NULL);
+		return xds_fail(err, "out of memory");
+	}
+	uint64_t freezes = s->stats.freezes;
+	lx_begin(g->lx);
 	for (int i = 0; i < s->nr_held; i++) {
 		struct xds_held *h = &s->held[i];
+		before[i] = h->hold;
 		if (h->guest != gi || !needs_work(h))
 			continue;
-		if (h->want) {
+		if (h->want)
 			do_freeze(s, g, h);
-		} else if (do_thaw(s, g, h)) {
-			drop_held(s, h);
-			i--;
-		}
+		else
+			thawed[i] = do_thaw(s, g, h);
 	}
+	struct xds_err e;
+	if (lx_commit(g->lx, &e) != LX_OK) {
+		/* the read-back check failed: the guest is as it was before the batch */
+		logf_(s, "xds-lua: %s: %s", g->name, e.msg);
+		s->stats.undone++;
+		s->stats.freezes = freezes;
+		for (int i = 0; i < s->nr_held; i++)
+			if (s->held[i].guest == gi)
+				s->held[i].hold = before[i];
+	} else {
+		for (int i = s->nr_held - 1; i >= 0; i--)
+			if (thawed[i]) {
+				struct xds_held *h = &s->held[i];
+				if (h->hold != XH_NONE) {
+					s->stats.thaws++;
+					journal_line(s, NULL, "thaw %s %#llx %d", g->name, (unsigned long long)h->addr,
+						     h->pid);
+				}
+				drop_held(s, h);
+			}
+	}
+	free(before);
+	free(thawed);
 	int rc = 0;
 	if (!paused_before)
 		rc = be_resume(g->be, g->dom, err);

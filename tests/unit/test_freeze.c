@@ -246,7 +246,7 @@ static uint64_t rnd(uint64_t *x)
 #define MAXPID 4096
 
 /* Random freezes and thaws while tasks wake and sleep; busy: pids of CPU hogs. */
-static void stress(const char *what, int ops, int busy_lo, int busy_hi)
+static void stress(const char *what, int ops, int busy_lo, int busy_hi, bool batched)
 {
 	struct xds_err err;
 	static uint64_t held_cpu[MAXPID];
@@ -259,6 +259,9 @@ static void stress(const char *what, int ops, int busy_lo, int busy_hi)
 		struct lx_snapshot s;
 		snap(&s);
 		simguest_sync_regs(&g);
+		if (batched)
+			lx_begin(g.lx);
+		bool frozen_now[MAXPID] = { false }, thawed_now[MAXPID] = { false };
 		for (int k = 0; k < 10 && i < ops; k++, i++) {
 			struct lx_task *t = &s.tasks[rnd(&x) % (uint64_t)s.nr_tasks];
 			if (t->pid < 100 || t->pid >= MAXPID)
@@ -267,14 +270,12 @@ static void stress(const char *what, int ops, int busy_lo, int busy_hi)
 			int rc;
 			if (rnd(&x) % 2) {
 				rc = lx_freeze(g.lx, t->addr, t->pid, &hold, &err);
-				if (rc == LX_OK && !held[t->pid]) {
-					held[t->pid] = true;
-					held_cpu[t->pid] = cpu_of(t->pid);
-				}
+				if (rc == LX_OK)
+					frozen_now[t->pid] = true, thawed_now[t->pid] = false;
 			} else {
 				rc = lx_thaw(g.lx, t->addr, t->pid, &err);
 				if (rc == LX_OK)
-					held[t->pid] = false;
+					thawed_now[t->pid] = true, frozen_now[t->pid] = false;
 			}
 			done += rc == LX_OK;
 			retries += rc == LX_RETRY;
@@ -282,6 +283,20 @@ static void stress(const char *what, int ops, int busy_lo, int busy_hi)
 				diag("refused: %s", err.msg);
 		}
 		lx_snapshot_free(&s);
+		if (batched && lx_commit(g.lx, &err) != LX_OK) {
+			if (fails++ < 3)
+				diag("batch undone: %s", err.msg);
+			memset(frozen_now, 0, sizeof frozen_now);
+			memset(thawed_now, 0, sizeof thawed_now);
+		}
+		for (int p = 100; p < MAXPID; p++) {
+			if (frozen_now[p] && !held[p]) {
+				held[p] = true;
+				held_cpu[p] = cpu_of(p);
+			}
+			if (thawed_now[p])
+				held[p] = false;
+		}
 		sim_step(g.s, 1000000 + rnd(&x) % 3000000);
 		for (int p = 100; p < MAXPID; p++)
 			if (held[p] && simguest_task(&g, p) && cpu_of(p) > held_cpu[p] + 8000000) {
@@ -336,7 +351,7 @@ int main(void)
 	lock_and_corruption();
 	const char *n = getenv("XDS_STRESS_OPS");
 	int ops = n ? atoi(n) : 100000;
-	stress("small host", ops / 5, 101, 106);
+	stress("small host, one operation at a time", ops / 5, 101, 106, false);
 	simguest_close(&g);
 	/* the acceptance's stress: a domain of sim/scenarios/large.lua's shape
 	 * (2 vCPUs, 500 tasks waking and sleeping, a task group), given the host */
@@ -354,7 +369,7 @@ int main(void)
 		ok(0, "the large domain starts: %s", err.msg);
 		return done_testing();
 	}
-	stress("large domain (2 vCPUs x 500 tasks)", ops, 1001, 1004);
+	stress("large domain (2 vCPUs x 500 tasks), batched per tick", ops, 1001, 1004, true);
 	simguest_close(&g);
 	return done_testing();
 }
