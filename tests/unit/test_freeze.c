@@ -231,6 +231,18 @@ static void lock_and_corruption(void)
 	ok(rc == LX_FAIL && strstr(err.msg, "leftmost"), "a corrupt tree is refused: %s", err.msg);
 	ok(memcmp(copy, g.d->ram, g.d->ram_size) == 0, "and not a byte of the guest changed");
 	*root = saved;
+	/* a load one unit off passes the checks before writing, fails the read-back */
+	unsigned long *load = (unsigned long *)simguest_host(&g, (uint64_t)(uintptr_t)&rq0->cfs.load.weight, 8);
+	*load += 1;
+	memcpy(copy, g.d->ram, g.d->ram_size);
+	lx_begin(g.lx);
+	rc = lx_freeze(g.lx, t->addr, t->pid, &hold, &err);
+	int crc = lx_commit(g.lx, &err);
+	ok(rc == LX_OK && crc == LX_FAIL && strstr(err.msg, "load"),
+	   "a batch whose read-back check fails is refused at commit: %s", err.msg);
+	ok(memcmp(copy, g.d->ram, g.d->ram_size) == 0, "and every byte it wrote is put back");
+	*load -= 1;
+	is_int(sim_check_domain(g.d), 0, "the guest is sound again");
 	free(copy);
 	lx_snapshot_free(&s);
 }
