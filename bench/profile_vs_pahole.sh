@@ -2,41 +2,20 @@
 # profile_vs_pahole.sh - time `xds-lua profile build` against
 # `pahole -C <the same structs>` on Debian 12's current 6.1 vmlinux.
 #
-# Downloads linux-image-<ver>-amd64-dbg with apt-get download into
-# ${XDS_CACHE:-/var/cache/xds-lua}, extracts only vmlinux and System.map
-# (kept; the .deb is removed), then prints both times (best of 3) and the
-# ratio, and the profile's key offsets next to pahole's.  Prints a skip
-# message and exits 0 when there is no network or no pahole.
+# scripts/kernel-debug fetches linux-image-<ver>-amd64-dbg once into
+# ${XDS_CACHE:-/var/cache/xds-lua} and keeps only vmlinux and System.map;
+# this prints both times (best of 3) and the ratio, and the profile's key
+# offsets next to pahole's.  Prints a skip message and exits 0 when there
+# is no network or no pahole.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${XDS_BUILD:-build}
-CACHE=${XDS_CACHE:-/var/cache/xds-lua}
 skip() { echo "profile_vs_pahole: SKIP: $*"; exit 0; }
 
 command -v pahole >/dev/null || skip "pahole is not installed"
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-      awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-[ -n "$pkg" ] || skip "apt-cache does not know linux-image-amd64"
-ver=${pkg#linux-image-}
-boot=$CACHE/usr/lib/debug/boot
-vmlinux=$boot/vmlinux-$ver
-sysmap=$boot/System.map-$ver
-
-if [ ! -s "$vmlinux" ] || [ ! -s "$sysmap" ]; then
-	mkdir -p "$CACHE" || skip "cannot create $CACHE"
-	echo "downloading $pkg-dbg (about 860 MB) into $CACHE"
-	(cd "$CACHE" && apt-get download "$pkg-dbg" >/dev/null 2>&1) ||
-		skip "no network (apt-get download $pkg-dbg failed)"
-	deb=$(ls "$CACHE/$pkg-dbg"_*.deb 2>/dev/null | head -1)
-	[ -n "$deb" ] || skip "download of $pkg-dbg left no .deb"
-	# tar stops after the two files; dpkg-deb then sees a broken pipe
-	dpkg-deb --fsys-tarfile "$deb" 2>/dev/null |
-		tar -x -C "$CACHE" --occurrence=1 \
-		    "./usr/lib/debug/boot/vmlinux-$ver" \
-		    "./usr/lib/debug/boot/System.map-$ver"
-	[ -s "$vmlinux" ] && [ -s "$sysmap" ] || skip "extraction from $deb failed"
-	rm -f "$deb"
-fi
+# the cached vmlinux and System.map, fetched once (scripts/kernel-debug)
+kd=$(scripts/kernel-debug) || skip "no kernel debug files (no network?)"
+eval "$kd"
 
 if [ -x "$B/xds-lua" ] && "$B/xds-lua" profile 2>&1 | grep -q 'profile build'; then
 	xds=$B/xds-lua
