@@ -95,7 +95,8 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xds-lua/policies/lib $(DESTDIR)$(PREFIX)/share/xds-lua/scenarios
 	install -m 755 $(B)/xds-lua $(B)/xds-sim $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 policies/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/policies/ 2>/dev/null || true
+	install -m 644 policies/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/policies/
+	install -m 644 policies/lib/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/policies/lib/
 	install -m 644 sim/scenarios/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/scenarios/
 
 clean:

@@ -5,15 +5,19 @@
  * and a label such as "U1/db[210]" for messages.  Every field access
  * checks that the snapshot it came from is still the current one and
  * raises a clear error otherwise: Lua never sees stale guest data.  The
- * fields are read-only; methods (freeze, thaw) are left to the tick loop,
- * which adds them to the metatable's __methods table.
+ * fields are read-only.  task:freeze() and task:thaw() record a wish with
+ * the scheduler (runtime/sched), which applies it at the end of the tick;
+ * task.frozen is the scheduler's view (held, or wished frozen).  Without
+ * a scheduler (no tick driver) the methods raise an error.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
+#include "lua/run.h"
 #include "lua/xds_int.h"
+#include "sched/sched.h"
 
 struct xds_ltask {
 	uint64_t epoch;             /* host epoch of the snapshot */
@@ -22,11 +26,11 @@ struct xds_ltask {
 };
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
-       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_NONE };
+       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_NONE };
 
 static const char *const task_fields[] = {
 	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
-	"cputime", "vruntime", "queued", "running", NULL
+	"cputime", "vruntime", "queued", "running", "frozen", NULL
 };
 
 struct xds_lstate *xds_lua_upstate(lua_State *L)
@@ -36,7 +40,11 @@ struct xds_lstate *xds_lua_upstate(lua_State *L)
 
 void xds_task_push(lua_State *L, int guest, int task)
 {
-	struct xds_lstate *s = xds_lua_upstate(L);
+	xds_task_pushs(L, xds_lua_upstate(L), guest, task);
+}
+
+void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task)
+{
 	struct xds_guest *g = &s->host->guests[guest];
 	const struct lx_task *t = &g->snap.tasks[task];
 	struct xds_ltask *u = lua_newuserdatauv(L, sizeof *u, 0);
@@ -82,10 +90,17 @@ static void push_state(lua_State *L, char state)
 	lua_pushlstring(L, &c, 1);
 }
 
-static void push_field(lua_State *L, const struct lx_task *t, const char *dom, int f)
+static bool task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
 {
+	const struct xds_sched *sched = s->run ? xds_run_sched(s->run) : NULL;
+	return sched && xds_sched_is_frozen(sched, guest, t->addr);
+}
+
+static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
 	switch (f) {
-	case F_DOM:      lua_pushstring(L, dom); break;
+	case F_DOM:      lua_pushstring(L, s->host->guests[guest].name); break;
 	case F_PID:      lua_pushinteger(L, t->pid); break;
 	case F_TGID:     lua_pushinteger(L, t->tgid); break;
 	case F_COMM:     lua_pushlstring(L, t->comm, strnlen(t->comm, sizeof t->comm)); break;
@@ -97,6 +112,7 @@ static void push_field(lua_State *L, const struct lx_task *t, const char *dom, i
 	case F_VRUNTIME: lua_pushinteger(L, (lua_Integer)t->vruntime); break;
 	case F_QUEUED:   lua_pushboolean(L, t->queued); break;
 	case F_RUNNING:  lua_pushboolean(L, t->running); break;
+	case F_FROZEN:   lua_pushboolean(L, task_frozen(s, guest, t)); break;
 	default:         lua_pushnil(L); break;
 	}
 }
@@ -117,7 +133,7 @@ static int task_index(lua_State *L)
 	}
 	int guest;
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
-	push_field(L, t, xds_lua_upstate(L)->host->guests[guest].name, f);
+	push_field(L, t, guest, f);
 	return 1;
 }
 
@@ -143,6 +159,42 @@ static int task_eq(lua_State *L)
 	return 1;
 }
 
+/* The wish goes to the scheduler; applied at the end of the tick. */
+static int task_wish(lua_State *L, bool freeze)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
+	struct xds_err err = {""};
+	int guest;
+	const struct lx_task *t = xds_task_check(L, 1, &guest);
+	struct xds_sched *sched = s->run ? xds_run_sched(s->run) : NULL;
+	if (s->dry) {
+		s->dry_wishes++;
+		return 0;
+	}
+	if (!sched)
+		return luaL_error(L, "task:%s(): no scheduler (xds-lua without a host?)",
+				  freeze ? "freeze" : "thaw");
+	if (xds_sched_request(sched, guest, t, freeze, &err) < 0)
+		return luaL_error(L, "%s: %s", luaL_tolstring(L, 1, NULL), err.msg);
+	return 0;
+}
+
+static int task_freeze(lua_State *L)
+{
+	return task_wish(L, true);
+}
+
+static int task_thaw(lua_State *L)
+{
+	return task_wish(L, false);
+}
+
+static const luaL_Reg task_methods[] = {
+	{"freeze", task_freeze},
+	{"thaw", task_thaw},
+	{NULL, NULL}
+};
+
 static const luaL_Reg task_meta[] = {
 	{"__index", task_index},
 	{"__newindex", task_newindex},
@@ -157,6 +209,8 @@ void xds_task_init(lua_State *L)
 	lua_pushvalue(L, -2);
 	luaL_setfuncs(L, task_meta, 1);
 	lua_newtable(L);
+	lua_pushvalue(L, -3);
+	luaL_setfuncs(L, task_methods, 1);
 	lua_setfield(L, -2, "__methods");
 	lua_pop(L, 1);
 }

@@ -4,8 +4,12 @@
  * Owns the per-state struct xds_lstate and the lazy snapshot: an expiry
  * (xds.refresh, xds.advance, xds_lua_expire) only clears `fresh`; the next
  * xds.* call that reads the guests takes the new snapshot through the
- * host.  Task objects live in task.c, xds.tasks and ps in filter.c.  The
- * host itself (attach, snapshot, simulator) belongs to runtime/sched.
+ * host, or through the tick driver (run.c) when there is one, so that the
+ * scheduler sees every snapshot.  Inside a policy's tick time stands
+ * still: xds.advance and xds.refresh refuse.  Task objects live in task.c,
+ * xds.tasks and ps in filter.c, the tick driver's functions (xds.step,
+ * xds.load, ...) in run.c.  The host itself (attach, snapshot, simulator)
+ * belongs to runtime/sched.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +20,7 @@
 #include <lauxlib.h>
 
 #include "lua/xds.h"
+#include "lua/run.h"
 #include "lua/xds_int.h"
 
 void xds_lua_fresh(lua_State *L, struct xds_lstate *s)
@@ -25,7 +30,9 @@ void xds_lua_fresh(lua_State *L, struct xds_lstate *s)
 	if (s->fresh)
 		return;
 	s->fresh = true;
-	if (h->nr_guests == 0 || s->snapshot(h, &err) == 0)
+	if (h->nr_guests == 0)
+		return;
+	if ((s->run ? xds_run_snapshot(s->run, &err) : s->snapshot(h, &err)) == 0)
 		return;
 	for (int i = 0; i < h->nr_guests; i++)
 		if (h->guests[i].error[0])
@@ -50,7 +57,7 @@ int xds_lua_checkdom(lua_State *L, struct xds_lstate *s, int idx)
 	return luaL_error(L, "no domain named '%s'", name);
 }
 
-static void push_domain(lua_State *L, const struct xds_guest *g)
+void xds_lua_push_domain(lua_State *L, const struct xds_guest *g)
 {
 	lua_createtable(L, 0, 5);
 	lua_pushstring(L, g->name);
@@ -73,7 +80,7 @@ static int xds_domains(lua_State *L)
 	xds_lua_fresh(L, s);
 	lua_createtable(L, s->host->nr_guests, 0);
 	for (int i = 0; i < s->host->nr_guests; i++) {
-		push_domain(L, &s->host->guests[i]);
+		xds_lua_push_domain(L, &s->host->guests[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
 	return 1;
@@ -120,9 +127,18 @@ static int xds_runqueue(lua_State *L)
 	return 1;
 }
 
+/* Time stands still inside a policy's tick. */
+static struct xds_lstate *outside_tick(lua_State *L, const char *fn)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
+	if (s->in_tick)
+		luaL_error(L, "%s: not allowed inside a policy's tick", fn);
+	return s;
+}
+
 static int xds_refresh(lua_State *L)
 {
-	xds_lua_upstate(L)->fresh = false;
+	outside_tick(L, "xds.refresh")->fresh = false;
 	return 0;
 }
 
@@ -131,7 +147,7 @@ static const struct { const char *name; double ns; } units[] = {
 };
 
 /* A duration: a number of seconds, or a string "10ms", "2s", "1.5min". */
-static uint64_t check_duration(lua_State *L, int idx)
+uint64_t xds_lua_checkduration(lua_State *L, int idx)
 {
 	double ns = -1;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
@@ -159,8 +175,8 @@ static void sleep_ns(lua_State *L, uint64_t ns)
 
 static int xds_advance(lua_State *L)
 {
-	struct xds_lstate *s = xds_lua_upstate(L);
-	uint64_t ns = check_duration(L, 1);
+	struct xds_lstate *s = outside_tick(L, "xds.advance");
+	uint64_t ns = xds_lua_checkduration(L, 1);
 	s->fresh = false;
 	if (s->host->sim_pid > 0) {
 		struct xds_err err = {""};
@@ -198,8 +214,8 @@ static const luaL_Reg xds_funcs[] = {
 void xds_lua_open(lua_State *L, struct xds_host *h)
 {
 	struct xds_lstate *s = lua_newuserdatauv(L, sizeof *s, 0);
+	memset(s, 0, sizeof *s);
 	s->host = h;
-	s->fresh = false;
 	s->snapshot = xds_host_snapshot;
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
@@ -217,7 +233,7 @@ void xds_lua_open(lua_State *L, struct xds_host *h)
 	lua_setglobal(L, "xds");
 }
 
-static struct xds_lstate *registry_state(lua_State *L)
+struct xds_lstate *xds_lua_state(lua_State *L)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
 	struct xds_lstate *s = lua_touserdata(L, -1);
@@ -227,13 +243,13 @@ static struct xds_lstate *registry_state(lua_State *L)
 
 void xds_lua_expire(lua_State *L)
 {
-	struct xds_lstate *s = registry_state(L);
+	struct xds_lstate *s = xds_lua_state(L);
 	if (s)
 		s->fresh = false;
 }
 
 struct xds_host *xds_lua_host(lua_State *L)
 {
-	struct xds_lstate *s = registry_state(L);
+	struct xds_lstate *s = xds_lua_state(L);
 	return s ? s->host : NULL;
 }

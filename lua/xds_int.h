@@ -19,11 +19,17 @@
 #define XDS_LUA_STATE "xds.state"
 #define XDS_LUA_TASK  "xds.task"
 
+struct xds_run;
+
 struct xds_lstate {
 	struct xds_host *host;
 	bool fresh;                 /* host's latest snapshot is current */
 	/* xds_host_snapshot; unit tests put a fake in its place */
 	int (*snapshot)(struct xds_host *h, struct xds_err *err);
+	struct xds_run *run;        /* the tick driver (run.c), or NULL */
+	bool in_tick;               /* a policy's tick or stop is running */
+	bool dry;                   /* freeze/thaw are counted, not wished */
+	int dry_wishes;             /* wishes counted while dry */
 };
 
 /* The state in upvalue 1 of the running C function. */
@@ -37,11 +43,22 @@ void xds_lua_fresh(lua_State *L, struct xds_lstate *s);
  * for xds_task_init, which creates the metatable. */
 void xds_task_init(lua_State *L);
 void xds_task_push(lua_State *L, int guest, int task);
+/* The same with the state given (outside the module's own C functions). */
+void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task);
 /* The task at idx, checked against the current snapshot; raises if it
  * expired.  *guest receives its guest index. */
 const struct lx_task *xds_task_check(lua_State *L, int idx, int *guest);
 /* Index of the guest whose name is at idx (string or domain table). */
 int xds_lua_checkdom(lua_State *L, struct xds_lstate *s, int idx);
+
+/* The state of L (from the registry), or NULL if the module is not open. */
+struct xds_lstate *xds_lua_state(lua_State *L);
+
+/* A domain table {name, vcpus, tasks, slide[, error]}. */
+void xds_lua_push_domain(lua_State *L, const struct xds_guest *g);
+
+/* A duration at idx: seconds, or a string "10ms", "2s", "1.5min". */
+uint64_t xds_lua_checkduration(lua_State *L, int idx);
 
 /* xds.tasks and ps (filter.c) */
 int xds_lua_tasks(lua_State *L);

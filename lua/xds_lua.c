@@ -3,15 +3,23 @@
  * the host to look at.
  *
  *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
+ *           [--tick MS] [--duration D] [--dry-run] [--report FILE.json]
+ *           [--journal PATH] [--unsafe] [--realtime]
  *           [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
+ *   xds-lua --recover [--journal PATH]
  *   xds-lua profile build|show ...
  *
  * Options are checked before anything starts; then the host is attached,
- * the `xds` module opened, -e and -l run in order, the script runs with
- * its arguments in `arg`, and -i (or no script on a terminal) opens the
- * REPL.  Whatever happens (error, SIGINT, SIGTERM) the host is closed
- * before exit, so a simulator is never left running.  The module is
- * lua/xds.c; the REPL repl/repl.c; the host runtime/sched.
+ * the scheduler started, the `xds` module opened, -e and -l run in order,
+ * and the script runs with its arguments in `arg`, in a sandboxed Lua
+ * state of its own (lua/policy.c; --unsafe lifts the sandbox).  A script
+ * that returns a policy table or defines a global tick is a policy: the
+ * tick loop runs it (lua/run.c) until --duration, SIGINT or SIGTERM, then
+ * the report.  -i (or no script on a terminal) opens the REPL instead.
+ * Whatever happens (error, SIGINT, SIGTERM) every frozen task is thawed and
+ * the host closed before exit, so a simulator is never left running.  The
+ * module is lua/xds.c; the REPL repl/repl.c; the host and scheduler
+ * runtime/sched.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -27,20 +35,28 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lua/policy.h"
+#include "lua/run.h"
 #include "lua/xds.h"
 #include "profile/profile.h"
 #include "repl/repl.h"
 #include "sched/host.h"
+#include "sched/sched.h"
 
 #define XDS_VERSION "xds-lua 0.1"
 
 static const char progname[] = "xds-lua";
 
-/* What the process has one of: its Lua state and host, for the signals. */
+/* What the process has one of: its Lua state, host, scheduler and tick
+ * driver, for the signals and atexit. */
 static lua_State *globalL;
 static struct xds_host host;
 static bool host_open;
-static volatile sig_atomic_t signalled;
+static struct xds_sched sched;
+static bool sched_open;
+static struct xds_run driver;
+static bool driver_open;
+static volatile sig_atomic_t signalled, hangup;
 
 #define MAX_CHUNKS 256
 
@@ -48,6 +64,9 @@ struct options {
 	const char *sim, *profile;
 	unsigned long long seed;
 	bool has_seed, has_e, interactive, version;
+	uint64_t tick_ns, duration_ns;
+	const char *report, *journal;
+	bool dry_run, recover, unsafe, realtime;
 	const char *qemu[XDS_MAX_GUESTS];
 	int nr_qemu;
 	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
@@ -74,10 +93,22 @@ static void usage(FILE *f)
 		"  --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP]\n"
 		"                   attach a QEMU guest (repeatable)\n"
 		"  --profile FILE   kernel profile for --qemu guests that give none\n"
+		"A script that returns a policy (a table with tick) or defines tick() runs\n"
+		"as a policy, every tick:\n"
+		"  --tick MS        tick length (default: the policy's tick_ms, else 10)\n"
+		"  --duration D     run that long (\"10s\", \"500ms\"); default: until SIGINT/SIGTERM\n"
+		"  --dry-run        print the plan each tick, change nothing\n"
+		"  --report FILE    write a JSON report at the end (per task CPU, frozen, waiting)\n"
+		"  --journal PATH   the journal of frozen tasks (default under $XDG_STATE_HOME)\n"
+		"  --recover        thaw what the journal lists (after a crash), then exit\n"
+		"  --unsafe         run scripts and policies without the sandbox\n"
+		"  --realtime       with --sim: the simulator and the ticks follow the wall clock\n"
 		"  --help           show this help\n"
 		"  --version        show the version\n"
 		"In Lua: xds.domains(), xds.tasks([filter]), xds.runqueue(dom, cpu),\n"
-		"xds.refresh(), xds.advance(duration), xds.time(), ps([filter]).\n",
+		"xds.refresh(), xds.advance(duration), xds.time(), ps([filter]),\n"
+		"xds.load(policy, ...), xds.unload(), xds.step([n]), xds.run(duration),\n"
+		"xds.frozen(), xds.stats(), xds.sim_truth(); task:freeze(), task:thaw().\n",
 		progname, progname);
 }
 
@@ -138,11 +169,66 @@ static int check_seed(const char *s, unsigned long long *seed)
 	return 0;
 }
 
+/* "10s", "250ms", "1.5min", or a number of seconds. */
+static int check_duration(const char *opt, const char *s, uint64_t *ns)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"", 1e9}, {"min", 60e9}, {"h", 3600e9},
+	};
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	for (size_t i = 0; end != s && !errno && v > 0 && i < sizeof units / sizeof *units; i++)
+		if (strcmp(end, units[i].unit) == 0 && v * units[i].ns < 1e18) {
+			*ns = (uint64_t)(v * units[i].ns);
+			return *ns ? 0 : fail("%s: '%s': too short", opt, s);
+		}
+	return fail("%s: '%s': expected a duration such as 10s or 500ms", opt, s);
+}
+
+static int check_tick(const char *s, uint64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double ms = strtod(s, &end);
+	if (end == s || *end || errno || !(ms >= 0.1 && ms <= 3600e3))
+		return fail("--tick: '%s': expected milliseconds (0.1 to 3600000)", s);
+	*ns = (uint64_t)(ms * 1e6);
+	return 0;
+}
+
+static int flag_option(const char *a, struct options *o)
+{
+	bool *f = !strcmp(a, "--dry-run") ? &o->dry_run : !strcmp(a, "--recover") ? &o->recover
+		: !strcmp(a, "--unsafe") ? &o->unsafe : !strcmp(a, "--realtime") ? &o->realtime : NULL;
+	if (f)
+		*f = true;
+	return f != NULL;
+}
+
+/* Options of the tick loop: 1 if taken, 0 if not one, -1 on error. */
+static int run_option(int argc, char **argv, int *i, struct options *o)
+{
+	const char *v;
+	int r;
+	if (flag_option(argv[*i], o))
+		return 1;
+	if ((r = optarg_of(argc, argv, i, "--tick", &v)))
+		return r > 0 && check_tick(v, &o->tick_ns) == 0 ? 1 : -1;
+	if ((r = optarg_of(argc, argv, i, "--duration", &v)))
+		return r > 0 && check_duration("--duration", v, &o->duration_ns) == 0 ? 1 : -1;
+	if ((r = optarg_of(argc, argv, i, "--report", &o->report)))
+		return r;
+	return optarg_of(argc, argv, i, "--journal", &o->journal);
+}
+
 /* A long option of ours at argv[*i]: 1 if taken, 0 if not ours, -1 on error. */
 static int long_option(int argc, char **argv, int *i, struct options *o)
 {
 	const char *v;
 	int r;
+	if ((r = run_option(argc, argv, i, o)))
+		return r;
 	if ((r = optarg_of(argc, argv, i, "--sim", &o->sim)))
 		return r;
 	if ((r = optarg_of(argc, argv, i, "--profile", &o->profile)))
@@ -216,6 +302,8 @@ static int collect_args(int argc, char **argv, struct options *o)
 	o->script = i < argc ? i : 0;
 	if (o->has_seed && !o->sim)
 		return fail("--seed: only meaningful with --sim");
+	if (o->realtime && !o->sim)
+		return fail("--realtime: only meaningful with --sim");
 	return 0;
 }
 
@@ -254,6 +342,13 @@ static void on_signal(int sig)
 		lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+static void on_hangup(int sig)
+{
+	(void)sig;
+	hangup = 1;
+}
+
+/* SIGHUP reloads the policy between two ticks. */
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -262,6 +357,9 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hangup;
+	sigaction(SIGHUP, &sa, NULL);
+	xds_policy_set_interrupt(&signalled);
 }
 
 static const char *sim_binary(char *buf, size_t size)
@@ -285,6 +383,7 @@ static int attach(const struct options *o)
 	if (o->sim) {
 		if (access(o->sim, R_OK) < 0)
 			return fail("--sim: %s: %s", o->sim, strerror(errno));
+		host.sim_realtime = o->realtime;
 		if (xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path),
 				       o->has_seed ? o->seed : 1, &err) < 0)
 			return fail("%s", err.msg);     /* "--sim SCENARIO: ..." */
@@ -359,43 +458,62 @@ static void createargtable(lua_State *L, char **argv, int argc, int script)
 	lua_setglobal(L, "arg");
 }
 
-static int pushargs(lua_State *L)
+/* The policy runs until --duration or a signal; then the report. */
+static int run_policy(const struct options *o)
 {
-	if (lua_getglobal(L, "arg") != LUA_TTABLE)
-		luaL_error(L, "'arg' is not a table");
-	int n = (int)luaL_len(L, -1);
-	luaL_checkstack(L, n + 3, "too many arguments to script");
-	for (int i = 1; i <= n; i++)
-		lua_rawgeti(L, -i, i);
-	lua_remove(L, -n - 1);
-	return n;
+	struct xds_err err = {""};
+	int status = 0;
+	if (xds_run_loop(&driver, o->duration_ns, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", progname, err.msg);
+		status = 1;
+	}
+	if (xds_run_unload(&driver, &err) < 0)
+		status = fail("%s", err.msg) ? 1 : 1;
+	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
+		status = fail("%s", err.msg) ? 1 : 1;
+	if (host.sim_pid > 0)
+		xds_run_print_table(&driver, stdout);
+	return status;
 }
 
-static int handle_script(lua_State *L, char **argv)
+/* The script in a state of its own (sandboxed unless --unsafe); a policy
+ * becomes the tick driver's.  1 if it is a policy, 0 if not, -1 on error. */
+static int handle_script(int argc, char **argv, const struct options *o)
 {
-	const char *fname = argv[0];
-	if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
+	struct xds_err err = {""};
+	const char *fname = argv[o->script];
+	int nargs = argc - o->script - 1;
+	if (strcmp(fname, "-") == 0 && strcmp(argv[o->script - 1], "--") != 0)
 		fname = NULL;
-	int status = luaL_loadfile(L, fname);
-	if (status == LUA_OK) {
-		int n = pushargs(L);
-		status = xds_repl_pcall(L, n, 0);
+	struct xds_policy_opts po = { .unsafe = o->unsafe, .host = &host, .run = &driver };
+	struct xds_policy *p = xds_policy_new(fname, &po, &err);
+	if (p)
+		xds_policy_set_argv(p, argc, argv, o->script);
+	int is = p ? xds_policy_exec(p, nargs, argv + o->script + 1, false, &err) : -1;
+	if (is == 1 && xds_run_set_policy(&driver, p, nargs, argv + o->script + 1, &err) == 0)
+		return 1;
+	if (is < 0 || is == 1) {
+		fprintf(stderr, "%s: %s\n", progname, err.msg);
+		fflush(stderr);
 	}
-	return report(L, status);
+	xds_policy_free(p);
+	return is == 1 ? -1 : is;
 }
 
 static int run(lua_State *L, int argc, char **argv, const struct options *o)
 {
-	int script = o->script;
+	int script = o->script, is = 0;
 	createargtable(L, argv, argc, script);
 	if (o->version)
 		print_version();
 	if (runargs(L, argv, o) != LUA_OK)
 		return 1;
-	if (script && handle_script(L, argv + script) != LUA_OK)
+	if (script && (is = handle_script(argc, argv, o)) < 0)
 		return 1;
 	if (o->interactive)
 		return xds_repl(L);
+	if (is == 1)
+		return run_policy(o);
 	if (!script && !o->has_e && !o->version) {
 		if (isatty(STDIN_FILENO)) {
 			print_version();
@@ -406,9 +524,67 @@ static int run(lua_State *L, int argc, char **argv, const struct options *o)
 	return 0;
 }
 
-/* Also at exit(): os.exit must not leave a simulator running. */
+/* $XDG_STATE_HOME/xds-lua/journal, ~/.local/state/xds-lua/journal, or
+ * /var/lib/xds-lua/journal as root. */
+static const char *default_journal(char *buf, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	if (geteuid() == 0)
+		snprintf(buf, size, "/var/lib/xds-lua/journal");
+	else if (state && *state)
+		snprintf(buf, size, "%s/xds-lua/journal", state);
+	else if (home && *home)
+		snprintf(buf, size, "%s/.local/state/xds-lua/journal", home);
+	else
+		return NULL;
+	return buf;
+}
+
+
+
+/* --recover: thaw what a crashed run's journal lists. */
+static int recover(const char *journal)
+{
+	struct xds_err err = {""};
+	if (!journal)
+		return fail("--recover: no journal (give --journal PATH)");
+	return xds_sched_recover(journal, stderr, &err) == 0 ? 0 : fail("--recover: %s", err.msg);
+}
+
+static int start_sched(const struct options *o, const char *journal)
+{
+	struct xds_err err = {""};
+	struct xds_sched_opts so = {
+		.tick_ns = o->tick_ns ? o->tick_ns : 10000000u,
+		.journal = journal,
+		.dry_run = o->dry_run,
+		.log = o->dry_run ? stdout : stderr,
+	};
+	struct xds_run_opts ro = {
+		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
+		.log = stderr, .stop = &signalled, .reload = &hangup,
+	};
+	/* xds_sched_init thaws first what a crashed run's journal lists */
+	if (host.nr_guests > 0) {
+		if (xds_sched_init(&sched, &host, &so, &err) < 0)
+			return fail("%s", err.msg);
+		sched_open = true;
+	}
+	xds_run_init(&driver, &host, sched_open ? &sched : NULL, &ro);
+	driver_open = true;
+	return 0;
+}
+
+/* Also at exit(): os.exit must leave no task frozen, no simulator running. */
 static void close_host(void)
 {
+	struct xds_err err = {""};
+	if (driver_open)
+		xds_run_fini(&driver);
+	driver_open = false;
+	if (sched_open && xds_sched_fini(&sched, &err) < 0)
+		fail("%s", err.msg);
+	sched_open = false;
 	if (host_open)
 		xds_host_close(&host);
 	host_open = false;
@@ -422,6 +598,10 @@ int main(int argc, char **argv)
 	int r = collect_args(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? 0 : 1;
+	char jbuf[PATH_MAX];
+	const char *journal = o.journal ? o.journal : default_journal(jbuf, sizeof jbuf);
+	if (o.recover)
+		return recover(journal) < 0 ? 1 : 0;
 	lua_State *L = luaL_newstate();
 	if (!L)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;
@@ -431,9 +611,10 @@ int main(int argc, char **argv)
 	host_open = true;
 	atexit(close_host);
 	catch_signals();
-	int status = attach(&o) < 0 ? 1 : (xds_lua_open(L, &host), run(L, argc, argv, &o));
+	int status = attach(&o) < 0 || start_sched(&o, journal) < 0 ? 1
+		: (xds_lua_open(L, &host), xds_run_open(L, &driver), run(L, argc, argv, &o));
 	globalL = NULL;
-	lua_close(L);
 	close_host();
+	lua_close(L);
 	return status;
 }

@@ -278,7 +278,7 @@ static int cmp_snode(const void *a, const void *b)
 static struct snode *sh_find(struct shadow *sh, uint64_t addr)
 {
 	struct snode key = { .addr = addr };
-	return bsearch(&key, sh->v, (size_t)sh->n, sizeof key, cmp_snode);
+	return sh->n ? bsearch(&key, sh->v, (size_t)sh->n, sizeof key, cmp_snode) : NULL;
 }
 
 /* No red node has a red child (checked after sorting, on the shadow). */
@@ -318,7 +318,8 @@ static int sh_load(struct shadow *sh, struct lx_guest *g, uint64_t cfs, struct x
 		return xds_fail(err, "cfs_rq %#llx: leftmost cache %#llx, first node %#llx",
 				(unsigned long long)cfs, (unsigned long long)sh->leftmost,
 				(unsigned long long)first);
-	qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
+	if (sh->n)
+		qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
 	return sh_check_red(sh, err);
 }
 
@@ -485,7 +486,8 @@ static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t nod
 		if (!insert) {
 			struct snode *gone = sh_find(sh, node);
 			*gone = sh->v[--sh->n];
-			qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
+			if (sh->n)
+				qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
 		}
 		for (int i = 0; i < sh->n; i++) {
 			memcpy(sh->v[i].orig, sh->v[i].w, sizeof sh->v[i].w);
@@ -604,8 +606,6 @@ static int verify(struct lx_guest *g, struct tx *tx, const uint64_t *levels, int
 	return 0;
 }
 
-/* ---- dequeue and enqueue ---- */
-
 static int put_delta(struct tx *tx, uint64_t va, unsigned len, uint64_t cur, int delta, const char *what,
 		     struct xds_err *err)
 {
@@ -613,6 +613,115 @@ static int put_delta(struct tx *tx, uint64_t va, unsigned len, uint64_t cur, int
 		return xds_fail(err, "%s at %#llx is already 0", what, (unsigned long long)va);
 	return tx_put(tx, va, len, cur + (uint64_t)(int64_t)delta, err);
 }
+
+/* ---- PSI and util_est, where the kernel has them ---- */
+
+/*
+ * PSI counts, per CPU and per pressure group, the tasks in each state; a
+ * task's psi_flags say which counts it is in.  Taking a task off its queue
+ * takes it out of the running count (TSK_RUNNING) of every group it
+ * belongs to (its cgroup's and their parents', or psi_system alone), and
+ * putting it back puts it in; a kernel that finds flags and counts
+ * disagreeing warns "psi: inconsistent task state".  Only the counts and
+ * flags are kept: the per-CPU state times catch up at the next change.
+ * util_est is the same idea for the root cfs_rq's estimated utilisation.
+ */
+#define PSI_NR_RUNNING  2               /* enum psi_task_count, since 4.20 */
+#define PSI_TSK_RUNNING (1u << PSI_NR_RUNNING)
+#define PSI_MAX_GROUPS  16
+#define UTIL_AVG_UNCHANGED 0x80000000u
+
+static bool key_enabled(struct lx_guest *g, enum profile_sym_id key, struct xds_err *err, int *out)
+{
+	uint64_t v = 0;
+	if (rd(g, g->prof.syms[key].addr + g->slide, 4, &v, err))
+		return false;
+	*out = (int)(uint32_t)v > 0;
+	return true;
+}
+
+static bool psi_on(struct lx_guest *g)
+{
+	if (!g->prof.psi || !HAS(g, F_PSIG_PCPU) || !HAS(g, F_PSIGC_TASKS) || WID(g, F_PSIGC_TASKS) < 4 * 3)
+		return false;
+	int disabled = 0;
+	if (g->prof.syms[S_PSI_DISABLED].present && !key_enabled(g, S_PSI_DISABLED, NULL, &disabled))
+		return false;
+	return !disabled;
+}
+
+/* The pressure groups a task is accounted in, innermost first. */
+static int psi_groups(struct lx_guest *g, uint64_t task, uint64_t *out, struct xds_err *err)
+{
+	uint64_t group = g->prof.syms[S_PSI_SYSTEM].addr + g->slide;
+	int cg = 0;
+	if (g->prof.syms[S_PSI_CGROUPS_ENABLED].present && HAS(g, F_TASK_CGROUPS) && HAS(g, F_CSS_SET_DFL_CGRP) &&
+	    HAS(g, F_CGROUP_PSI) && !key_enabled(g, S_PSI_CGROUPS_ENABLED, err, &cg))
+		return -1;
+	if (cg) {
+		uint64_t css, cgrp, level;
+		if (rd(g, task + OFF(g, F_TASK_CGROUPS), 8, &css, err) || !lx_kernel_addr(css) ||
+		    rd(g, css + OFF(g, F_CSS_SET_DFL_CGRP), 8, &cgrp, err) || !lx_kernel_addr(cgrp) ||
+		    rd(g, cgrp + OFF(g, F_CGROUP_LEVEL), 4, &level, err))
+			return xds_fail(err, "task %#llx: cannot find its cgroup", (unsigned long long)task);
+		if (level && rd(g, cgrp + OFF(g, F_CGROUP_PSI), 8, &group, err))
+			return -1;
+	}
+	int n = 0;
+	while (group && n < PSI_MAX_GROUPS) {
+		if (!lx_kernel_addr(group))
+			return xds_fail(err, "psi group %#llx: not a kernel address", (unsigned long long)group);
+		out[n++] = group;
+		if (!HAS(g, F_PSIG_PARENT) || rd(g, group + OFF(g, F_PSIG_PARENT), 8, &group, err))
+			break;
+	}
+	return n;
+}
+
+static int psi_running(struct lx_guest *g, struct tx *tx, const struct taskv *t, bool running,
+		       struct xds_err *err)
+{
+	if (!psi_on(g))
+		return 0;
+	uint64_t flags, groups[PSI_MAX_GROUPS];
+	uint64_t fva = t->addr + OFF(g, F_TASK_PSI_FLAGS);
+	if (rd(g, fva, 4, &flags, err))
+		return -1;
+	if (!!(flags & PSI_TSK_RUNNING) == running)
+		return 0;                       /* already counted as wanted */
+	int n = psi_groups(g, t->addr, groups, err);
+	if (n < 0 || tx_put(tx, fva, 4, flags ^ PSI_TSK_RUNNING, err))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		uint64_t pcpu, cnt;
+		if (rd(g, groups[i] + OFF(g, F_PSIG_PCPU), 8, &pcpu, err))
+			return -1;
+		uint64_t va = pcpu + g->pco[t->cpu] + OFF(g, F_PSIGC_TASKS) + 4 * PSI_NR_RUNNING;
+		if (rd(g, va, 4, &cnt, err))
+			return -1;
+		if (put_delta(tx, va, 4, cnt, running ? 1 : -1, "psi running count", err))
+			return -1;
+	}
+	return 0;
+}
+
+static int util_est(struct lx_guest *g, struct tx *tx, const struct taskv *t, bool add, struct xds_err *err)
+{
+	if (!HAS(g, F_CFS_RQ_AVG) || !HAS(g, F_SE_AVG) || !HAS(g, F_SA_UTIL_EST))
+		return 0;
+	uint32_t ue = OFF(g, F_SA_UTIL_EST);
+	uint64_t enq, ewma, cfs_enq;
+	uint64_t task_ue = t->se + OFF(g, F_SE_AVG) + ue, cfs_ue = t->root_cfs + OFF(g, F_CFS_RQ_AVG) + ue;
+	if (rd(g, task_ue + OFF(g, F_UE_ENQUEUED), 4, &enq, err) || rd(g, task_ue + OFF(g, F_UE_EWMA), 4, &ewma, err) ||
+	    rd(g, cfs_ue + OFF(g, F_UE_ENQUEUED), 4, &cfs_enq, err))
+		return -1;
+	enq &= ~(uint64_t)UTIL_AVG_UNCHANGED;
+	uint64_t mine = ewma > enq ? ewma : enq;
+	uint64_t v = add ? cfs_enq + mine : cfs_enq - (mine < cfs_enq ? mine : cfs_enq);
+	return tx_put(tx, cfs_ue + OFF(g, F_UE_ENQUEUED), 4, v & 0xffffffffu, err);
+}
+
+/* ---- dequeue and enqueue ---- */
 
 static int count_level(struct lx_guest *g, struct tx *tx, const struct cfsv *c, int delta, bool idle,
 		       struct xds_err *err)
@@ -722,7 +831,8 @@ static int dequeue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 			return depth >= MAX_LEVELS ? xds_fail(err, "task groups too deep") : -1;
 		se = e.parent;
 	}
-	if (rq_nr_running(g, tx, t->rq, -1, err))
+	if (rq_nr_running(g, tx, t->rq, -1, err) || util_est(g, tx, t, false, err) ||
+	    psi_running(g, tx, t, false, err))
 		return -1;
 	return tx_put(tx, t->addr + OFF(g, F_TASK_ON_RQ), 4, 0, err);
 }
@@ -769,7 +879,8 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 			return depth >= MAX_LEVELS ? xds_fail(err, "task groups too deep") : -1;
 		se = e.parent;
 	}
-	if (rq_nr_running(g, tx, t->rq, 1, err) ||
+	if (rq_nr_running(g, tx, t->rq, 1, err) || util_est(g, tx, t, true, err) ||
+	    psi_running(g, tx, t, true, err) ||
 	    tx_put(tx, t->addr + OFF(g, F_TASK_ON_RQ), 4, LX_ON_RQ_QUEUED, err))
 		return -1;
 	/* ask the CPU to look again: its current task (or idle) must reschedule */

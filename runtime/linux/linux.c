@@ -180,6 +180,7 @@ static int locate_runqueues(struct lx_guest *g, int nr_vcpus, struct xds_err *er
 		uint64_t pco;
 		if (vmem_read_u64(g->vm, sym(g, S_PER_CPU_OFFSET) + 8 * (uint64_t)cpu, &pco, err))
 			return xds_err_wrap(err, "__per_cpu_offset[%d]", cpu);
+		g->pco[cpu] = pco;
 		g->rq[cpu] = rq_off + pco;
 		if (!lx_kernel_addr(g->rq[cpu]))
 			return xds_fail(err, "runqueues of CPU %d at %#llx: not a kernel address", cpu,

@@ -37,6 +37,7 @@ struct lx_guest {
 	int nr_cpus;
 	uint64_t init_task;
 	uint64_t rq[LX_MAX_CPUS];
+	uint64_t pco[LX_MAX_CPUS];      /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
 };

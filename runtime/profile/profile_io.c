@@ -102,6 +102,8 @@ struct loader {
 	struct xds_err *err;
 	/* derived lines as read, checked against profile_derive() */
 	char derived[6][64];
+	/* every declared item must be listed, "-" when absent */
+	bool seen_struct[T__COUNT], seen_field[F__COUNT], seen_sym[S__COUNT];
 };
 
 static const char *const derived_keys[6] = {
@@ -136,6 +138,7 @@ static int load_struct(struct loader *l, char *args)
 			break;
 	if (t == T__COUNT)
 		return bad(l, "unknown struct", name);
+	l->seen_struct[t] = true;
 	struct profile_type *x = &l->p->structs[t];
 	x->present = strcmp(val, "-") != 0;
 	if (x->present && parse_u32(val, &x->size) < 0)
@@ -171,6 +174,7 @@ static int load_field(struct loader *l, char *args)
 		return bad(l, "malformed field line", args);
 	if (id < 0)
 		return bad(l, "unknown field", name);
+	l->seen_field[id] = true;
 	struct profile_field *f = &l->p->fields[id];
 	memset(f, 0, sizeof *f);
 	if (n == 2 && strcmp(off, "-") == 0)
@@ -194,6 +198,7 @@ static int load_sym(struct loader *l, char *args)
 			break;
 	if (s == S__COUNT)
 		return bad(l, "unknown symbol", name);
+	l->seen_sym[s] = true;
 	struct profile_sym *y = &l->p->syms[s];
 	y->present = strcmp(val, "-") != 0;
 	if (!y->present)
@@ -270,6 +275,30 @@ static int check_derived(struct loader *l)
 	return 0;
 }
 
+/* A profile from an older xds-lua lacks items this one relies on (PSI's,
+ * say): refuse it rather than run without them. */
+static int check_complete(struct loader *l)
+{
+	const char *what = NULL;
+	char field[160];
+	for (int i = 0; i < T__COUNT && !what; i++)
+		if (!l->seen_struct[i])
+			what = profile_struct_name(i);
+	for (int i = 0; i < F__COUNT && !what; i++)
+		if (!l->seen_field[i]) {
+			snprintf(field, sizeof field, "%s.%s", profile_struct_name(profile_field_struct(i)),
+				 profile_field_path(l->p, i));
+			what = field;
+		}
+	for (int i = 0; i < S__COUNT && !what; i++)
+		if (!l->seen_sym[i])
+			what = profile_sym_name(i);
+	if (what)
+		return xds_fail(l->err, "%s: '%s' is not listed: the profile was made by an older "
+				"xds-lua; build it again", l->path, what);
+	return 0;
+}
+
 static int load_stream(struct loader *l, FILE *f)
 {
 	char line[1024];
@@ -291,7 +320,7 @@ static int load_stream(struct loader *l, FILE *f)
 	}
 	if (l->line == 0)
 		return xds_fail(l->err, "%s: empty file", l->path);
-	return 0;
+	return check_complete(l);
 }
 
 int profile_load(const char *path, struct profile *p, struct xds_err *err)

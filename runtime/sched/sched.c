@@ -100,11 +100,53 @@ static int mkdirs_for(const char *path)
 
 /* ---- the held set and accounting ---- */
 
+/* The held set is found through an open-addressing index on (guest, task
+ * address), rebuilt after the set changes. */
+static uint64_t held_hash(int guest, uint64_t addr)
+{
+	uint64_t h = addr ^ ((uint64_t)guest << 56);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+static void held_reindex(struct xds_sched *s)
+{
+	size_t cap = 64;
+	while (cap < 2 * (size_t)s->nr_held)
+		cap *= 2;
+	if (cap != s->held_idx_cap) {
+		free(s->held_idx);
+		s->held_idx = malloc(cap * sizeof *s->held_idx);
+		s->held_idx_cap = s->held_idx ? cap : 0;
+	}
+	for (size_t i = 0; i < s->held_idx_cap; i++)
+		s->held_idx[i] = -1;
+	for (int i = 0; i < s->nr_held && s->held_idx; i++) {
+		size_t k = held_hash(s->held[i].guest, s->held[i].addr) & (cap - 1);
+		while (s->held_idx[k] >= 0)
+			k = (k + 1) & (cap - 1);
+		s->held_idx[k] = i;
+	}
+	s->held_dirty = false;
+}
+
 static struct xds_held *find_held(struct xds_sched *s, int guest, uint64_t addr)
 {
-	for (int i = 0; i < s->nr_held; i++)
-		if (s->held[i].guest == guest && s->held[i].addr == addr)
-			return &s->held[i];
+	if (s->held_dirty || !s->held_idx)
+		held_reindex(s);
+	if (!s->held_idx) {                     /* no memory for the index: scan */
+		for (int i = 0; i < s->nr_held; i++)
+			if (s->held[i].guest == guest && s->held[i].addr == addr)
+				return &s->held[i];
+		return NULL;
+	}
+	size_t mask = s->held_idx_cap - 1;
+	for (size_t k = held_hash(guest, addr) & mask; s->held_idx[k] >= 0; k = (k + 1) & mask) {
+		struct xds_held *h = &s->held[s->held_idx[k]];
+		if (h->guest == guest && h->addr == addr)
+			return h;
+	}
 	return NULL;
 }
 
@@ -122,6 +164,7 @@ bool xds_sched_is_frozen(const struct xds_sched *s, int guest, uint64_t addr)
 static void drop_held(struct xds_sched *s, struct xds_held *h)
 {
 	*h = s->held[--s->nr_held];
+	s->held_dirty = true;
 }
 
 /* Accounting entries are found through an open-addressing index on
@@ -310,6 +353,7 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 		s->cap_held = cap;
 	}
 	h = &s->held[s->nr_held++];
+	s->held_dirty = true;
 	memset(h, 0, sizeof *h);
 	h->guest = guest;
 	h->addr = t->addr;
@@ -504,9 +548,12 @@ int xds_sched_fini(struct xds_sched *s, struct xds_err *err)
 		s->journal_fd = -1;
 	}
 	free(s->held);
+	free(s->held_idx);
 	free(s->acct);
 	free(s->acct_idx);
 	s->held = NULL;
+	s->held_idx = NULL;
+	s->held_idx_cap = 0;
 	s->acct = NULL;
 	s->acct_idx = NULL;
 	s->nr_held = s->nr_acct = 0;
@@ -623,19 +670,25 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 			any |= j->e[i].frozen && !strcmp(j->e[i].guest, j->names[gi]);
 		if (!any)
 			continue;
-		struct xds_guest *g = attached ? xds_host_guest(attached, j->names[gi]) : NULL;
-		if (g) {
-			thaw_listed(g, j, log, &left);
-			continue;
-		}
+		/* a private simulated guest died with the run that started it; a
+		 * guest of the same name now is another one */
 		if (!strcmp(j->specs[gi], "sim")) {
 			if (log)
 				fprintf(log, "xds-lua: recover: %s was a private simulated guest; it is gone\n",
 					j->names[gi]);
 			continue;
 		}
+		struct xds_guest *g = attached ? xds_host_guest(attached, j->names[gi]) : NULL;
+		if (g) {
+			thaw_listed(g, j, log, &left);
+			continue;
+		}
 		struct xds_host *tmp = malloc(sizeof *tmp);
 		struct xds_err e;
+		if (!tmp) {
+			left++;
+			continue;
+		}
 		xds_host_init(tmp);
 		if (xds_host_add_qemu(tmp, j->specs[gi], NULL, &e)) {
 			for (int i = 0; i < j->n; i++)

@@ -83,6 +83,9 @@ struct xds_sched {
 	struct xds_sched_opts opt;
 	struct xds_held *held;
 	int nr_held, cap_held;
+	int *held_idx;                  /* hash index into held */
+	size_t held_idx_cap;
+	bool held_dirty;
 	struct xds_acct *acct;
 	int nr_acct, cap_acct;
 	int *acct_idx;                  /* hash index into acct */

@@ -1,0 +1,657 @@
+/*
+ * run.c - the tick driver, its Lua functions and the end-of-run report.
+ *
+ * A tick is xds_sched_advance, xds_run_snapshot (which also makes the new
+ * snapshot the current one in every Lua state registered here, so old
+ * task objects expire), the policy's tick, xds_sched_apply.  A policy
+ * failure is handled here, once: the policy's stop() runs under pcall,
+ * every task is thawed (xds_sched_thaw_all) and the policy is freed.  The
+ * scheduler owns what is frozen and the accounting; policy.c owns the
+ * sandbox.  The Lua side: xds.load, xds.unload, xds.step, xds.run,
+ * xds.frozen, xds.stats, xds.sim_truth, refused inside a policy's tick.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "lua/policy.h"
+#include "lua/run.h"
+#include "lua/xds_int.h"
+#include "sched/host.h"
+#include "sched/sched.h"
+#include "util/json.h"
+
+#define DEFAULT_TICK_NS 10000000u
+
+void xds_run_init(struct xds_run *r, struct xds_host *h, struct xds_sched *s,
+		  const struct xds_run_opts *o)
+{
+	memset(r, 0, sizeof *r);
+	r->host = h;
+	r->sched = s;
+	r->opt = *o;
+	if (!r->opt.log)
+		r->opt.log = stderr;
+}
+
+static void free_args(struct xds_run *r)
+{
+	for (int i = 0; i < r->nargs; i++)
+		free(r->args[i]);
+	free(r->args);
+	r->args = NULL;
+	r->nargs = 0;
+}
+
+void xds_run_fini(struct xds_run *r)
+{
+	struct xds_err err = {""};
+	if (xds_run_unload(r, &err) < 0)
+		fprintf(r->opt.log, "xds-lua: %s\n", err.msg);
+	free_args(r);
+	r->nr_states = 0;
+}
+
+struct xds_sched *xds_run_sched(struct xds_run *r)
+{
+	return r->sched;
+}
+
+/* ---- Lua states ---- */
+
+static void remember(struct xds_run *r, lua_State *L)
+{
+	for (int i = 0; i < r->nr_states; i++)
+		if (r->states[i] == L)
+			return;
+	if (r->nr_states < XDS_RUN_MAX_STATES)
+		r->states[r->nr_states++] = L;
+}
+
+void xds_run_forget(struct xds_run *r, lua_State *L)
+{
+	for (int i = 0; i < r->nr_states; i++)
+		if (r->states[i] == L)
+			r->states[i] = r->states[--r->nr_states];
+}
+
+int xds_run_snapshot(struct xds_run *r, struct xds_err *err)
+{
+	int rc = r->sched ? xds_sched_snapshot(r->sched, err) : xds_host_snapshot(r->host, err);
+	for (int i = 0; i < r->nr_states; i++) {
+		struct xds_lstate *s = xds_lua_state(r->states[i]);
+		if (s)
+			s->fresh = true;
+	}
+	return rc;
+}
+
+/* ---- policies ---- */
+
+static int copy_args(struct xds_run *r, int nargs, char **args)
+{
+	free_args(r);
+	r->args = calloc((size_t)nargs + 1, sizeof *r->args);
+	if (!r->args)
+		return -1;
+	for (int i = 0; i < nargs; i++)
+		if (!(r->args[r->nargs++] = strdup(args[i])))
+			return -1;
+	return 0;
+}
+
+static uint64_t tick_ns(const struct xds_run *r)
+{
+	if (r->opt.tick_ns)
+		return r->opt.tick_ns;
+	if (r->policy && xds_policy_tick_ms(r->policy))
+		return xds_policy_tick_ms(r->policy) * 1000000u;
+	return DEFAULT_TICK_NS;
+}
+
+int xds_run_set_policy(struct xds_run *r, struct xds_policy *p, int nargs, char **args,
+		       struct xds_err *err)
+{
+	if (r->policy && xds_run_unload(r, err) < 0)
+		return xds_policy_free(p), -1;
+	if (copy_args(r, nargs, args) < 0) {
+		xds_policy_free(p);
+		return xds_fail(err, "policy: out of memory");
+	}
+	r->policy = p;
+	if (r->sched)
+		r->sched->opt.tick_ns = tick_ns(r);
+	return 0;
+}
+
+static struct xds_policy *load(struct xds_run *r, const char *path, int nargs, char **args,
+			       struct xds_err *err)
+{
+	struct xds_policy_opts po = { .unsafe = r->opt.unsafe, .host = r->host, .run = r };
+	struct xds_policy *p = xds_policy_new(path, &po, err);
+	if (!p)
+		return NULL;
+	int is = xds_policy_exec(p, nargs, args, true, err);
+	if (is <= 0) {
+		if (is == 0)
+			xds_fail(err, "%s: not a policy (it returns no table with a tick function "
+				 "and defines no global tick)", path);
+		xds_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int xds_run_load(struct xds_run *r, const char *path, int nargs, char **args,
+		 struct xds_err *err)
+{
+	struct xds_policy *p = load(r, path, nargs, args, err);
+	return p ? xds_run_set_policy(r, p, nargs, args, err) : -1;
+}
+
+static int thaw_all(struct xds_run *r, struct xds_err *err)
+{
+	return r->sched ? xds_sched_thaw_all(r->sched, err) : 0;
+}
+
+int xds_run_unload(struct xds_run *r, struct xds_err *err)
+{
+	struct xds_err serr = {""};
+	if (!r->policy)
+		return 0;
+	if (xds_policy_stop(r->policy, &serr) < 0)
+		fprintf(r->opt.log, "xds-lua: policy %s: stop(): %s\n",
+			xds_policy_name(r->policy), serr.msg);
+	xds_policy_free(r->policy);
+	r->policy = NULL;
+	return thaw_all(r, err);
+}
+
+/* The policy failed: stop() under pcall, thaw everything, unload. */
+static int policy_failed(struct xds_run *r, struct xds_err *err)
+{
+	struct xds_err terr = {""};
+	xds_err_wrap(err, "policy %s stopped", xds_policy_name(r->policy));
+	if (xds_run_unload(r, &terr) < 0)
+		fprintf(r->opt.log, "xds-lua: thawing after the policy stopped: %s\n", terr.msg);
+	return -1;
+}
+
+static double host_time(const struct xds_run *r)
+{
+	return r->sched ? (double)r->sched->now_ns / 1e9 : 0;
+}
+
+int xds_run_reload(struct xds_run *r, struct xds_err *err)
+{
+	if (!r->policy)
+		return xds_fail(err, "reload: no policy loaded");
+	char path[4096];
+	snprintf(path, sizeof path, "%s", xds_policy_path(r->policy));
+	struct xds_policy *p = load(r, path, r->nargs, r->args, err);
+	if (!p)
+		return xds_err_wrap(err, "reload of %s failed, the old policy stays", path);
+	if (xds_policy_tick(p, r->ticks, host_time(r), true, err) < 0) {
+		xds_policy_free(p);
+		return xds_err_wrap(err, "reload of %s failed (rehearsal tick), the old policy stays",
+				    path);
+	}
+	struct xds_err serr = {""};
+	if (xds_policy_stop(r->policy, &serr) < 0)
+		fprintf(r->opt.log, "xds-lua: policy %s: stop(): %s\n",
+			xds_policy_name(r->policy), serr.msg);
+	xds_policy_free(r->policy);
+	r->policy = p;
+	if (r->sched)
+		r->sched->opt.tick_ns = tick_ns(r);
+	return 0;
+}
+
+/* ---- ticks ---- */
+
+static void maybe_reload(struct xds_run *r)
+{
+	struct xds_err err = {""};
+	if (!r->opt.reload || !*r->opt.reload)
+		return;
+	*r->opt.reload = 0;
+	if (xds_run_reload(r, &err) < 0)
+		fprintf(r->opt.log, "xds-lua: %s\n", err.msg);
+	else
+		fprintf(r->opt.log, "xds-lua: policy %s reloaded\n", xds_policy_name(r->policy));
+	fflush(r->opt.log);
+}
+
+static bool signalled(const struct xds_run *r)
+{
+	return (r->opt.stop && *r->opt.stop) || (r->opt.reload && *r->opt.reload);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The scheduler times snapshot and apply; the policy and the whole tick
+ * (snapshot to apply, without the wait for it) are timed here. */
+static void phase_add(struct xds_phase *ph, uint64_t t0)
+{
+	uint64_t ns = mono_ns() - t0;
+	ph->count++;
+	ph->total_ns += ns;
+	if (ns > ph->max_ns)
+		ph->max_ns = ns;
+}
+
+static int policy_tick(struct xds_run *r, struct xds_err *err)
+{
+	uint64_t t0 = mono_ns();
+	int rc = xds_policy_tick(r->policy, r->ticks, host_time(r), false, err);
+	if (r->sched)
+		phase_add(&r->sched->stats.policy, t0);
+	return rc;
+}
+
+/* 1: a signal cut the wait for the tick short (no tick; the caller looks). */
+static int tick(struct xds_run *r, struct xds_err *err)
+{
+	maybe_reload(r);
+	if (r->sched) {
+		r->sched->opt.tick_ns = tick_ns(r);
+		if (xds_sched_advance(r->sched, err) < 0)
+			return signalled(r) ? 1 : -1;
+	}
+	uint64_t t0 = mono_ns();
+	if (xds_run_snapshot(r, err) < 0)
+		return -1;
+	if (r->ticks == 0 && r->sched)
+		r->start_ns = r->sched->now_ns;
+	r->ticks++;
+	if (r->policy && policy_tick(r, err) < 0)
+		return policy_failed(r, err);
+	if (!r->sched)
+		return 0;
+	int rc = xds_sched_apply(r->sched, err);
+	phase_add(&r->sched->stats.tick, t0);
+	return rc;
+}
+
+int xds_run_tick(struct xds_run *r, struct xds_err *err)
+{
+	if (r->busy)
+		return xds_fail(err, "a tick is already running");
+	r->busy = true;
+	int rc = tick(r, err);
+	r->busy = false;
+	return rc < 0 ? -1 : 0;
+}
+
+static uint64_t elapsed_ns(const struct xds_run *r, uint64_t from)
+{
+	return r->sched && r->sched->now_ns > from ? r->sched->now_ns - from : 0;
+}
+
+int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err)
+{
+	uint64_t from = r->sched ? r->sched->now_ns : 0;
+	uint64_t n = 0, max_ticks = duration_ns ? duration_ns / tick_ns(r) + 1 : 0;
+	while (!(r->opt.stop && *r->opt.stop)) {
+		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks))
+			break;
+		if (xds_run_tick(r, err) < 0)
+			return -1;
+		n++;
+	}
+	return 0;
+}
+
+/* ---- Lua functions ---- */
+
+static struct xds_run *run_of(lua_State *L, const char *fn)
+{
+	struct xds_lstate *s = xds_lua_upstate(L);
+	if (s->in_tick)
+		luaL_error(L, "%s: not allowed inside a policy's tick", fn);
+	return s->run;
+}
+
+static int lua_fail(lua_State *L, const struct xds_err *err)
+{
+	lua_pushstring(L, err->msg);
+	return lua_error(L);
+}
+
+static int l_load(lua_State *L)
+{
+	struct xds_run *r = run_of(L, "xds.load");
+	struct xds_err err = {""};
+	const char *path = luaL_checkstring(L, 1);
+	int nargs = lua_gettop(L) - 1;
+	char **args = lua_newuserdatauv(L, sizeof *args * (size_t)(nargs + 1), 0);
+	for (int i = 0; i < nargs; i++)
+		args[i] = (char *)luaL_checkstring(L, i + 2);
+	if (r->busy)
+		return luaL_error(L, "xds.load: a tick is running");
+	if (xds_run_load(r, path, nargs, args, &err) < 0)
+		return lua_fail(L, &err);
+	lua_pushstring(L, xds_policy_name(r->policy));
+	return 1;
+}
+
+static int l_unload(lua_State *L)
+{
+	struct xds_run *r = run_of(L, "xds.unload");
+	struct xds_err err = {""};
+	bool had = r->policy != NULL;
+	if (r->busy)
+		return luaL_error(L, "xds.unload: a tick is running");
+	if (xds_run_unload(r, &err) < 0)
+		return lua_fail(L, &err);
+	lua_pushboolean(L, had);
+	return 1;
+}
+
+static int l_step(lua_State *L)
+{
+	struct xds_run *r = run_of(L, "xds.step");
+	struct xds_err err = {""};
+	lua_Integer n = luaL_optinteger(L, 1, 1);
+	luaL_argcheck(L, n >= 0, 1, "a number of ticks expected");
+	for (lua_Integer i = 0; i < n; i++)
+		if (xds_run_tick(r, &err) < 0)
+			return lua_fail(L, &err);
+	lua_pushinteger(L, (lua_Integer)r->ticks);
+	return 1;
+}
+
+static int l_run(lua_State *L)
+{
+	struct xds_run *r = run_of(L, "xds.run");
+	struct xds_err err = {""};
+	uint64_t ns = xds_lua_checkduration(L, 1);
+	if (xds_run_loop(r, ns, &err) < 0)
+		return lua_fail(L, &err);
+	lua_pushinteger(L, (lua_Integer)r->ticks);
+	return 1;
+}
+
+static const char *hold_name(enum xds_hold h)
+{
+	switch (h) {
+	case XH_PENDING: return "pending";
+	case XH_DESCHED: return "desched";
+	case XH_FROZEN:  return "frozen";
+	default:         return "none";
+	}
+}
+
+static int l_frozen(lua_State *L)
+{
+	struct xds_run *r = xds_lua_upstate(L)->run;
+	lua_newtable(L);
+	if (!r->sched)
+		return 1;
+	for (int i = 0, n = 0; i < r->sched->nr_held; i++) {
+		const struct xds_held *h = &r->sched->held[i];
+		if (h->hold == XH_NONE && !h->want)
+			continue;
+		lua_createtable(L, 0, 5);
+		lua_pushstring(L, r->host->guests[h->guest].name);
+		lua_setfield(L, -2, "dom");
+		lua_pushinteger(L, h->pid);
+		lua_setfield(L, -2, "pid");
+		lua_pushlstring(L, h->comm, strnlen(h->comm, sizeof h->comm));
+		lua_setfield(L, -2, "comm");
+		lua_pushstring(L, hold_name(h->hold));
+		lua_setfield(L, -2, "hold");
+		lua_pushboolean(L, h->want);
+		lua_setfield(L, -2, "want");
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, uint64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+/* {count, mean, max} in milliseconds. */
+static void push_phase(lua_State *L, const char *name, const struct xds_phase *ph)
+{
+	lua_createtable(L, 0, 3);
+	set_int(L, "count", ph->count);
+	set_num(L, "mean", ph->count ? (double)ph->total_ns / (double)ph->count / 1e6 : 0);
+	set_num(L, "max", (double)ph->max_ns / 1e6);
+	lua_setfield(L, -2, name);
+}
+
+static int l_stats(lua_State *L)
+{
+	struct xds_run *r = xds_lua_upstate(L)->run;
+	struct xds_stats st = {0};
+	if (r->sched)
+		st = r->sched->stats;
+	lua_createtable(L, 0, 12);
+	set_int(L, "ticks", st.ticks);
+	push_phase(L, "snapshot", &st.snapshot);
+	push_phase(L, "policy", &st.policy);
+	push_phase(L, "apply", &st.apply);
+	push_phase(L, "tick", &st.tick);
+	push_phase(L, "pauses", &st.pause);
+	set_int(L, "freezes", st.freezes);
+	set_int(L, "thaws", st.thaws);
+	set_int(L, "retries", st.retries);
+	set_int(L, "refusals", st.refusals);
+	set_int(L, "undone", st.undone);
+	if (r->policy) {
+		lua_pushstring(L, xds_policy_name(r->policy));
+		lua_setfield(L, -2, "policy_name");
+		set_int(L, "policy_memory", xds_policy_memory(r->policy));
+	}
+	return 1;
+}
+
+static void push_json(lua_State *L, const struct json *v, int depth);
+
+static void push_json_obj(lua_State *L, const struct json *v, int depth)
+{
+	lua_createtable(L, 0, (int)json_len(v));
+	for (size_t i = 0; i < json_len(v); i++) {
+		push_json(L, json_at(v, i), depth + 1);
+		lua_setfield(L, -2, json_key(v, i));
+	}
+}
+
+/* Ground truth is plain data: numbers (integers kept), strings, tables. */
+static void push_json(lua_State *L, const struct json *v, int depth)
+{
+	luaL_checkstack(L, 4, "ground truth too deep");
+	switch (json_type(v)) {
+	case JSON_BOOL: lua_pushboolean(L, json_bool(v, 0)); break;
+	case JSON_NUM:
+		if (json_is_int(v))
+			lua_pushinteger(L, json_int(v, 0));
+		else
+			lua_pushnumber(L, json_num(v, 0));
+		break;
+	case JSON_STR: lua_pushlstring(L, json_str(v), json_len(v)); break;
+	case JSON_ARR:
+		lua_createtable(L, (int)json_len(v), 0);
+		for (size_t i = 0; i < json_len(v); i++) {
+			push_json(L, json_at(v, i), depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_OBJ: push_json_obj(L, v, depth); break;
+	default: lua_pushnil(L); break;
+	}
+}
+
+/* The rows of x-sim-tasks, with .time_ns and .violations on the array. */
+static int l_sim_truth(lua_State *L)
+{
+	struct xds_run *r = run_of(L, "xds.sim_truth");
+	struct xds_err err = {""};
+	if (r->host->sim_pid <= 0)
+		return luaL_error(L, "xds.sim_truth: only with --sim");
+	struct json *t = xds_host_sim_tasks(r->host, &err);
+	if (!t)
+		return luaL_error(L, "xds.sim_truth: %s", err.msg);
+	push_json(L, json_get(t, "tasks"), 0);
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+	}
+	set_int(L, "time_ns", (uint64_t)json_int(json_get(t, "time_ns"), 0));
+	set_int(L, "violations", (uint64_t)json_int(json_get(t, "violations"), 0));
+	json_free(t);
+	return 1;
+}
+
+static const luaL_Reg run_funcs[] = {
+	{"load", l_load},
+	{"unload", l_unload},
+	{"step", l_step},
+	{"run", l_run},
+	{"frozen", l_frozen},
+	{"stats", l_stats},
+	{"sim_truth", l_sim_truth},
+	{NULL, NULL}
+};
+
+void xds_run_open(lua_State *L, struct xds_run *r)
+{
+	struct xds_lstate *s = xds_lua_state(L);
+	if (!s)
+		return;
+	s->run = r;
+	remember(r, L);
+	lua_getglobal(L, "xds");
+	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
+	luaL_setfuncs(L, run_funcs, 1);
+	lua_pop(L, 1);
+}
+
+/* ---- the report ---- */
+
+static uint64_t run_ns(const struct xds_run *r)
+{
+	return r->sched && r->sched->now_ns > r->sched->start_ns
+		? r->sched->now_ns - r->sched->start_ns : 0;
+}
+
+static void report_task(struct strbuf *sb, const struct xds_run *r, const struct xds_acct *a)
+{
+	uint64_t cpu = a->cpu_last - a->cpu_first, dur = run_ns(r);
+	sb_puts(sb, "{\"dom\": ");
+	sb_json_str(sb, r->host->guests[a->guest].name);
+	sb_printf(sb, ", \"pid\": %d, \"tgid\": %d, \"comm\": ", a->pid, a->tgid);
+	sb_json_strn(sb, a->comm, strnlen(a->comm, sizeof a->comm));
+	sb_printf(sb, ", \"cputime_ns\": %" PRIu64 ", \"share\": %.6f, \"frozen_ns\": %" PRIu64
+		  ", \"wait_ns\": %" PRIu64 ", \"alive\": %s}", cpu,
+		  dur ? (double)cpu / (double)dur : 0.0, a->frozen_ns, a->wait_ns,
+		  a->alive ? "true" : "false");
+}
+
+static void report_stats(struct strbuf *sb, const struct xds_stats *st)
+{
+	sb_printf(sb, "{\"ticks\": %" PRIu64 ", \"freezes\": %" PRIu64 ", \"thaws\": %" PRIu64
+		  ", \"retries\": %" PRIu64 ", \"refusals\": %" PRIu64 ", \"undone\": %" PRIu64
+		  ", \"tick_max_ns\": %" PRIu64 ", \"tick_mean_ns\": %" PRIu64 "}",
+		  st->ticks, st->freezes, st->thaws, st->retries, st->refusals, st->undone,
+		  st->tick.max_ns, st->tick.count ? st->tick.total_ns / st->tick.count : 0);
+}
+
+static void report_truth(struct strbuf *sb, struct xds_run *r)
+{
+	struct xds_err err = {""};
+	struct json *t = xds_host_sim_tasks(r->host, &err);
+	sb_puts(sb, ", \"truth\": ");
+	if (t)
+		sb_json(sb, t);
+	else
+		sb_json_str(sb, err.msg);
+	sb_printf(sb, ", \"violations\": %" PRId64, t ? json_int(json_get(t, "violations"), -1) : -1);
+	json_free(t);
+}
+
+int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
+{
+	struct strbuf sb = {0};
+	sb_printf(&sb, "{\"duration_ns\": %" PRIu64 ", \"ticks\": %" PRIu64 ", \"policy\": ",
+		  run_ns(r), r->ticks);
+	if (r->policy)
+		sb_json_str(&sb, xds_policy_name(r->policy));
+	else
+		sb_puts(&sb, "null");
+	sb_puts(&sb, ", \"tasks\": [");
+	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
+		sb_puts(&sb, i ? ",\n  " : "\n  ");
+		report_task(&sb, r, &r->sched->acct[i]);
+	}
+	sb_puts(&sb, "], \"stats\": ");
+	struct xds_stats st = {0};
+	report_stats(&sb, r->sched ? &r->sched->stats : &st);
+	if (r->host->sim_pid > 0)
+		report_truth(&sb, r);
+	sb_puts(&sb, "}\n");
+	FILE *f = sb.oom ? NULL : fopen(path, "w");
+	int rc = f && fputs(sb_str(&sb), f) >= 0 ? 0 : -1;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	sb_free(&sb);
+	return rc < 0 ? xds_fail(err, "--report %s: cannot write it", path) : 0;
+}
+
+static const struct json *truth_row(const struct json *tasks, const char *dom, int pid)
+{
+	for (size_t i = 0; i < json_len(tasks); i++) {
+		const struct json *t = json_at(tasks, i);
+		if (json_int(json_get(t, "pid"), -1) == pid &&
+		    strcmp(json_str(json_get(t, "dom")) ? json_str(json_get(t, "dom")) : "", dom) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* With --sim: ours beside the simulator's, per task that ever ran. */
+void xds_run_print_table(struct xds_run *r, FILE *f)
+{
+	struct xds_err err = {""};
+	struct json *t = r->host->sim_pid > 0 ? xds_host_sim_tasks(r->host, &err) : NULL;
+	const struct json *tasks = json_get(t, "tasks");
+	double dur = (double)run_ns(r) / 1e9;
+	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
+		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
+	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
+		const struct xds_acct *a = &r->sched->acct[i];
+		const char *dom = r->host->guests[a->guest].name;
+		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
+		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
+			continue;
+		const struct json *g = truth_row(tasks, dom, a->pid);
+		fprintf(f, "%-6s %6d %-16.16s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
+			a->comm, cpu, dur > 0 ? 100 * cpu / dur : 0.0, (double)a->frozen_ns / 1e9,
+			(double)a->wait_ns / 1e9, json_num(json_get(g, "cputime_ns"), 0) / 1e9,
+			json_num(json_get(g, "wait_ns"), 0) / 1e9);
+	}
+	if (t)
+		fprintf(f, "invariant violations (simulator): %" PRId64 "\n",
+			json_int(json_get(t, "violations"), -1));
+	else if (r->host->sim_pid > 0)
+		fprintf(f, "ground truth unavailable: %s\n", err.msg);
+	json_free(t);
+}
