@@ -178,7 +178,7 @@ static int read_cfs(struct lx_guest *g, uint64_t cfs, struct cfsv *c, struct xds
 /* ---- the shadow tree ---- */
 
 struct snode {
-	uint64_t addr, key;
+	uint64_t addr, key, weight;     /* the entity's vruntime and load weight */
 	uint64_t w[3], orig[3];         /* enum rb_word order */
 	bool fresh;                     /* not in the guest's tree yet */
 };
@@ -222,6 +222,29 @@ static uint64_t node_key_va(struct lx_guest *g, uint64_t node)
 	return node - OFF(g, F_SE_RUN_NODE) + OFF(g, F_SE_VRUNTIME);
 }
 
+/* The three words of an rb_node, in one read when they are adjacent. */
+static int read_node(struct lx_guest *g, uint64_t node, uint64_t w[3], struct xds_err *err)
+{
+	uint32_t lo = rb_off(g, 0), hi = lo;
+	for (int i = 1; i < 3; i++) {
+		uint32_t o = rb_off(g, (enum rb_word)i);
+		lo = o < lo ? o : lo;
+		hi = o > hi ? o : hi;
+	}
+	if (hi - lo != 16) {
+		for (int i = 0; i < 3; i++)
+			if (rd(g, node + rb_off(g, (enum rb_word)i), 8, &w[i], err))
+				return -1;
+		return 0;
+	}
+	uint64_t buf[3];
+	if (vmem_read(g->vm, node + lo, buf, sizeof buf, err))
+		return -1;
+	for (int i = 0; i < 3; i++)
+		w[i] = buf[(rb_off(g, (enum rb_word)i) - lo) / 8];
+	return 0;
+}
+
 /* Read one subtree; returns its black height, or -1. */
 static int sh_walk(struct shadow *sh, uint64_t node, uint64_t parent, int depth, uint64_t *prev_key,
 		   bool *have_prev, int limit, struct xds_err *err)
@@ -235,11 +258,9 @@ static int sh_walk(struct shadow *sh, uint64_t node, uint64_t parent, int depth,
 	if (!lx_kernel_addr(node))
 		return xds_fail(err, "cfs_rq %#llx: tree node %#llx is not a kernel address",
 				(unsigned long long)sh->cfs, (unsigned long long)node);
-	uint64_t w[3], key;
-	for (int i = 0; i < 3; i++)
-		if (rd(g, node + rb_off(g, (enum rb_word)i), 8, &w[i], err))
-			return -1;
-	if (rd(g, node_key_va(g, node), 8, &key, err))
+	uint64_t w[3], key, weight;
+	if (read_node(g, node, w, err) || rd(g, node_key_va(g, node), 8, &key, err) ||
+	    rd(g, node - OFF(g, F_SE_RUN_NODE) + se_w(g), WID(g, F_LW_WEIGHT), &weight, err))
 		return -1;
 	if ((w[RB_PARENT_COLOR] & ~3ULL) != parent)
 		return xds_fail(err, "cfs_rq %#llx: node %#llx has parent %#llx, expected %#llx",
@@ -258,6 +279,7 @@ static int sh_walk(struct shadow *sh, uint64_t node, uint64_t parent, int depth,
 		return -1;
 	struct snode *s = &sh->v[sh->n - 1];
 	s->key = key;
+	s->weight = weight;
 	memcpy(s->w, w, sizeof w);
 	memcpy(s->orig, w, sizeof w);
 	int rh = sh_walk(sh, w[RB_RIGHT], node, depth + 1, prev_key, have_prev, limit, err);
@@ -378,7 +400,7 @@ static int sh_commit(struct shadow *sh, struct tx *tx, uint64_t root0, uint64_t 
 
 /* Erase (node in tree) or insert (key given) on cfs's tree, written through tx. */
 static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t node, bool insert, uint64_t key,
-		   struct xds_err *err);
+		   uint64_t weight, struct xds_err *err);
 
 /* ---- batches ---- */
 
@@ -448,7 +470,7 @@ static void add_level(struct lx_batch *b, uint64_t cfs)
 }
 
 static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t node, bool insert, uint64_t key,
-		   struct xds_err *err)
+		   uint64_t weight, struct xds_err *err)
 {
 	bool owned;
 	struct shadow *sh = cached_shadow(g, cfs, err, &owned);
@@ -465,6 +487,7 @@ static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t nod
 		if (sh_add(sh, node, err))
 			goto out;
 		sh->v[sh->n - 1].key = key;
+		sh->v[sh->n - 1].weight = weight;
 		sh->v[sh->n - 1].fresh = true;
 		qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
 	}
@@ -560,29 +583,93 @@ static int read_task(struct lx_guest *g, uint64_t task, int pid, struct taskv *t
 	return 0;
 }
 
-/* After the writes: words read back, touched trees valid, counts agree. */
+/* The red-black rules, order and leftmost cache, checked on a shadow. */
+static int sv_walk(struct shadow *sh, uint64_t node, uint64_t parent, int depth, uint64_t *prev, bool *have,
+		   int *count, struct xds_err *err)
+{
+	if (!node)
+		return 1;
+	struct snode *s = sh_find(sh, node);
+	if (!s || depth > RB_MAX_HEIGHT || *count >= sh->n)
+		return xds_fail(err, "cfs_rq %#llx: node %#llx is not a sound part of the tree",
+				(unsigned long long)sh->cfs, (unsigned long long)node);
+	if ((s->w[RB_PARENT_COLOR] & ~3ULL) != parent)
+		return xds_fail(err, "cfs_rq %#llx: node %#llx has a wrong parent link", (unsigned long long)sh->cfs,
+				(unsigned long long)node);
+	bool red = !(s->w[RB_PARENT_COLOR] & 1);
+	struct snode *l = s->w[RB_LEFT] ? sh_find(sh, s->w[RB_LEFT]) : NULL;
+	struct snode *r = s->w[RB_RIGHT] ? sh_find(sh, s->w[RB_RIGHT]) : NULL;
+	if (red && ((l && !(l->w[RB_PARENT_COLOR] & 1)) || (r && !(r->w[RB_PARENT_COLOR] & 1))))
+		return xds_fail(err, "cfs_rq %#llx: red node %#llx has a red child", (unsigned long long)sh->cfs,
+				(unsigned long long)node);
+	int lh = sv_walk(sh, s->w[RB_LEFT], node, depth + 1, prev, have, count, err);
+	if (lh < 0)
+		return -1;
+	if (!*have && sh->leftmost != node)
+		return xds_fail(err, "cfs_rq %#llx: leftmost cache is wrong", (unsigned long long)sh->cfs);
+	if (*have && (int64_t)(s->key - *prev) < 0)
+		return xds_fail(err, "cfs_rq %#llx: node %#llx out of vruntime order", (unsigned long long)sh->cfs,
+				(unsigned long long)node);
+	*prev = s->key;
+	*have = true;
+	(*count)++;
+	int rh = sv_walk(sh, s->w[RB_RIGHT], node, depth + 1, prev, have, count, err);
+	if (rh < 0)
+		return -1;
+	if (lh != rh)
+		return xds_fail(err, "cfs_rq %#llx: black heights differ under %#llx", (unsigned long long)sh->cfs,
+				(unsigned long long)node);
+	return lh + !red;
+}
+
+static int sh_validate(struct shadow *sh, struct xds_err *err)
+{
+	uint64_t prev = 0;
+	bool have = false;
+	int count = 0;
+	if (sh->root && !(sh_find(sh, sh->root) && (sh_find(sh, sh->root)->w[RB_PARENT_COLOR] & 1)))
+		return xds_fail(err, "cfs_rq %#llx: the root is missing or red", (unsigned long long)sh->cfs);
+	if (sv_walk(sh, sh->root, 0, 0, &prev, &have, &count, err) < 0)
+		return -1;
+	if (count != sh->n || (!sh->root && sh->leftmost))
+		return xds_fail(err, "cfs_rq %#llx: %d nodes reachable of %d", (unsigned long long)sh->cfs, count, sh->n);
+	return 0;
+}
+
+/*
+ * After the writes, with every word read back as written: the touched
+ * trees obey the red-black rules, order and leftmost cache, and each
+ * cfs_rq's nr_running and load.weight agree with its tree and curr.  In a
+ * batch the tree is the batch's shadow: read and validated whole when the
+ * batch first touched it, changed only by our writes, confirmed word by
+ * word by the read-back, while the domain stays paused.
+ */
 static int verify_level(struct lx_guest *g, uint64_t cfs, struct xds_err *err)
 {
-	struct shadow sh = { 0 };
-	struct cfsv c;
+	struct shadow own = { 0 }, *sh = NULL;
+	for (int i = 0; g->batch && i < g->batch->nsh && !sh; i++)
+		if (g->batch->sh[i].cfs == cfs)
+			sh = &g->batch->sh[i];
 	int rc = -1;
-	if (sh_load(&sh, g, cfs, err) || read_cfs(g, cfs, &c, err))
+	struct cfsv c;
+	if (!sh) {
+		if (sh_load(&own, g, cfs, err))
+			goto out;
+		sh = &own;
+	}
+	if (sh_validate(sh, err) || read_cfs(g, cfs, &c, err))
 		goto out;
 	uint64_t load = 0, w;
-	for (int i = 0; i < sh.n; i++) {
-		uint64_t se = sh.v[i].addr - OFF(g, F_SE_RUN_NODE);
-		if (rd(g, se + se_w(g), WID(g, F_LW_WEIGHT), &w, err))
-			goto out;
-		load += w;
-	}
+	for (int i = 0; i < sh->n; i++)
+		load += sh->v[i].weight;
 	if (c.curr) {
 		if (rd(g, c.curr + se_w(g), WID(g, F_LW_WEIGHT), &w, err))
 			goto out;
 		load += w;
 	}
-	if (c.nr != (uint64_t)sh.n + (c.curr != 0)) {
+	if (c.nr != (uint64_t)sh->n + (c.curr != 0)) {
 		xds_fail(err, "cfs_rq %#llx: nr_running %llu, tree %d + curr %d", (unsigned long long)cfs,
-			 (unsigned long long)c.nr, sh.n, c.curr != 0);
+			 (unsigned long long)c.nr, sh->n, c.curr != 0);
 		goto out;
 	}
 	if (c.load != load) {
@@ -592,7 +679,7 @@ static int verify_level(struct lx_guest *g, uint64_t cfs, struct xds_err *err)
 	}
 	rc = 0;
 out:
-	free(sh.v);
+	free(own.v);
 	return rc;
 }
 
@@ -805,7 +892,7 @@ static int dequeue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 		if (e.weight > c.load)
 			return xds_fail(err, "cfs_rq %#llx: load %llu below the entity's %llu", (unsigned long long)c.addr,
 					(unsigned long long)c.load, (unsigned long long)e.weight);
-		if (tree_op(g, tx, e.cfs, se + OFF(g, F_SE_RUN_NODE), false, 0, err) ||
+		if (tree_op(g, tx, e.cfs, se + OFF(g, F_SE_RUN_NODE), false, 0, 0, err) ||
 		    clear_buddies(g, tx, &c, se, err) ||
 		    tx_put(tx, se + OFF(g, F_SE_ON_RQ), WID(g, F_SE_ON_RQ), 0, err) ||
 		    put_delta(tx, c.addr + OFF(g, F_CFS_RQ_LOAD) + OFF(g, F_LW_WEIGHT), WID(g, F_LW_WEIGHT), c.load,
@@ -857,7 +944,7 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 		uint64_t v = task_level ? e.vruntime + c.minv
 			: ((int64_t)(e.vruntime - c.minv) < 0 ? c.minv : e.vruntime);
 		if (tx_put(tx, se + OFF(g, F_SE_VRUNTIME), 8, v, err) ||
-		    tree_op(g, tx, e.cfs, se + OFF(g, F_SE_RUN_NODE), true, v, err) ||
+		    tree_op(g, tx, e.cfs, se + OFF(g, F_SE_RUN_NODE), true, v, e.weight, err) ||
 		    tx_put(tx, se + OFF(g, F_SE_ON_RQ), WID(g, F_SE_ON_RQ), 1, err) ||
 		    tx_put(tx, c.addr + OFF(g, F_CFS_RQ_LOAD) + OFF(g, F_LW_WEIGHT), WID(g, F_LW_WEIGHT),
 			   c.load + e.weight, err) ||
@@ -892,34 +979,43 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 	return tx_put(tx, curr + fo, WID(g, F_TI_FLAGS), flags | (1ULL << LX_TIF_NEED_RESCHED), err);
 }
 
-/* Apply op; on any failure, put every old value back.  In a batch the
- * verification waits for lx_commit. */
+/* Apply op; on any failure, put every old value back.  Outside a batch the
+ * operation is a batch of its own; inside one, verification waits for
+ * lx_commit. */
 static int transact(struct lx_guest *g, const struct taskv *t,
 		    int (*op)(struct lx_guest *, struct tx *, const struct taskv *, uint64_t *, int *, struct xds_err *),
 		    struct xds_err *err)
 {
+	bool own = !g->batch;
+	if (own)
+		lx_begin(g);
 	struct lx_batch *b = g->batch;
-	struct tx own = { .g = g };
-	struct tx *tx = b ? &b->tx : &own;
-	int mark = tx->n;
+	if (!b) {
+		xds_fail(err, "out of memory");
+		return LX_FAIL;
+	}
+	int mark = b->tx.n;
 	uint64_t levels[MAX_LEVELS];
 	int nlev = 0;
-	int rc = op(g, tx, t, levels, &nlev, err);
-	if (!rc && !b)
-		rc = verify(g, tx, levels, nlev, err);
+	int rc = op(g, &b->tx, t, levels, &nlev, err);
 	if (rc) {
-		struct tx part = { .g = g, .w = tx->w + mark, .n = tx->n - mark };
+		struct tx part = { .g = g, .w = b->tx.w + mark, .n = b->tx.n - mark };
 		tx_undo(&part);
-		tx->n = mark;
-		if (b)
-			drop_shadows(b);        /* they may hold the undone state */
+		b->tx.n = mark;
+		drop_shadows(b);        /* they may hold the undone state */
 		xds_err_wrap(err, "undone");
-	} else if (b) {
+	} else {
 		for (int i = 0; i < nlev; i++)
 			add_level(b, levels[i]);
 	}
-	if (!b)
-		free(own.w);
+	if (own) {
+		struct xds_err cerr;
+		int crc = lx_commit(g, rc ? NULL : &cerr);
+		if (!rc && crc) {
+			*err = cerr;
+			rc = -1;
+		}
+	}
 	return rc ? LX_FAIL : LX_OK;
 }
 
@@ -936,9 +1032,9 @@ int lx_commit(struct lx_guest *g, struct xds_err *err)
 	struct lx_batch *b = g->batch;
 	if (!b)
 		return LX_OK;
+	int rc = verify(g, &b->tx, b->levels, b->nlev, err);
 	g->batch = NULL;
 	drop_shadows(b);
-	int rc = verify(g, &b->tx, b->levels, b->nlev, err);
 	if (rc) {
 		tx_undo(&b->tx);
 		xds_err_wrap(err, "the tick's changes were undone");
