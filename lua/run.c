@@ -122,6 +122,7 @@ int xds_run_set_policy(struct xds_run *r, struct xds_policy *p, int nargs, char 
 		return xds_fail(err, "policy: out of memory");
 	}
 	r->policy = p;
+	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
 		r->sched->opt.tick_ns = tick_ns(r);
 	return 0;
@@ -205,6 +206,7 @@ int xds_run_reload(struct xds_run *r, struct xds_err *err)
 			xds_policy_name(r->policy), serr.msg);
 	xds_policy_free(r->policy);
 	r->policy = p;
+	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
 		r->sched->opt.tick_ns = tick_ns(r);
 	return 0;
@@ -545,6 +547,46 @@ void xds_run_open(lua_State *L, struct xds_run *r)
 	lua_pop(L, 1);
 }
 
+/* ---- hooks for the REPL ---- */
+
+struct xds_run *xds_run_of(lua_State *L)
+{
+	struct xds_lstate *s = xds_lua_state(L);
+	return s ? s->run : NULL;
+}
+
+static void expire_states(struct xds_run *r)
+{
+	for (int i = 0; i < r->nr_states; i++) {
+		struct xds_lstate *s = xds_lua_state(r->states[i]);
+		if (s)
+			s->fresh = false;
+	}
+}
+
+int xds_run_apply(struct xds_run *r, struct xds_err *err)
+{
+	if (!r->sched)
+		return xds_fail(err, "no scheduler (xds-lua without a host?)");
+	if (r->busy)
+		return xds_fail(err, "a tick is running");
+	int rc = xds_sched_apply(r->sched, err);
+	expire_states(r);
+	return rc;
+}
+
+int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err)
+{
+	*n = 0;
+	if (!r->sched)
+		return 0;
+	for (int i = 0; i < r->sched->nr_held; i++)
+		*n += r->sched->held[i].hold != XH_NONE || r->sched->held[i].want;
+	int rc = thaw_all(r, err);
+	expire_states(r);
+	return rc;
+}
+
 /* ---- the report ---- */
 
 static uint64_t run_ns(const struct xds_run *r)
@@ -593,8 +635,8 @@ int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 	struct strbuf sb = {0};
 	sb_printf(&sb, "{\"duration_ns\": %" PRIu64 ", \"ticks\": %" PRIu64 ", \"policy\": ",
 		  run_ns(r), r->ticks);
-	if (r->policy)
-		sb_json_str(&sb, xds_policy_name(r->policy));
+	if (r->policy_name[0])
+		sb_json_str(&sb, r->policy_name);
 	else
 		sb_puts(&sb, "null");
 	sb_puts(&sb, ", \"tasks\": [");

@@ -44,6 +44,7 @@ struct xds_run {
 	struct xds_sched *sched;        /* NULL: no scheduler (no host) */
 	struct xds_run_opts opt;
 	struct xds_policy *policy;      /* the loaded policy, or NULL */
+	char policy_name[128];          /* the last policy run, for the report */
 	char **args;                    /* its arguments (copies, for reloads) */
 	int nargs;
 	uint64_t ticks;                 /* ticks run */
@@ -93,5 +94,12 @@ void xds_run_print_table(struct xds_run *r, FILE *f);
 void xds_run_open(lua_State *L, struct xds_run *r);
 /* L is about to close. */
 void xds_run_forget(struct xds_run *r, lua_State *L);
+
+/* For the REPL (repl/): the driver L was opened with, or NULL; apply the
+ * wishes made since the last tick now, between ticks (snapshots expire);
+ * thaw every task held, *n receiving how many were held or wished. */
+struct xds_run *xds_run_of(lua_State *L);
+int xds_run_apply(struct xds_run *r, struct xds_err *err);
+int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err);
 
 #endif
