@@ -44,18 +44,24 @@ void simk_oops(struct sdom *d, const char *fmt, ...)
 	abort();
 }
 
+/* Guest-physical address of [va, va+size) in the direct map or the kernel
+ * image; false when it is neither or runs past the end of RAM. */
+bool simk_pa(const struct sdom *d, uint64_t va, size_t size, uint64_t *pa)
+{
+	if (va - d->page_offset < d->ram_size)
+		*pa = va - d->page_offset;
+	else if (va - d->kimg_va < SIM_KIMG_SIZE)
+		*pa = d->kimg_pa + (va - d->kimg_va);
+	else
+		return false;
+	return *pa + size <= d->ram_size && *pa + size >= *pa;
+}
+
 void *simk_host(struct sdom *d, uint64_t va, size_t size)
 {
 	uint64_t pa;
-	if (va - d->page_offset < d->ram_size)
-		pa = va - d->page_offset;
-	else if (va - d->kimg_va < SIM_KIMG_SIZE)
-		pa = d->kimg_pa + (va - d->kimg_va);
-	else
-		simk_oops(d, "BUG: unable to handle page fault for address %#llx",
-			  (unsigned long long)va);
-	if (pa + size > d->ram_size || pa + size < pa)
-		simk_oops(d, "BUG: access past end of RAM at %#llx", (unsigned long long)va);
+	if (!simk_pa(d, va, size, &pa))
+		simk_oops(d, "BUG: unable to handle page fault for address %#llx", (unsigned long long)va);
 	return d->ram + pa;
 }
 
@@ -63,13 +69,7 @@ void *simk_host(struct sdom *d, uint64_t va, size_t size)
 bool simk_peek(struct sdom *d, uint64_t va, void *out, size_t n)
 {
 	uint64_t pa;
-	if (va - d->page_offset < d->ram_size)
-		pa = va - d->page_offset;
-	else if (va - d->kimg_va < SIM_KIMG_SIZE)
-		pa = d->kimg_pa + (va - d->kimg_va);
-	else
-		return false;
-	if (pa + n > d->ram_size || pa + n < pa)
+	if (!simk_pa(d, va, n, &pa))
 		return false;
 	memcpy(out, d->ram + pa, n);
 	return true;

@@ -177,6 +177,7 @@ int sim_mem_create(struct sdom *d, const char *dir, char *err, size_t errlen);
 void *simk_host(struct sdom *d, uint64_t va, size_t size);
 uint64_t simk_gva(struct sdom *d, const void *host);
 bool simk_peek(struct sdom *d, uint64_t va, void *out, size_t n);
+bool simk_pa(const struct sdom *d, uint64_t va, size_t size, uint64_t *pa);
 uint64_t simk_alloc(struct sdom *d, size_t size);
 void sim_mem_release(struct sdom *d);
 int sim_write_system_map(const char *path);

@@ -33,15 +33,8 @@ struct simguest {
 /* Host pointer for a guest VA of d, or NULL when outside RAM. */
 static inline uint8_t *simguest_host(struct simguest *g, uint64_t va, size_t n)
 {
-	struct sdom *d = g->d;
 	uint64_t pa;
-	if (va - d->page_offset < d->ram_size)
-		pa = va - d->page_offset;
-	else if (va - d->kimg_va < SIM_KIMG_SIZE)
-		pa = d->kimg_pa + (va - d->kimg_va);
-	else
-		return NULL;
-	return pa + n <= d->ram_size ? d->ram + pa : NULL;
+	return simk_pa(g->d, va, n, &pa) ? g->d->ram + pa : NULL;
 }
 
 static inline int simguest_open(struct simguest *g, const char *scenario_text, uint64_t run_ns,

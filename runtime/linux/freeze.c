@@ -869,6 +869,23 @@ static int rq_nr_running(struct lx_guest *g, struct tx *tx, uint64_t rq, int del
 	return put_delta(tx, rq + OFF(g, F_RQ_NR_RUNNING), WID(g, F_RQ_NR_RUNNING), nr, delta, "rq->nr_running", err);
 }
 
+/* The levels from se up, which stay queued, gain or lose one task. */
+static int count_above(struct lx_guest *g, struct tx *tx, const struct taskv *t, uint64_t se, int delta, bool idle,
+		       struct xds_err *err)
+{
+	for (int depth = 0; se; depth++) {
+		struct ent e;
+		struct cfsv c;
+		if (depth >= MAX_LEVELS)
+			return xds_fail(err, "task groups nested deeper than %d", MAX_LEVELS);
+		if (read_ent(g, se, t->root_cfs, &e, err) || read_cfs(g, e.cfs, &c, err) ||
+		    count_level(g, tx, &c, delta, idle, err))
+			return -1;
+		se = e.parent;
+	}
+	return 0;
+}
+
 /* Remove a queued, not running task, level by level; levels[] gets the cfs_rqs touched. */
 static int dequeue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uint64_t *levels, int *nlev,
 		   struct xds_err *err)
@@ -910,15 +927,7 @@ static int dequeue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 		if (c.load != e.weight)
 			break;          /* the group still has work: stays queued */
 	}
-	for (int depth = 0; se; depth++) {     /* the levels above lose one task */
-		struct ent e;
-		struct cfsv c;
-		if (depth >= MAX_LEVELS || read_ent(g, se, t->root_cfs, &e, err) || read_cfs(g, e.cfs, &c, err) ||
-		    count_level(g, tx, &c, -1, idle, err))
-			return depth >= MAX_LEVELS ? xds_fail(err, "task groups too deep") : -1;
-		se = e.parent;
-	}
-	if (rq_nr_running(g, tx, t->rq, -1, err) || util_est(g, tx, t, false, err) ||
+	if (count_above(g, tx, t, se, -1, idle, err) || rq_nr_running(g, tx, t->rq, -1, err) || util_est(g, tx, t, false, err) ||
 	    psi_running(g, tx, t, false, err))
 		return -1;
 	return tx_put(tx, t->addr + OFF(g, F_TASK_ON_RQ), 4, 0, err);
@@ -958,15 +967,7 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 		task_level = false;
 		se = e.parent;
 	}
-	for (int depth = 0; se; depth++) {
-		struct ent e;
-		struct cfsv c;
-		if (depth >= MAX_LEVELS || read_ent(g, se, t->root_cfs, &e, err) || read_cfs(g, e.cfs, &c, err) ||
-		    count_level(g, tx, &c, 1, idle, err))
-			return depth >= MAX_LEVELS ? xds_fail(err, "task groups too deep") : -1;
-		se = e.parent;
-	}
-	if (rq_nr_running(g, tx, t->rq, 1, err) || util_est(g, tx, t, true, err) ||
+	if (count_above(g, tx, t, se, 1, idle, err) || rq_nr_running(g, tx, t->rq, 1, err) || util_est(g, tx, t, true, err) ||
 	    psi_running(g, tx, t, true, err) ||
 	    tx_put(tx, t->addr + OFF(g, F_TASK_ON_RQ), 4, LX_ON_RQ_QUEUED, err))
 		return -1;
