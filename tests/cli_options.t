@@ -5,19 +5,7 @@
 # errors: each one clear line naming what went wrong, exit status 1.
 # Emits TAP.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X="$B/xds-lua"
-T=$(mktemp -d /tmp/xds-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-
-if [ ! -x "$X" ]; then
-	echo "1..0 # SKIP $X is not built"
-	exit 0
-fi
-
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" cli
 
 # run ARGS...: status in $rc, output in $T/out and $T/err
 run() { "$X" "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }

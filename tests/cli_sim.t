@@ -6,19 +6,7 @@
 # (normal exit, error, os.exit, SIGINT, SIGTERM).  Exact numbers against
 # the simulator's ground truth are another test's business.  Emits TAP.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X="$B/xds-lua"
-T=$(mktemp -d /tmp/xds-clisim-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-
-if [ ! -x "$X" ] || [ ! -x "$B/xds-sim" ]; then
-	echo "1..0 # SKIP $X or $B/xds-sim is not built"
-	exit 0
-fi
-
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" clisim sim
 
 # A private copy of the scenario and TMPDIR: our simulator and its
 # directory are told apart from anyone else's.

@@ -10,18 +10,7 @@
 #   - SIGINT and SIGTERM end a run cleanly: stop(), report, exit 0.
 # Emits TAP.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X="$B/xds-lua"
-T=$(mktemp -d /tmp/xds-policy-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-if [ ! -x "$X" ] || [ ! -x "$B/xds-sim" ]; then
-	echo "1..0 # SKIP $X or $B/xds-sim is not built"
-	exit 0
-fi
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-show() { sed 's/^/#   /' "$@" | head -20; }
+. "$(dirname "$0")/tap.sh" policy-cli sim
 mkdir "$T/tmp"
 export TMPDIR="$T/tmp"
 SC=sim/scenarios/paper.lua

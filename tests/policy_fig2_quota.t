@@ -11,17 +11,7 @@
 #   - 0 invariant violations.
 # Emits TAP.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X="$B/xds-lua"
-T=$(mktemp -d /tmp/xds-policy-fq-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-if [ ! -x "$X" ] || [ ! -x "$B/xds-sim" ]; then
-	echo "1..0 # SKIP $X or $B/xds-sim is not built"
-	exit 0
-fi
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" policy-fq sim
 between() { [ -n "$1" ] && awk -v a="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(a >= lo && a <= hi) }'; }
 mkdir "$T/tmp"
 export TMPDIR="$T/tmp"

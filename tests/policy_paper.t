@@ -10,17 +10,7 @@
 #   - the simulator counts 0 invariant violations.
 # Emits TAP.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X="$B/xds-lua"
-T=$(mktemp -d /tmp/xds-policy-paper-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-if [ ! -x "$X" ] || [ ! -x "$B/xds-sim" ]; then
-	echo "1..0 # SKIP $X or $B/xds-sim is not built"
-	exit 0
-fi
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" policy-paper sim
 mkdir "$T/tmp"
 export TMPDIR="$T/tmp"
 

@@ -394,4 +394,16 @@ static inline void simctl_remove_scenario(const char *path)
 	}
 }
 
+/* Size of a file in bytes, or -1 when it cannot be opened. */
+static inline long simctl_file_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
 #endif

@@ -16,17 +16,6 @@
 #include "../tap.h"
 #include "../simctl.h"
 
-static long file_size(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fclose(f);
-	return n;
-}
-
 static bool journal_holds(const char *path, const char *comm)
 {
 	FILE *f = fopen(path, "r");
@@ -101,7 +90,7 @@ int main(void)
 	int64_t h1 = truth(&sc, "held_ns"), c1 = truth(&sc, "cputime_ns");
 	ok(h1 - h0 > 1000000000 && c1 == c0, "left behind, bkup stays off its run queue (%.2f s held, %.3f s CPU)",
 	   (h1 - h0) / 1e9, (c1 - c0) / 1e9);
-	ok(file_size(journal) > 0, "the journal still lists it");
+	ok(simctl_file_size(journal) > 0, "the journal still lists it");
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "%s --recover --journal %s 2>&1", lua, journal);
 	FILE *p = popen(cmd, "r");
@@ -110,7 +99,7 @@ int main(void)
 	out[n] = 0;
 	int rc = p ? pclose(p) : -1;
 	ok(rc == 0 && strstr(out, "thawed U1 pid 320"), "xds-lua --recover thaws it: %s", out);
-	is_int(file_size(journal), 0, "and empties the journal");
+	is_int(simctl_file_size(journal), 0, "and empties the journal");
 	int64_t h2 = truth(&sc, "held_ns"), c2 = truth(&sc, "cputime_ns");
 	wait_ms(1000);
 	int64_t h3 = truth(&sc, "held_ns"), c3 = truth(&sc, "cputime_ns");

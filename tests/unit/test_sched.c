@@ -64,17 +64,6 @@ static int64_t truth(struct xds_host *h, const char *comm, const char *field)
 	return v;
 }
 
-static long file_size(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fclose(f);
-	return n;
-}
-
 static void loop_on_sim(const char *journal)
 {
 	struct xds_host h;
@@ -127,7 +116,7 @@ static void loop_on_sim(const char *journal)
 	ok(s.stats.freezes >= 3 && s.stats.thaws >= 3, "bkup was frozen and thawed as web came and went");
 	is_int(s.stats.refusals, 0, "nothing refused");
 	ok(xds_sched_fini(&s, &err) == 0, "the end thaws everything (%s)", s.nr_held ? err.msg : "ok");
-	is_int(file_size(journal), 0, "a clean end empties the journal");
+	is_int(simctl_file_size(journal), 0, "a clean end empties the journal");
 	int64_t before = truth(&h, "bkup", "cputime_ns");
 	xds_host_sim_step(&h, 500000000ULL, &err);
 	ok(truth(&h, "bkup", "cputime_ns") > before, "after the end bkup runs again");
@@ -193,13 +182,13 @@ static void crash_and_recover(const char *journal)
 	json_free(j);
 	ok(held1 - held0 >= 400000000 && cpu1 == cpu0, "left behind, bkup stays held (%.3f s held, %.3f s CPU)",
 	   (held1 - held0) / 1e9, (cpu1 - cpu0) / 1e9);
-	ok(file_size(journal) > 0, "the journal still lists it");
+	ok(simctl_file_size(journal) > 0, "the journal still lists it");
 	char log[4096] = "";
 	FILE *lf = fmemopen(log, sizeof log - 1, "w");
 	int rc = xds_sched_recover(journal, lf, &err);
 	fclose(lf);
 	ok(rc == 0 && strstr(log, "thawed U1 pid 320"), "recovery thaws it: %s", rc ? err.msg : log);
-	is_int(file_size(journal), 0, "and empties the journal");
+	is_int(simctl_file_size(journal), 0, "and empties the journal");
 	simctl_step(&sc, 500000000ULL, &err);
 	j = simctl_tasks(&sc, &err);
 	int64_t held2 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu2 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
