@@ -599,7 +599,7 @@ static void report_task(struct strbuf *sb, const struct xds_run *r, const struct
 {
 	uint64_t cpu = a->cpu_last - a->cpu_first, dur = run_ns(r);
 	sb_puts(sb, "{\"dom\": ");
-	sb_json_str(sb, r->host->guests[a->guest].name);
+	sb_json_str(sb, a->dom);
 	sb_printf(sb, ", \"pid\": %d, \"tgid\": %d, \"comm\": ", a->pid, a->tgid);
 	sb_json_strn(sb, a->comm, strnlen(a->comm, sizeof a->comm));
 	sb_printf(sb, ", \"cputime_ns\": %" PRIu64 ", \"share\": %.6f, \"frozen_ns\": %" PRIu64
@@ -680,7 +680,7 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
 	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
 		const struct xds_acct *a = &r->sched->acct[i];
-		const char *dom = r->host->guests[a->guest].name;
+		const char *dom = a->dom;
 		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
 		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
 			continue;

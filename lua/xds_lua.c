@@ -40,6 +40,7 @@
 #include "lua/xds.h"
 #include "profile/profile.h"
 #include "repl/repl.h"
+#include "backend/xen.h"
 #include "sched/host.h"
 #include "sched/sched.h"
 
@@ -61,7 +62,8 @@ static volatile sig_atomic_t signalled, hangup;
 #define MAX_CHUNKS 256
 
 struct options {
-	const char *sim, *profile;
+	const char *sim, *profile, *profile_dir;
+	bool xen;
 	unsigned long long seed;
 	bool has_seed, has_e, interactive, version;
 	uint64_t tick_ns, duration_ns;
@@ -93,6 +95,9 @@ static void usage(FILE *f)
 		"  --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP]\n"
 		"                   attach a QEMU guest (repeatable)\n"
 		"  --profile FILE   kernel profile for --qemu guests that give none\n"
+		"  --xen            attach every domU of this Xen host whose kernel has a profile\n"
+		"                   (the default in a dom0 when neither --sim nor --qemu is given)\n"
+		"  --profile-dir D  where --xen looks for profiles (default " XDS_XEN_PROFILE_DIR ")\n"
 		"A script that returns a policy (a table with tick) or defines tick() runs\n"
 		"as a policy, every tick:\n"
 		"  --tick MS        tick length (default: the policy's tick_ms, else 10)\n"
@@ -233,6 +238,12 @@ static int long_option(int argc, char **argv, int *i, struct options *o)
 		return r;
 	if ((r = optarg_of(argc, argv, i, "--profile", &o->profile)))
 		return r;
+	if ((r = optarg_of(argc, argv, i, "--profile-dir", &o->profile_dir)))
+		return r;
+	if (!strcmp(argv[*i], "--xen")) {
+		o->xen = true;
+		return 1;
+	}
 	if ((r = optarg_of(argc, argv, i, "--seed", &v)))
 		return r > 0 && check_seed(v, &o->seed) == 0 ? (o->has_seed = true, 1) : -1;
 	if ((r = optarg_of(argc, argv, i, "--qemu", &v))) {
@@ -376,21 +387,33 @@ static const char *sim_binary(char *buf, size_t size)
 	return buf;
 }
 
+static int start_sim(const struct options *o, struct xds_err *err)
+{
+	char path[PATH_MAX + 16];
+	host.sim_realtime = o->realtime;
+	return xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path), o->has_seed ? o->seed : 1, err);
+}
+
 static int attach(const struct options *o)
 {
 	struct xds_err err = {""};
-	char path[PATH_MAX + 16];
 	if (o->sim) {
 		if (access(o->sim, R_OK) < 0)
 			return fail("--sim: %s: %s", o->sim, strerror(errno));
-		host.sim_realtime = o->realtime;
-		if (xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path),
-				       o->has_seed ? o->seed : 1, &err) < 0)
+		if (start_sim(o, &err) < 0)
 			return fail("%s", err.msg);     /* "--sim SCENARIO: ..." */
 	}
 	for (int i = 0; i < o->nr_qemu; i++)
 		if (xds_host_add_qemu(&host, o->qemu[i], o->profile, &err) < 0)
 			return fail("%s", err.msg);     /* "--qemu NAME: ..." */
+	/* in a Xen dom0 the domUs are the default guests */
+	if (o->xen || (!o->sim && !o->nr_qemu && !o->recover && backend_xen_available())) {
+		host.xen = true;
+		snprintf(host.xen_profile_dir, sizeof host.xen_profile_dir, "%s",
+			 o->profile_dir ? o->profile_dir : XDS_XEN_PROFILE_DIR);
+		if (xds_host_attach_xen(&host, host.xen_profile_dir, &err) < 0)
+			return fail("--xen: %s", err.msg);
+	}
 	return 0;
 }
 

@@ -1,21 +1,45 @@
 /*
- * repl.c - a minimal read-eval-print loop, the way `lua -i` behaves.
+ * repl.c - the read-eval-print loop, the way `lua -i` behaves.
  *
- * Lines are read from stdin with getline.  A line is first tried as an
- * expression ("return " prepended) so that its values are printed; an
- * incomplete statement (the parser stops at <eof>) continues on the next
- * line; errors are printed with a traceback and the loop goes on.  Prompts
- * come from the globals _PROMPT and _PROMPT2 as in lua.  History and
- * completion are the readline REPL's business, not this file's.
+ * A line is first tried as an expression ("return " prepended) so that its
+ * values are printed; an incomplete statement (the parser stops at <eof>)
+ * continues on the next line under the second prompt; errors are printed
+ * with a traceback and the loop goes on.  On a terminal lines come from
+ * GNU readline's callback interface, so that the loop itself waits in
+ * poll() and sees Ctrl-C: at the prompt it drops the line, during a
+ * command it stops the Lua code at its next instruction and the tick
+ * loops between two ticks (the driver's stop flag points at ours while the
+ * REPL runs).  Without a terminal, statements are read without prompts.
+ * On the way out every task frozen in the session is thawed and counted.
+ * Completion is complete.c's, the helpers helpers.c's.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <readline/history.h>
+#include <readline/readline.h>
 
+#include "lua/run.h"
 #include "repl/repl.h"
+#include "repl/repl_int.h"
+
+#define HISTORY_MAX 1000
+
+enum { LINE_EOF = -1, LINE_INTR = -2 };
+
+volatile sig_atomic_t xds_repl_signal;
+static lua_State *replL;                /* the state a signal stops */
+static volatile sig_atomic_t running;   /* a command runs */
+static volatile sig_atomic_t quitting;  /* quit() or SIGTERM */
+static bool tty;
+static char history_file[4096];
 
 static int msghandler(lua_State *L)
 {
@@ -39,12 +63,111 @@ int xds_repl_pcall(lua_State *L, int narg, int nres)
 	return status;
 }
 
-static void report(lua_State *L)
+/* ---- signals ---- */
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
 {
-	const char *msg = lua_tostring(L, -1);
-	fprintf(stderr, "xds-lua: %s\n", msg ? msg : "(error object is not a string)");
-	fflush(stderr);
-	lua_pop(L, 1);
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	luaL_error(L, "%s", xds_repl_signal == SIGTERM ? "terminated" : "interrupted!");
+}
+
+static void on_signal(int sig)
+{
+	xds_repl_signal = sig;
+	if (sig == SIGTERM) {
+		quitting = 1;
+		if (!tty)
+			close(STDIN_FILENO);
+	}
+	if (running && replL)
+		lua_sethook(replL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+void xds_repl_clear_interrupt(lua_State *L)
+{
+	if (lua_gethook(L) == stop_hook)
+		lua_sethook(L, NULL, 0, 0);
+	if (xds_repl_signal == SIGINT)
+		xds_repl_signal = 0;
+}
+
+void xds_repl_request_quit(void)
+{
+	quitting = 1;
+}
+
+bool xds_repl_is_tty(void)
+{
+	return tty;
+}
+
+/* ---- reading lines ---- */
+
+static char *rl_line;
+static int rl_state;                    /* 0 waiting, 1 a line, LINE_EOF */
+
+static void on_rl_line(char *line)
+{
+	rl_callback_handler_remove();
+	rl_line = line;
+	rl_state = line ? 1 : LINE_EOF;
+}
+
+static void remember_line(const char *line)
+{
+	HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+	if (!*line || (last && strcmp(last->line, line) == 0))
+		return;
+	add_history(line);
+	if (history_file[0])
+		append_history(1, history_file);
+}
+
+/* One line from readline: 1 (in *out, malloc'd), LINE_EOF or LINE_INTR. */
+static int tty_line(const char *prompt, char **out)
+{
+	rl_state = 0;
+	rl_callback_handler_install(prompt, on_rl_line);
+	while (rl_state == 0) {
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0 && errno == EINTR) {
+			if (quitting)
+				break;
+			if (xds_repl_signal == SIGINT) {
+				xds_repl_signal = 0;
+				rl_free_line_state();
+				rl_callback_sigcleanup();
+				rl_callback_handler_remove();
+				fputs("\n", stdout);
+				return LINE_INTR;
+			}
+			continue;
+		}
+		if (!(p.revents & POLLIN))
+			break;
+		rl_callback_read_char();
+	}
+	rl_callback_handler_remove();
+	if (rl_state != 1)
+		return LINE_EOF;
+	*out = rl_line;
+	remember_line(rl_line);
+	return 1;
+}
+
+static int plain_line(char **out)
+{
+	size_t cap = 0;
+	*out = NULL;
+	ssize_t n = getline(out, &cap, stdin);
+	if (n < 0) {
+		free(*out);
+		return LINE_EOF;
+	}
+	if (n > 0 && (*out)[n - 1] == '\n')
+		(*out)[n - 1] = '\0';
+	return 1;
 }
 
 static const char *prompt(lua_State *L, int first)
@@ -56,21 +179,14 @@ static const char *prompt(lua_State *L, int first)
 	return p ? p : first ? "> " : ">> ";
 }
 
-/* Push the next line without its newline; 0 at end of input. */
+/* Push the next line: 1, or LINE_EOF / LINE_INTR with nothing pushed. */
 static int pushline(lua_State *L, int first)
 {
 	char *line = NULL;
-	size_t cap = 0;
-	fputs(prompt(L, first), stdout);
-	fflush(stdout);
-	ssize_t n = getline(&line, &cap, stdin);
-	if (n < 0) {
-		free(line);
-		return 0;
-	}
-	if (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	lua_pushlstring(L, line, (size_t)n);
+	int rc = quitting ? LINE_EOF : tty ? tty_line(prompt(L, first), &line) : plain_line(&line);
+	if (rc != 1)
+		return rc;
+	lua_pushstring(L, line);
 	free(line);
 	return 1;
 }
@@ -99,16 +215,21 @@ static int addreturn(lua_State *L)
 	return status;
 }
 
-/* The statement on top, extended line by line while it is incomplete. */
+/* The statement at 1, extended line by line while it is incomplete. */
 static int multiline(lua_State *L)
 {
 	for (;;) {
 		size_t len;
 		const char *code = lua_tolstring(L, 1, &len);
 		int status = luaL_loadbuffer(L, code, len, "=stdin");
-		if (!incomplete(L, status) || !pushline(L, 0)) {
+		if (!incomplete(L, status)) {
 			lua_remove(L, 1);
 			return status;
+		}
+		int rc = pushline(L, 0);
+		if (rc != 1) {
+			lua_settop(L, 0);
+			return rc;
 		}
 		lua_remove(L, -2);
 		lua_pushliteral(L, "\n");
@@ -117,16 +238,26 @@ static int multiline(lua_State *L)
 	}
 }
 
-/* Read a chunk: -1 at end of input, else the load status (chunk or error
- * message on top). */
+/* A chunk (on top) and its load status, or LINE_EOF / LINE_INTR. */
 static int loadline(lua_State *L)
 {
 	lua_settop(L, 0);
-	if (!pushline(L, 1))
-		return -1;
+	int rc = pushline(L, 1);
+	if (rc != 1)
+		return rc;
 	if (addreturn(L) == LUA_OK)
 		return LUA_OK;
 	return multiline(L);
+}
+
+/* ---- evaluating ---- */
+
+static void report(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+	fprintf(stderr, "xds-lua: %s\n", msg ? msg : "(error object is not a string)");
+	fflush(stderr);
+	lua_pop(L, 1);
 }
 
 static void print_results(lua_State *L)
@@ -141,19 +272,119 @@ static void print_results(lua_State *L)
 		fprintf(stderr, "xds-lua: error calling 'print' (%s)\n", lua_tostring(L, -1));
 }
 
+/* The chunk on top runs; a signal from now on stops it. */
+static void run_command(lua_State *L)
+{
+	if (xds_repl_signal == SIGINT)
+		xds_repl_signal = 0;
+	running = 1;
+	int status = xds_repl_pcall(L, 0, LUA_MULTRET);
+	if (status == LUA_OK)
+		print_results(L);
+	running = 0;
+	xds_repl_clear_interrupt(L);
+	if (status != LUA_OK)
+		report(L);
+	fflush(stdout);
+}
+
+/* ---- the session ---- */
+
+struct session {
+	struct sigaction old_int, old_term;
+	struct xds_run *run;
+	volatile sig_atomic_t *old_stop;
+};
+
+static void open_history(void)
+{
+	if (!xds_repl_history_path(history_file, sizeof history_file)) {
+		history_file[0] = '\0';
+		return;
+	}
+	if (read_history(history_file) != 0) {
+		int fd = open(history_file, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0)
+			history_file[0] = '\0';
+		else
+			close(fd);
+	}
+}
+
+static void begin(lua_State *L, struct session *s)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	tty = isatty(STDIN_FILENO);
+	replL = L;
+	quitting = 0;
+	xds_repl_signal = 0;
+	sigaction(SIGINT, &sa, &s->old_int);
+	sigaction(SIGTERM, &sa, &s->old_term);
+	s->run = xds_run_of(L);
+	if (s->run) {
+		s->old_stop = s->run->opt.stop;
+		s->run->opt.stop = &xds_repl_signal;
+	}
+	xds_repl_helpers_open(L);
+	if (!tty)
+		return;
+	rl_readline_name = "xds-lua";
+	rl_catch_signals = 0;
+	using_history();
+	open_history();
+	xds_repl_complete_init(L);
+	printf("help() lists the helpers; Ctrl-D or quit() leaves\n");
+	fflush(stdout);
+}
+
+/* Every task frozen in the session is thawed, and counted. */
+static void thaw_session(struct session *s)
+{
+	struct xds_err err = {""};
+	int n = 0;
+	if (!s->run)
+		return;
+	if (xds_run_thaw_all(s->run, &n, &err) < 0)
+		fprintf(stderr, "xds-lua: %s\n", err.msg);
+	if (n > 0)
+		printf("thawed %d task%s\n", n, n == 1 ? "" : "s");
+	fflush(stdout);
+}
+
+static void end(lua_State *L, struct session *s)
+{
+	lua_settop(L, 0);
+	if (tty) {
+		fputs("\n", stdout);
+		if (history_file[0])
+			history_truncate_file(history_file, HISTORY_MAX);
+		clear_history();
+	}
+	thaw_session(s);
+	if (s->run)
+		s->run->opt.stop = s->old_stop;
+	sigaction(SIGINT, &s->old_int, NULL);
+	sigaction(SIGTERM, &s->old_term, NULL);
+	replL = NULL;
+}
+
 int xds_repl(lua_State *L)
 {
+	struct session s = {0};
 	int status;
-	while ((status = loadline(L)) != -1) {
+	begin(L, &s);
+	while (!quitting && (status = loadline(L)) != LINE_EOF) {
+		if (status == LINE_INTR)
+			continue;
 		if (status == LUA_OK)
-			status = xds_repl_pcall(L, 0, LUA_MULTRET);
-		if (status == LUA_OK)
-			print_results(L);
+			run_command(L);
 		else
 			report(L);
 	}
-	lua_settop(L, 0);
-	fputs("\n", stdout);
-	fflush(stdout);
+	end(L, &s);
 	return 0;
 }

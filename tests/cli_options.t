@@ -90,9 +90,9 @@ ok $? "an error in a script read from stdin"
 
 out=$(printf '1+1\nlocal t = {\n1, 2}\nfor i = 1, 2 do\nio.write(i)\nend\nerror("bad")\n"still", 3\n' |
 	"$X" -i 2>"$T/err"); rc=$?
-[ "$rc" = 0 ] && echo "$out" | grep -q '^> 2$' && echo "$out" | grep -q '>> >> 12' &&
-	echo "$out" | grep -q "still	3"
-ok $? "-i: values printed, incomplete statements continue, the loop goes on"
+[ "$rc" = 0 ] && echo "$out" | grep -qx 2 && echo "$out" | grep -q '^12' &&
+	echo "$out" | grep -q "still	3" && ! echo "$out" | grep -q '^>'
+ok $? "-i from a pipe: values printed, no prompts, incomplete statements continue, the loop goes on"
 grep -q 'stdin:1: bad' "$T/err"
 ok $? "-i: an error is printed on stderr"
 printf 'print(x)\n' >"$T/x.lua"

@@ -32,6 +32,8 @@ struct be_regs {
 	int cpl;                /* current privilege level: 0 kernel, 3 user */
 	int hlt;                /* halted (idle) */
 	int lma;                /* EFER.LMA: 64-bit paging */
+	int cr3_exact;          /* CR3's frame is the root table itself: no PCID
+				 * or page-table-isolation bits (Xen PV) */
 };
 
 /*

@@ -226,7 +226,13 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 	g->vm = vmem_new(&phys, err);
 	if (!g->vm)
 		goto fail;
-	vmem_set_cr3(g->vm, regs.cr3, regs.cr4);
+	if (regs.cr3_exact) {
+		int levels = regs.cr4 & (1ULL << 12) ? 5 : 4;      /* CR4.LA57 */
+		if (vmem_set_root(g->vm, regs.cr3 & 0x000ffffffffff000ULL, levels, err))
+			goto fail;
+	} else {
+		vmem_set_cr3(g->vm, regs.cr3, regs.cr4);
+	}
 	if (find_slide(g, err) || locate_runqueues(g, nr_vcpus, err))
 		goto fail;
 	g->init_task = sym(g, S_INIT_TASK);

@@ -98,7 +98,7 @@ void xds_host_close(struct xds_host *h)
 struct xds_guest *xds_host_guest(struct xds_host *h, const char *name)
 {
 	for (int i = 0; i < h->nr_guests; i++)
-		if (!strcmp(h->guests[i].name, name))
+		if (!h->guests[i].gone && !strcmp(h->guests[i].name, name))
 			return &h->guests[i];
 	return NULL;
 }
@@ -197,7 +197,10 @@ static int spawn_sim(struct xds_host *h, const char *sim, const char *scenario, 
 		return xds_fail(err, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		/* the simulator must not outlive us, whatever way we go */
+		/* the simulator must not outlive us, whatever way we go; and a
+		 * group of its own keeps a terminal's Ctrl-C for us, who thaw
+		 * first and then stop it */
+		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
@@ -453,12 +456,14 @@ out:
 int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 {
 	h->epoch++;
-	int ok = 0;
+	int ok = 0, live = 0;
 	for (int i = 0; i < h->nr_guests; i++) {
 		struct xds_guest *g = &h->guests[i];
 		struct xds_err e;
 		lx_snapshot_free(&g->snap);
 		g->snap_epoch = h->epoch;
+		if (g->gone)
+			continue;
 		if (lx_snapshot(g->lx, &g->snap, &e)) {
 			snprintf(g->error, sizeof g->error, "%s", e.msg);
 			continue;
@@ -466,7 +471,9 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 		g->error[0] = 0;
 		ok++;
 	}
-	if (h->nr_guests && !ok)
+	for (int i = 0; i < h->nr_guests; i++)
+		live += !h->guests[i].gone;
+	if (live && !ok)
 		return xds_fail(err, "%s: %s", h->guests[0].name, h->guests[0].error);
 	return 0;
 }

@@ -21,6 +21,8 @@
 
 struct xds_guest {
 	char name[64];
+	bool gone;                  /* its domain went away: a free slot */
+	uint32_t gen;               /* bumped when the slot is reused */
 	struct backend *be;         /* owned by the host */
 	int dom;                    /* domain id within be */
 	struct lx_guest *lx;
@@ -40,6 +42,10 @@ struct xds_host {
 	struct qmp *sim_qmp;        /* host.qmp */
 	uint64_t sim_time_ns;
 	bool sim_realtime;          /* set before start: xds-sim --realtime */
+	/* --xen: the domUs of the Xen host we run in */
+	bool xen;
+	char xen_profile_dir[256];
+	uint64_t xen_scanned_ns;    /* when the last rescan ran */
 };
 
 void xds_host_init(struct xds_host *h);
@@ -63,6 +69,20 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err);
 int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err);
 
 struct xds_guest *xds_host_guest(struct xds_host *h, const char *name);
+
+/*
+ * Xen (host_xen.c): every running domU whose kernel has a profile in
+ * profile_dir (NULL: XDS_XEN_PROFILE_DIR), matched by banner, becomes a
+ * guest under its domain name; the others are reported once, with the
+ * reason, and left alone.  A rescan attaches domains that appeared (or
+ * finished booting) and marks guests whose domain is gone: their slot is
+ * kept (indexes of the others do not move) and reused later with its
+ * generation bumped.  Both return the number of Xen guests, or -1.
+ */
+#define XDS_XEN_PROFILE_DIR "/etc/xds/profiles"
+int xds_host_attach_xen(struct xds_host *h, const char *profile_dir, struct xds_err *err);
+int xds_host_xen_rescan(struct xds_host *h, const char *profile_dir, int *changed,
+			struct xds_err *err);
 
 /* With --sim: the simulator's ground truth (x-sim-tasks' return value:
  * {"time_ns", "violations", "tasks": [...]}; caller frees) and its count

@@ -225,6 +225,7 @@ static struct xds_acct *acct_of(struct xds_sched *s, int guest, const struct lx_
 	struct xds_acct *a = &s->acct[s->nr_acct++];
 	memset(a, 0, sizeof *a);
 	a->guest = guest;
+	snprintf(a->dom, sizeof a->dom, "%s", s->host->guests[guest].name);
 	a->addr = t->addr;
 	a->pid = t->pid;
 	a->tgid = t->tgid;
@@ -305,8 +306,27 @@ int xds_sched_advance(struct xds_sched *s, struct xds_err *err)
 	return 0;
 }
 
+/* Xen domains come and go: look for them about once a second. */
+static void rescan(struct xds_sched *s)
+{
+	struct xds_host *h = s->host;
+	uint64_t now = mono_ns();
+	if (!h->xen || now - h->xen_scanned_ns < 1000000000ULL)
+		return;
+	h->xen_scanned_ns = now;
+	struct xds_err e;
+	int changed = 0;
+	if (xds_host_xen_rescan(h, h->xen_profile_dir[0] ? h->xen_profile_dir : NULL, &changed, &e) < 0)
+		logf_(s, "xds-lua: xen: %s", e.msg);
+	for (int i = 0; changed && s->journal_fd >= 0 && i < h->nr_guests; i++)
+		if (!h->guests[i].gone)
+			journal_line(s, NULL, "guest %s %s", h->guests[i].name,
+				     h->guests[i].spec[0] ? h->guests[i].spec : "xen");
+}
+
 int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 {
+	rescan(s);
 	uint64_t t0 = mono_ns();
 	int rc = xds_host_snapshot(s->host, err);
 	phase_add(&s->stats.snapshot, mono_ns() - t0);
@@ -316,6 +336,13 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 	for (int i = 0; i < s->nr_held; i++) {
 		struct xds_held *hd = &s->held[i];
 		struct xds_guest *g = &s->host->guests[hd->guest];
+		if (g->gone || g->gen != hd->gen) {
+			logf_(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", g->name, hd->comm, hd->pid);
+			journal_line(s, NULL, "gone %s %#llx %d", g->name, (unsigned long long)hd->addr, hd->pid);
+			drop_held(s, hd);
+			i--;
+			continue;
+		}
 		if (g->error[0])
 			continue;          /* cannot tell this tick */
 		bool found = false;
@@ -356,6 +383,7 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 	s->held_dirty = true;
 	memset(h, 0, sizeof *h);
 	h->guest = guest;
+	h->gen = s->host->guests[guest].gen;
 	h->addr = t->addr;
 	h->pid = t->pid;
 	memcpy(h->comm, t->comm, sizeof h->comm);
@@ -592,7 +620,8 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 			snprintf(j->names[j->nr_guests], 64, "%s", name);
 			snprintf(j->specs[j->nr_guests++], 1024, "%s", line + off);
 		} else if (sscanf(line, "freeze %63s %llx %d", name, &addr, &pid) == 3 ||
-			   sscanf(line, "thaw %63s %llx %d", name, &addr, &pid) == 3) {
+			   sscanf(line, "thaw %63s %llx %d", name, &addr, &pid) == 3 ||
+			   sscanf(line, "gone %63s %llx %d", name, &addr, &pid) == 3) {
 			bool frz = line[0] == 'f';
 			struct jentry *e = NULL;
 			for (int i = 0; i < j->n && !e; i++)
@@ -672,6 +701,25 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 			continue;
 		/* a private simulated guest died with the run that started it; a
 		 * guest of the same name now is another one */
+		if (!strcmp(j->specs[gi], "xen")) {
+			struct xds_guest *g = attached ? xds_host_guest(attached, j->names[gi]) : NULL;
+			if (g) {
+				thaw_listed(g, j, log, &left);
+				continue;
+			}
+			struct xds_host *tmp = malloc(sizeof *tmp);
+			struct xds_err e;
+			if (tmp) {
+				xds_host_init(tmp);
+				if (xds_host_attach_xen(tmp, NULL, &e) >= 0 && (g = xds_host_guest(tmp, j->names[gi])))
+					thaw_listed(g, j, log, &left);
+				else if (log)
+					fprintf(log, "xds-lua: recover: %s: not found on this Xen host\n", j->names[gi]);
+				xds_host_close(tmp);
+				free(tmp);
+			}
+			continue;
+		}
 		if (!strcmp(j->specs[gi], "sim")) {
 			if (log)
 				fprintf(log, "xds-lua: recover: %s was a private simulated guest; it is gone\n",

@@ -37,6 +37,7 @@ enum xds_hold {
 
 struct xds_held {
 	int guest;              /* index in host->guests */
+	uint32_t gen;           /* that slot's generation when it was wished */
 	uint64_t addr;          /* task_struct */
 	int pid;
 	char comm[16];
@@ -48,6 +49,7 @@ struct xds_held {
 /* Accounting per task over the run, from the snapshots (not ground truth). */
 struct xds_acct {
 	int guest, pid, tgid;
+	char dom[64];                   /* the guest's name (its slot may be reused) */
 	uint64_t addr;
 	char comm[16];
 	uint64_t cpu_first, cpu_last;   /* se.sum_exec_runtime at first/last sight */
