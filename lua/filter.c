@@ -208,25 +208,66 @@ static int dom_width(const struct xds_host *h)
 	return w;
 }
 
-static void ps_row(FILE *out, int w, const char *dom, const struct lx_task *t)
+static void ps_row(FILE *out, int w, const char *dom, const struct lx_task *t, bool frozen)
 {
-	fprintf(out, "%-*s %7d %7d %-15.*s %c %3d %3d %12.3f %c%c\n", w, dom, t->pid, t->tgid,
+	fprintf(out, "%-*s %7d %7d %-15.*s %c %3d %3d %12.3f %c%c%c\n", w, dom, t->pid, t->tgid,
 		(int)strnlen(t->comm, sizeof t->comm), t->comm, t->state ? t->state : '?',
 		t->cpu, t->nice, (double)t->cputime_ns / 1e6,
-		t->queued ? 'Q' : '-', t->running ? 'R' : '-');
+		t->queued ? 'Q' : '-', t->running ? 'R' : '-', frozen ? 'F' : '-');
 }
 
+/* ps's orders: "cpu" (most first), "pid", "dom", "comm"; "-KEY" reverses. */
+enum ps_sort { PS_DOM_PID, PS_CPU, PS_PID, PS_DOM, PS_COMM };
+
+struct ps_key {
+	const struct xds_host *h;
+	enum ps_sort by;
+};
+
+static const struct lx_task *match_task(const struct xds_host *h, const struct match *m)
+{
+	return &h->guests[m->guest].snap.tasks[m->task];
+}
+
+static int ps_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ps_key *k = arg;
+	const struct match *x = a, *y = b;
+	const struct lx_task *tx = match_task(k->h, x), *ty = match_task(k->h, y);
+	int c = 0;
+	switch (k->by) {
+	case PS_CPU:  c = (ty->cputime_ns > tx->cputime_ns) - (ty->cputime_ns < tx->cputime_ns); break;
+	case PS_PID:  c = (tx->pid > ty->pid) - (tx->pid < ty->pid); break;
+	case PS_DOM:  c = strcmp(k->h->guests[x->guest].name, k->h->guests[y->guest].name); break;
+	case PS_COMM: c = strncmp(tx->comm, ty->comm, sizeof tx->comm); break;
+	default:      break;
+	}
+	return c ? c : match_cmp(a, b);
+}
+
+/* ps([filter [, sort]]): a ps-like table of the tasks; returns how many. */
 int xds_lua_ps(lua_State *L)
 {
+	static const char *const orders[] = { "none", "cpu", "pid", "dom", "comm", NULL };
+	const char *order = luaL_optstring(L, 2, "none");
+	bool reverse = order[0] == '-';
+	lua_pushstring(L, order + reverse);
+	struct ps_key key = { .by = (enum ps_sort)luaL_checkoption(L, -1, NULL, orders) };
+	lua_pop(L, 1);
 	int n;
 	struct match *m = collect(L, 1, &n);
-	const struct xds_host *h = xds_lua_upstate(L)->host;
+	struct xds_lstate *s = xds_lua_upstate(L);
+	const struct xds_host *h = s->host;
+	key.h = h;
+	qsort_r(m, (size_t)n, sizeof *m, ps_cmp, &key);
 	int w = dom_width(h);
 	fprintf(stdout, "%-*s %7s %7s %-15s %s %3s %3s %12s %s\n", w, "DOM", "PID", "TGID",
-		"COMM", "S", "CPU", "NI", "TIME", "QR");
+		"COMM", "S", "CPU", "NI", "TIME", "QRF");
 	for (int i = 0; i < n; i++) {
-		const struct xds_guest *g = &h->guests[m[i].guest];
-		ps_row(stdout, w, g->name, &g->snap.tasks[m[i].task]);
+		const struct match *mi = &m[reverse ? n - 1 - i : i];
+		const struct xds_guest *g = &h->guests[mi->guest];
+		const struct lx_task *t = &g->snap.tasks[mi->task];
+		ps_row(stdout, w, g->name, t, xds_task_frozen(s, mi->guest, t));
 	}
 	fflush(stdout);
 	lua_pushinteger(L, n);

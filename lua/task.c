@@ -90,7 +90,7 @@ static void push_state(lua_State *L, char state)
 	lua_pushlstring(L, &c, 1);
 }
 
-static bool task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
+bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
 {
 	const struct xds_sched *sched = s->run ? xds_run_sched(s->run) : NULL;
 	return sched && xds_sched_is_frozen(sched, guest, t->addr);
@@ -112,7 +112,7 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 	case F_VRUNTIME: lua_pushinteger(L, (lua_Integer)t->vruntime); break;
 	case F_QUEUED:   lua_pushboolean(L, t->queued); break;
 	case F_RUNNING:  lua_pushboolean(L, t->running); break;
-	case F_FROZEN:   lua_pushboolean(L, task_frozen(s, guest, t)); break;
+	case F_FROZEN:   lua_pushboolean(L, xds_task_frozen(s, guest, t)); break;
 	default:         lua_pushnil(L); break;
 	}
 }

@@ -208,6 +208,7 @@ static const luaL_Reg xds_funcs[] = {
 	{"refresh", xds_refresh},
 	{"advance", xds_advance},
 	{"time", xds_time},
+	{"ps", xds_lua_ps},
 	{NULL, NULL}
 };
 
@@ -220,12 +221,11 @@ void xds_lua_open(lua_State *L, struct xds_host *h)
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
 	xds_task_init(L);
-	lua_pushvalue(L, -1);
-	lua_pushcclosure(L, xds_lua_ps, 1);
-	lua_setglobal(L, "ps");
 	luaL_newlibtable(L, xds_funcs);
 	lua_rotate(L, -2, 1);
 	luaL_setfuncs(L, xds_funcs, 1);
+	lua_getfield(L, -1, "ps");          /* ps() is also a global */
+	lua_setglobal(L, "ps");
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 	lua_pushvalue(L, -2);
 	lua_setfield(L, -2, "xds");

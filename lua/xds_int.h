@@ -43,6 +43,8 @@ void xds_lua_fresh(lua_State *L, struct xds_lstate *s);
  * for xds_task_init, which creates the metatable. */
 void xds_task_init(lua_State *L);
 void xds_task_push(lua_State *L, int guest, int task);
+/* task.frozen: held by the scheduler, or wished frozen. */
+bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t);
 /* The same with the state given (outside the module's own C functions). */
 void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task);
 /* The task at idx, checked against the current snapshot; raises if it
@@ -62,6 +64,8 @@ uint64_t xds_lua_checkduration(lua_State *L, int idx);
 
 /* xds.tasks and ps (filter.c) */
 int xds_lua_tasks(lua_State *L);
+/* xds.ps and the global ps([filter [, sort]]): sort "cpu", "pid", "dom",
+ * "comm", "-KEY" reversed; prints, returns the row count. */
 int xds_lua_ps(lua_State *L);
 
 #endif

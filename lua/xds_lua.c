@@ -625,6 +625,10 @@ int main(int argc, char **argv)
 	const char *journal = o.journal ? o.journal : default_journal(jbuf, sizeof jbuf);
 	if (o.recover)
 		return recover(journal) < 0 ? 1 : 0;
+	/* a private simulated host dies with us: no journal could thaw it later,
+	 * and none is shared with other runs */
+	if (!o.journal && o.sim && !o.nr_qemu && !o.xen)
+		journal = NULL;
 	lua_State *L = luaL_newstate();
 	if (!L)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;

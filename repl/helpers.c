@@ -43,7 +43,6 @@ struct row {
 	double share;               /* top: CPU share over the last interval */
 };
 
-enum sort_key { BY_NONE, BY_CPU, BY_PID, BY_DOM, BY_COMM, BY_SHARE };
 
 /* ---- from the xds module ---- */
 
@@ -137,49 +136,18 @@ static struct row *get_rows(lua_State *L, int idx, int *n)
 	return rows;
 }
 
-/* ---- ps ---- */
+/* ---- ps and top ---- */
 
-static int cmp_rows(const void *a, const void *b, void *arg)
+/* top's order: the largest share of CPU first, then the most CPU time. */
+static int cmp_share(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	int c;
-	switch (*(const enum sort_key *)arg) {
-	case BY_CPU:   c = (y->cputime > x->cputime) - (y->cputime < x->cputime); break;
-	case BY_SHARE: c = (y->share > x->share) - (y->share < x->share);
-		if (!c)
-			c = (y->cputime > x->cputime) - (y->cputime < x->cputime);
-		break;
-	case BY_PID:   c = (x->pid > y->pid) - (x->pid < y->pid); break;
-	case BY_DOM:   c = strcmp(x->dom, y->dom); break;
-	case BY_COMM:  c = strcmp(x->comm, y->comm); break;
-	default:       c = 0; break;
-	}
-	if (c)
-		return c;
-	c = strcmp(x->dom, y->dom);
+	int c = (y->share > x->share) - (y->share < x->share);
+	if (!c)
+		c = (y->cputime > x->cputime) - (y->cputime < x->cputime);
+	if (!c)
+		c = strcmp(x->dom, y->dom);
 	return c ? c : (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static void sort_rows(struct row *rows, int n, enum sort_key key, bool reverse)
-{
-	qsort_r(rows, (size_t)n, sizeof *rows, cmp_rows, &key);
-	for (int i = 0; reverse && i < n / 2; i++) {
-		struct row t = rows[i];
-		rows[i] = rows[n - 1 - i];
-		rows[n - 1 - i] = t;
-	}
-}
-
-/* "cpu" (most first), "pid", "dom", "comm"; a leading '-' reverses. */
-static enum sort_key check_sort(lua_State *L, int idx, bool *reverse)
-{
-	static const char *const names[] = { "none", "cpu", "pid", "dom", "comm", "time", NULL };
-	const char *s = luaL_optstring(L, idx, "none");
-	*reverse = s[0] == '-';
-	lua_pushstring(L, s + *reverse);
-	int k = luaL_checkoption(L, -1, NULL, names);
-	lua_pop(L, 1);
-	return k == 5 ? BY_CPU : (enum sort_key)k;
 }
 
 static int dom_width(const struct row *rows, int n)
@@ -191,29 +159,26 @@ static int dom_width(const struct row *rows, int n)
 	return w;
 }
 
-static void print_rows(const struct row *rows, int n, bool share)
+static void print_rows(const struct row *rows, int n)
 {
 	int w = dom_width(rows, n);
-	printf("%-*s %7s %7s %-15s S CPU  NI %10s %s\n", w, "DOM", "PID", "TGID", "COMM",
-	       share ? "%CPU" : "TIME s", "QRF");
+	printf("%-*s %7s %7s %-15s S CPU  NI %10s %s\n", w, "DOM", "PID", "TGID", "COMM", "%CPU", "QRF");
 	for (int i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		printf("%-*s %7d %7d %-15s %c %3d %3d %10.3f %c%c%c\n", w, r->dom, r->pid, r->tgid,
 		       r->comm, r->state ? r->state : '?', r->cpu, r->nice,
-		       share ? 100 * r->share : (double)r->cputime / 1e9,
+		       100 * r->share,
 		       r->queued ? 'Q' : '-', r->running ? 'R' : '-', r->frozen ? 'F' : '-');
 	}
 }
 
+/* The module's ps (xds.ps), which sorts too; the REPL's returns nothing. */
 static int h_ps(lua_State *L)
 {
-	bool reverse;
-	enum sort_key key = check_sort(L, 2, &reverse);
-	int n;
-	struct row *rows = get_rows(L, lua_isnoneornil(L, 1) ? 0 : 1, &n);
-	sort_rows(rows, n, key, reverse);
-	print_rows(rows, n, false);
-	fflush(stdout);
+	lua_settop(L, 2);
+	push_xds(L, "ps");
+	lua_insert(L, 1);
+	lua_call(L, 2, 0);
 	return 0;
 }
 
@@ -487,8 +452,8 @@ static void draw_top(lua_State *L, struct row *rows, int n, int max, double t)
 	       r ? (unsigned long long)r->ticks : 0ULL,
 	       r && r->policy ? xds_policy_name(r->policy) : "none", frozen, n,
 	       xds_repl_is_tty() ? "  (a key or Ctrl-C leaves)" : "");
-	sort_rows(rows, n, BY_SHARE, false);
-	print_rows(rows, n < max ? n : max, true);
+	qsort(rows, (size_t)n, sizeof *rows, cmp_share);
+	print_rows(rows, n < max ? n : max);
 	fflush(stdout);
 }
 

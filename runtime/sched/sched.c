@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,26 @@ static int mkdirs_for(const char *path)
 		}
 	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
 }
+
+/* The journal is ours alone while we run: a second xds-lua on the same
+ * journal would overwrite the record of what the first holds. */
+static int open_journal(const char *path, struct xds_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return xds_fail(err, "journal %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return xds_fail(err, "journal %s is in use by another xds-lua; give this one its own "
+					"(--journal PATH) or stop the other", path);
+		return xds_fail(err, "journal %s: lock: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+static int recover(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err);
 
 /* ---- the held set and accounting ---- */
 
@@ -269,17 +290,19 @@ int xds_sched_init(struct xds_sched *s, struct xds_host *h, const struct xds_sch
 		s->opt.tick_ns = 10000000ULL;
 	s->journal_fd = -1;
 	if (o->journal && !o->dry_run) {
-		struct stat st;
-		if (!stat(o->journal, &st) && st.st_size > 0) {
-			/* a run that crashed left tasks frozen: thaw them first */
-			logf_(s, "xds-lua: journal %s lists tasks a previous run left; recovering", o->journal);
-			if (xds_sched_recover_into(h, o->journal, o->log, err))
-				return xds_err_wrap(err, "recovery from %s", o->journal);
-		}
 		if (mkdirs_for(o->journal))
 			return xds_fail(err, "journal %s: cannot create its folder: %s", o->journal, strerror(errno));
-		s->journal_fd = open(o->journal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		s->journal_fd = open_journal(o->journal, err);
 		if (s->journal_fd < 0)
+			return -1;
+		struct stat st;
+		if (!fstat(s->journal_fd, &st) && st.st_size > 0) {
+			/* a run that crashed left tasks frozen: thaw them first */
+			logf_(s, "xds-lua: journal %s lists tasks a previous run left; recovering", o->journal);
+			if (recover(h, o->journal, o->log, err))
+				return xds_err_wrap(err, "recovery from %s", o->journal);
+		}
+		if (ftruncate(s->journal_fd, 0))
 			return xds_fail(err, "journal %s: %s", o->journal, strerror(errno));
 		for (int i = 0; i < h->nr_guests; i++)
 			if (journal_line(s, err, "guest %s %s", h->guests[i].name,
@@ -759,12 +782,14 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 	return 0;
 }
 
-int xds_sched_recover_into(struct xds_host *h, const char *journal, FILE *log, struct xds_err *err)
-{
-	return recover(h, journal, log, err);
-}
-
 int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err)
 {
-	return recover(NULL, journal, log, err);
+	if (access(journal, F_OK))
+		return 0;                       /* no journal: nothing left frozen */
+	int fd = open_journal(journal, err);
+	if (fd < 0)
+		return -1;
+	int rc = recover(NULL, journal, log, err);
+	close(fd);
+	return rc;
 }

@@ -116,11 +116,11 @@ const struct xds_held *xds_sched_held(const struct xds_sched *s, int guest, uint
 /* Frozen as far as a policy is concerned: held, or wished frozen. */
 bool xds_sched_is_frozen(const struct xds_sched *s, int guest, uint64_t addr);
 
-/* Thaw what a journal lists, attaching its guests again.  For --recover
- * and for the start of a run that finds a journal left by a crash. */
+/* Thaw what a journal lists, attaching its guests again (--recover; a run
+ * that finds a journal left by a crash does the same with its own guests).
+ * A journal is locked by the run that writes it: recovering one that a
+ * live xds-lua holds is refused. */
 int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err);
-/* The same, using h's guests where the journal names them (xds_sched_init
- * does this when it finds a journal left by a crash). */
-int xds_sched_recover_into(struct xds_host *h, const char *journal, FILE *log, struct xds_err *err);
+
 
 #endif

@@ -204,11 +204,11 @@ static void test_ps(lua_State *L)
 {
 	char out[4096];
 	is_str(ps_output(L, "return ps()", out, sizeof out), "5", "ps() returns its row count");
-	ok(strncmp(out, "DOM     PID    TGID COMM            S CPU  NI         TIME QR\n",
+	ok(strncmp(out, "DOM     PID    TGID COMM            S CPU  NI         TIME QRF\n",
 		   62) == 0, "ps header");
-	ok(contains(out, "U1      320     320 bkup            R   0  19        1.235 Q-\n"),
+	ok(contains(out, "U1      320     320 bkup            R   0  19        1.235 Q--\n"),
 	   "a row: TIME in ms with 3 decimals, Q flag");
-	ok(contains(out, "U1      210     210 db              R   0   0     2000.000 QR\n"),
+	ok(contains(out, "U1      210     210 db              R   0   0     2000.000 QR-\n"),
 	   "a running task has both flags");
 	ok(strstr(out, " init ") < strstr(out, "kworker") && strstr(out, "kworker") <
 	   strstr(out, "db ") && strstr(out, " 211 ") < strstr(out, "bkup"), "rows sorted by pid");

@@ -69,7 +69,7 @@ static char *run(const char *cmd)
 	return buf;
 }
 
-/* The rows of ps(): DOM PID TGID COMM S CPU NI TIME QR */
+/* The rows of ps(): DOM PID TGID COMM S CPU NI TIME QRF */
 static struct rows parse_ps(const char *text)
 {
 	struct rows rs = { 0 };

@@ -77,6 +77,11 @@ static void loop_on_sim(const char *journal)
 	}
 	struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
 	ok(xds_sched_init(&s, &h, &o, &err) == 0, "scheduler starts with a journal");
+	struct xds_sched other;
+	ok(xds_sched_init(&other, &h, &o, &err) < 0 && strstr(err.msg, "in use by another xds-lua"),
+	   "a second scheduler on the same journal is refused: %s", err.msg);
+	ok(xds_sched_recover(journal, NULL, &err) < 0 && strstr(err.msg, "in use"),
+	   "so is recovering a journal a live run holds");
 	int bad = 0, ticks_held = 0, bkup_ran_held = 0;
 	int64_t bkup_cpu = truth(&h, "bkup", "cputime_ns");
 	bool journal_checked = false;
