@@ -808,6 +808,42 @@ static int util_est(struct lx_guest *g, struct tx *tx, const struct taskv *t, bo
 	return tx_put(tx, cfs_ue + OFF(g, F_UE_ENQUEUED), 4, v & 0xffffffffu, err);
 }
 
+/*
+ * Asking a CPU to reschedule the way the kernel does: TIF_NEED_RESCHED on
+ * its current task, and on x86 the same need folded into the CPU's
+ * preempt count (PREEMPT_NEED_RESCHED, an inverted bit: cleared means
+ * "reschedule").  The kernel's own resched_curr() folds it locally and an
+ * IPI folds it remotely; a flag set from outside without the fold leaves
+ * resched_curr() returning early on every tick after (the flag is set
+ * already) and cond_resched() never firing, so a task looping in the
+ * kernel on need_resched() (the zap loop of an exiting task) spins there
+ * for good.  Where the profile does not know the preempt count, only an
+ * idle CPU, which looks at the flag itself, is asked.
+ */
+#define PREEMPT_NEED_RESCHED 0x80000000u
+
+static int set_need_resched(struct lx_guest *g, struct tx *tx, int cpu, uint64_t task, struct xds_err *err)
+{
+	uint32_t fo = OFF(g, F_TASK_THREAD_INFO) + OFF(g, F_TI_FLAGS);
+	uint64_t flags, pc;
+	if (rd(g, task + fo, WID(g, F_TI_FLAGS), &flags, err) ||
+	    tx_put(tx, task + fo, WID(g, F_TI_FLAGS), flags | (1ULL << LX_TIF_NEED_RESCHED), err))
+		return -1;
+	if (!g->prof.syms[S_PREEMPT_COUNT].present)
+		return 0;
+	uint64_t va = g->prof.syms[S_PREEMPT_COUNT].addr + g->pco[cpu];
+	if (rd(g, va, 4, &pc, err))
+		return -1;
+	return tx_put(tx, va, 4, pc & ~(uint64_t)PREEMPT_NEED_RESCHED, err);
+}
+
+static int ask_resched(struct lx_guest *g, struct tx *tx, int cpu, uint64_t task, bool idle, struct xds_err *err)
+{
+	if (!g->prof.syms[S_PREEMPT_COUNT].present && !idle)
+		return 0;               /* the next tick preempts as it should */
+	return set_need_resched(g, tx, cpu, task, err);
+}
+
 /* ---- dequeue and enqueue ---- */
 
 static int count_level(struct lx_guest *g, struct tx *tx, const struct cfsv *c, int delta, bool idle,
@@ -972,12 +1008,11 @@ static int enqueue(struct lx_guest *g, struct tx *tx, const struct taskv *t, uin
 	    tx_put(tx, t->addr + OFF(g, F_TASK_ON_RQ), 4, LX_ON_RQ_QUEUED, err))
 		return -1;
 	/* ask the CPU to look again: its current task (or idle) must reschedule */
-	uint64_t curr, flags;
-	uint32_t fo = OFF(g, F_TASK_THREAD_INFO) + OFF(g, F_TI_FLAGS);
+	uint64_t curr, idle_task;
 	if (rd(g, t->rq + OFF(g, F_RQ_CURR), 8, &curr, err) || !lx_kernel_addr(curr) ||
-	    rd(g, curr + fo, WID(g, F_TI_FLAGS), &flags, err))
+	    rd(g, t->rq + OFF(g, F_RQ_IDLE), 8, &idle_task, err))
 		return xds_fail(err, "CPU %llu: cannot read rq->curr", (unsigned long long)t->cpu);
-	return tx_put(tx, curr + fo, WID(g, F_TI_FLAGS), flags | (1ULL << LX_TIF_NEED_RESCHED), err);
+	return ask_resched(g, tx, (int)t->cpu, curr, curr == idle_task, err);
 }
 
 /* Apply op; on any failure, put every old value back.  Outside a batch the
@@ -1102,13 +1137,13 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 			xds_fail(err, "task %d is running in kernel mode on CPU %llu", pid, (unsigned long long)t.cpu);
 			return LX_RETRY;
 		}
-		uint32_t fo = OFF(g, F_TASK_THREAD_INFO) + OFF(g, F_TI_FLAGS);
-		uint64_t flags;
 		struct tx tx = { .g = g };
 		unsigned w = WID(g, F_TASK_STATE) > 8 ? 8 : WID(g, F_TASK_STATE);
-		int rc = rd(g, task + fo, WID(g, F_TI_FLAGS), &flags, err) ||
-			 tx_put(&tx, task + OFF(g, F_TASK_STATE), w, LX_TASK_FROZEN, err) ||
-			 tx_put(&tx, task + fo, WID(g, F_TI_FLAGS), flags | (1ULL << LX_TIF_NEED_RESCHED), err) ||
+		/* in user mode, the flag alone sends it to schedule() on its way back
+		 * to user space; the fold keeps a system call it makes first from
+		 * spinning on need_resched() */
+		int rc = tx_put(&tx, task + OFF(g, F_TASK_STATE), w, LX_TASK_FROZEN, err) ||
+			 set_need_resched(g, &tx, (int)t.cpu, task, err) ||
 			 tx_readback(&tx, err);
 		if (rc)
 			tx_undo(&tx);

@@ -118,6 +118,7 @@ static void running_task(void)
 	struct xds_err err;
 	enum lx_hold hold = -1;
 	g.d->kernel_frac = 1.0;                 /* observations: in the kernel */
+	sim_step(g.s, 1000000);
 	int pid = pick(true, 101, 106);
 	if (!ok(pid > 0, "a running busy task exists (%d)", pid))
 		return;
