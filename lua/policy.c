@@ -473,7 +473,7 @@ void xds_policy_free(struct xds_policy *p)
 
 /* ---- calls ---- */
 
-static int msghandler(lua_State *L)
+int xds_lua_msghandler(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
 	if (msg == NULL) {
@@ -490,7 +490,7 @@ static int call(struct xds_policy *p, int nargs, bool budget, struct xds_err *er
 {
 	lua_State *L = p->L;
 	int base = lua_gettop(L) - nargs;
-	lua_pushcfunction(L, msghandler);
+	lua_pushcfunction(L, xds_lua_msghandler);
 	lua_insert(L, base);
 	p->budgeted = budget;
 	p->spent = 0;

@@ -78,4 +78,8 @@ size_t xds_policy_memory(const struct xds_policy *p);
  * (ticks) ignore it: the tick driver checks it between ticks. */
 void xds_policy_set_interrupt(volatile sig_atomic_t *flag);
 
+/* A message handler for lua_pcall: the error (or its __tostring) with a
+ * traceback, as lua.c gives it. */
+int xds_lua_msghandler(lua_State *L);
+
 #endif

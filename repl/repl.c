@@ -27,6 +27,7 @@
 #include <readline/readline.h>
 
 #include "lua/run.h"
+#include "lua/policy.h"
 #include "repl/repl.h"
 #include "repl/repl_int.h"
 
@@ -41,22 +42,10 @@ static volatile sig_atomic_t quitting;  /* quit() or SIGTERM */
 static bool tty;
 static char history_file[4096];
 
-static int msghandler(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-	if (msg == NULL) {
-		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-			return 1;
-		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-	}
-	luaL_traceback(L, L, msg, 1);
-	return 1;
-}
-
 int xds_repl_pcall(lua_State *L, int narg, int nres)
 {
 	int base = lua_gettop(L) - narg;
-	lua_pushcfunction(L, msghandler);
+	lua_pushcfunction(L, xds_lua_msghandler);
 	lua_insert(L, base);
 	int status = lua_pcall(L, narg, nres, base);
 	lua_remove(L, base);
