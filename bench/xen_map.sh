@@ -1,24 +1,52 @@
 #!/bin/bash
 # xen_map.sh - the xen backend's costs on the nested Xen host
-# (scripts/xen-host): attach (banner search included), the first tick
-# (a full snapshot with every frame mapped afresh through
-# xenforeignmemory_map) and steady ticks (frames from the cache), for one
-# PV domU (XDS_XEN_GUESTS to change).  Prints the times and the ratio
-# first/steady.  Skips (exit 0) when the packages cannot be fetched.
+# (scripts/xen-host, scripts/xen/scenario-bench.sh), beside the qemu
+# backend's on the same Debian 6.1 kernel booted under plain QEMU
+# (scripts/linux-guest, read through --qemu).  Both guests run the same
+# tasks (db, bkup, web, sleeper1) on one vCPU.  Prints:
+#   xen:  attach (banner search included), the first tick (a full
+#         snapshot with every frame mapped afresh through
+#         xenforeignmemory_map) and steady ticks (frames from the cache),
+#         from the xen_ps driver; then xds-lua's own numbers (bench.lua:
+#         first and steady snapshot, ticks of global_priority per phase,
+#         pauses);
+#   qemu: xds-lua's numbers from the same bench.lua.
+# Measures, never asserts; skips a side (exit 0) that cannot run here.
+# XDS_XEN_GUESTS changes the domUs (default one PV domU, u1:pv);
+# XDS_BENCH_TICKS the number of ticks (200).
 set -u
 cd "$(dirname "$0")/.." || exit 1
-GUESTS=${XDS_XEN_GUESTS:-pv1:pv}
+B=${XDS_BUILD:-build}
+GUESTS=${XDS_XEN_GUESTS:-u1:pv}
+TICKS=${XDS_BENCH_TICKS:-200}
 T=$(mktemp -d /tmp/xds-xen-bench-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-scripts/xen-host run scenario-bench.sh --guests "$GUESTS" --dir "$T" --timeout 400 \
-	>"$T/out" 2>&1
+name=xbench$$
+trap 'scripts/linux-guest stop "$name" >/dev/null 2>&1; rm -rf "$T"' EXIT
+say() { echo "xen_map: $*"; }
+
+XDS_XEN_TICKS=$TICKS scripts/xen-host run scenario-bench.sh --guests "$GUESTS" --dir "$T/xen" \
+	--timeout 500 >"$T/xen.out" 2>&1
 rc=$?
 if [ $rc = 77 ]; then
-	echo "xen_map: SKIP: $(grep -o 'SKIP: .*' "$T/out" | head -1)"
+	say "xen: SKIP: $(grep -o 'SKIP: .*' "$T/xen.out" | head -1)"
+else
+	tr -d '\r' < "$T/xen/serial.log" > "$T/xen.log"
+	grep '^XEN-TIME\|^xen-ps: \(attached\|tick\|dom\)\|^BENCH' "$T/xen.log" | sed 's/^/xen_map: xen: /'
+	awk '/^xen-ps: tick first/ { f = $4; s = $8
+		if (s > 0) printf "xen_map: xen: first tick / steady tick = %.1f\n", f / s }' "$T/xen.log"
+	[ $rc = 0 ] || { say "xen: the nested host failed (status $rc)"; sed 's/^/xen_map:   /' "$T/xen.out"; }
+fi
+
+if ! command -v qemu-system-x86_64 >/dev/null || ! scripts/linux-guest prepare >/dev/null 2>&1; then
+	say "qemu: SKIP: cannot boot the plain QEMU guest"
 	exit 0
 fi
-tr -d '\r' < "$T/serial.log" | grep '^XEN-TIME\|^xen-ps: \(attached\|tick\|dom\)' |
-	sed 's/^/xen_map: /'
-tr -d '\r' < "$T/serial.log" | awk '/^xen-ps: tick first/ {
-	f = $4; s = $8; if (s > 0) printf "xen_map: first tick / steady tick = %.1f\n", f / s }'
-[ $rc = 0 ] || { echo "xen_map: the nested host failed (status $rc)"; cat "$T/out"; exit 1; }
+export XDS_GUEST_DIR=$T/guests
+spec=$(scripts/linux-guest start "$name" --vcpus 1 --period 2 --lifetime 300 --timeout 120 \
+	--tasks db:phases:3:1,bkup:busy,web:phases:2:1,sleeper1:sleeper 2>"$T/qemu.err") ||
+	{ say "qemu: the guest did not boot: $(tail -1 "$T/qemu.err")"; exit 0; }
+t0=$(date +%s%N)
+"$B/xds-lua" --qemu "$spec" --journal "$T/journal" -e 'assert(#xds.tasks() > 0)' >/dev/null 2>&1
+say "qemu: attach and first ps: $(( ($(date +%s%N) - t0) / 1000000 )) ms (the profile cached)"
+"$B/xds-lua" --qemu "$spec" --journal "$T/journal" --unsafe scripts/xen/bench.lua "$TICKS" \
+	policies/global_priority.lua 2>&1 | sed 's/^/xen_map: qemu: /'

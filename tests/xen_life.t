@@ -1,77 +1,84 @@
 #!/bin/bash
-# xen_life.t - on the nested Xen host (scripts/xen-host), xds keeps up with
-# domains that are paused by someone else, destroyed and created while it
-# runs (scripts/xen/scenario-life.sh: pv1 and pv2 up; xl pause pv2, xl
-# unpause pv2, xl destroy pv2, xl create pv3; the xen_ps driver rescans
-# and snapshots every 0.5 s meanwhile).  xds must see pv2 as paused by
-# someone else and neither resume it nor undo that pause with its own
-# pause/resume pair; drop pv2 once destroyed (and release its memory, so
-# no zombie domain is left); attach pv3 on a later tick; and read pv1 on
-# every tick throughout.  Skips when the packages cannot be fetched or
-# XDS_SKIP_XEN is set; XDS_XEN_DIR keeps the run's files.  Emits TAP.
+# xen_life.t - on the nested Xen host (the shared run "main",
+# scripts/xen/scenario-main.sh), `xds-lua --xen` running
+# policies/global_priority.lua (u1/db > u2/web > bkup) keeps up with
+# domains that are paused by someone else, destroyed and created:
+#   - xl pause u2: u2 stays paused for the 5 s xds keeps running (xl list
+#     says p, its listings stop) while u1 goes on; after xl unpause u2
+#     runs again, so xds left no pause of its own behind;
+#   - xl destroy u2: xds drops it (and forgets the tasks it held there,
+#     with a journal line) and keeps running;
+#   - xl create u3: xds attaches it on a later tick, and its bkup joins
+#     the lowest class: it is held frozen while db runs;
+#   - SIGTERM: xds-lua ends with status 0 and every task it held runs
+#     again (u1's bkup and u3's bkup gain CPU time afterwards);
+#   - no trace of u2 in xl list, and no error about u1 in xds's log.
+# Skips when the packages cannot be fetched or XDS_SKIP_XEN is set.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-if [ -n "${XDS_SKIP_XEN:-}" ]; then
-	echo "1..0 # SKIP XDS_SKIP_XEN is set"
-	exit 0
+. scripts/xen/test-lib.sh
+
+xen_run main scenario-main.sh "u1:pv u2:pv"
+grep '^LIFE' "$log" | sed 's/^/# /'
+err=$(section POLICY-ERR)
+echo "$err" | head -40 | sed 's/^/# xds-lua: /'
+journal=$(section JOURNAL-AFTER-DESTROY)
+life() { grep "^LIFE [0-9]* $1 " "$log" | head -1; }
+
+p0=$(life pause); p1=$(life paused); p2=$(life unpaused)
+echo "$p1" | grep -q 'state=[-a-z]*p'
+ok $? "u2 is paused after xl pause while xds-lua runs: $(echo "$p1" | grep -o 'state=[^ ]*')"
+a=$(seq_of "$p0" u2); b=$(seq_of "$p1" u2); c=$(seq_of "$p2" u2)
+[ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -le 1 ]
+ok $? "u2's listings stop for the 5 s of its pause: xds did not resume it (listing $a -> $b)"
+a1=$(seq_of "$p0" u1); b1=$(seq_of "$p1" u1)
+[ -n "$a1" ] && [ -n "$b1" ] && [ $((b1 - a1)) -ge 1 ]
+ok $? "u1 goes on meanwhile (listing $a1 -> $b1)"
+[ -n "$c" ] && [ "$c" -ge $((b + 1)) ]
+ok $? "after xl unpause u2 lists again: xds left no pause of its own (listing $b -> $c, $(echo "$p2" | grep -o 'relisted_ms=[0-9]*'))"
+
+echo "$err" | grep -q 'xen: dom [0-9]* (u2) is gone: dropped'
+ok $? "xds-lua drops u2 once it is destroyed"
+life destroyed | grep -q 'xds-alive=1'
+ok $? "xds-lua keeps running after the destroy"
+if echo "$err" | grep -q '^xds-lua: u2/.*forgetting it'; then
+	echo "$journal" | sed 's/^/# journal: /' | tail -5
+	echo "$journal" | grep -q 'u2'
+	ok $? "the held tasks of u2 are forgotten, and the journal says so"
+else
+	echo "$journal" | sed 's/^/# journal: /' | tail -5
+	ok 0 "u2 held no task when destroyed (nothing to forget) # SKIP web was not held then"
 fi
-T=${XDS_XEN_DIR:-$(mktemp -d /tmp/xds-xen-life-XXXXXX)}
-[ -n "${XDS_XEN_DIR:-}" ] || trap 'rm -rf "$T"' EXIT
-mkdir -p "$T" || exit 1
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
-scripts/xen-host run scenario-life.sh --guests "pv1:pv pv2:pv" --dir "$T" --timeout 400 \
-	>"$T/xen-host.out" 2>&1
-rc=$?
-if [ $rc = 77 ]; then
-	echo "1..0 # SKIP $(grep -o 'SKIP: .*' "$T/xen-host.out" | head -1)"
-	exit 0
-fi
-log=$T/serial.txt
-tr -d '\r' < "$T/serial.log" > "$log"
-sed 's/^/# /' "$T/xen-host.out"
-ok $rc "the nested host ran the scenario to its end (status $rc)"
-section() {
-	awk -v t="$1" '$0 == "=== " t " BEGIN" { on = 1; next }
-		on && index($0, "=== " t " END") == 1 { exit } on' "$log"
-}
-section WATCH > "$T/watch"
-grep '^EVENT' "$log" | sed 's/^/# /'
-ticks=$(grep -c '^TICK [0-9]* .*guests' "$T/watch")
-echo "# $ticks ticks"
-grep -v '^TICK' "$T/watch" | sed 's/^/# /'
+echo "$err" | grep -q 'xen: dom [0-9]* (u3) attached'
+ok $? "xds-lua attaches u3, created later, on a later tick"
+u=$(life u3-up); s=$(life stop)
+g3=$(gain u3 bkup "$(seq_of "$u" u3)" "$(seq_of "$s" u3)")
+g1=$(gain u1 db "$(seq_of "$u" u1)" "$(seq_of "$s" u1)")
+diag "u3 up -> stop: u3/bkup +${g3:-?} ticks, u1/db +${g1:-?} ticks"
+[ -n "$g3" ] && [ -n "$g1" ] && [ "$g1" -gt $((2 * g3)) ]
+todo $? "u3's bkup joins the lowest class: db gains more than twice its CPU (${g1:-?} vs ${g3:-?} ticks)" \
+	"open: on Xen the thawed higher class does not get the CPU in time (issue 7)"
 
-first=$(grep -m1 '^TICK [0-9]* .*guests' "$T/watch")
-echo "# $first"
-echo "$first" | grep -Eq ' pv1:[0-9]{2,}( |$)' && echo "$first" | grep -Eq ' pv2:[0-9]{2,}( |$)'
-ok $? "pv1 and pv2 are attached and read on the first tick"
+x=$(life xds-exit)
+echo "$x" | grep -q 'rc=0'
+ok $? "xds-lua ends on SIGTERM with status 0 ($x)"
+e=$(life end)
+for gc in u1/bkup u3/bkup u1/db; do
+	g=${gc%/*} c=${gc#*/}
+	d=$(gain "$g" "$c" "$(( $(seq_of "$s" "$g") + 1 ))" "$(seq_of "$e" "$g")")
+	[ -n "$d" ] && [ "$d" -ge 10 ]
+	ok $? "$gc runs after xds-lua ended (+${d:-?} ticks)"
+done
 
-grep -q ' pv2:[0-9]*:paused-by-others' "$T/watch"
-ok $? "pv2 is seen paused by someone else after xl pause"
-
-grep -q '^PAUSE-CHECK pv2 resume-refused=1 pair-ok=1 still-paused=1$' "$T/watch"
-ok $? "xds refuses to resume pv2 and its own pause/resume pair leaves it paused"
-
-grep -q 'xen: dom [0-9]* (pv2) is gone: dropped' "$T/watch"
-ok $? "pv2 is dropped once destroyed"
-last=$(grep '^TICK [0-9]* .*guests' "$T/watch" | tail -1)
-echo "# $last"
-! echo "$last" | grep -q ' pv2:'
-ok $? "pv2 is not a guest any more at the end"
-
-grep -q 'xen: dom [0-9]* (pv3) attached' "$T/watch" &&
-	echo "$last" | grep -Eq ' pv3:[0-9]{2,}( |$)'
-ok $? "pv3, created later, is attached and read on a later tick"
-
-bad=$(grep '^TICK [0-9]* .*guests' "$T/watch" | grep -Ev ' pv1:[0-9]{2,}( |$)' | head -3)
-errs=$(grep '^TICK [0-9]* error pv1' "$T/watch" | head -3)
-[ "$ticks" -gt 20 ] && [ -z "$bad" ] && [ -z "$errs" ]
-ok $? "pv1 is read on every one of $ticks ticks, without error"
-[ -z "$bad$errs" ] || echo "$bad$errs" | sed 's/^/#   /'
-
-xl=$(section XL-LIST)
+xl=$(section XL-LIST-END)
 echo "$xl" | sed 's/^/# /'
-! echo "$xl" | grep -Eq '^pv2 |^\(null\)'
-ok $? "no trace of pv2 is left in xl list (its memory was released)"
-echo "1..$n"
+! echo "$xl" | grep -Eq '^u2 |^\(null\)'
+ok $? "no trace of u2 is left in xl list (its memory was released)"
+bad=$(echo "$err" | grep -i 'u1' | grep -iv 'attached\|forgetting' | head -3)
+[ -z "$bad" ]
+ok $? "no error about u1 in xds-lua's log${bad:+: $bad}"
+for g in u1 u2 u3; do
+	klog_clean $g
+	ok $? "$g: no WARN, BUG, Oops or psi warning in the guest's log"
+done
