@@ -133,7 +133,7 @@ local function thaw(name)
 end
 
 local function cycles(n, max_ticks, names)
-  local c = { frozen = 0, missed = 0, stuck = 0 }
+  local c = { frozen = 0, missed = 0, asleep = 0, stuck = 0 }
   local notes = {}
   local first = { frozen = 0, desched = 0, pending = 0, none = 0 }
   local t0 = xds.time()
@@ -150,13 +150,16 @@ local function cycles(n, max_ticks, names)
     if h == "frozen" or k then
       c.frozen = c.frozen + 1
     else
+      -- a task asleep the whole window is frozen only when it wakes: by design
+      local now = find(name)
       c.missed = c.missed + 1
+      if h == "pending" and now and now.state == "S" and not now.queued then c.asleep = c.asleep + 1 end
       if #notes < 3 then notes[#notes + 1] = string.format("missed:%s:first=%s:now=%s", name, h, show(name):gsub(" ", ",")) end
     end
     if not release(name, pid) then c.stuck = c.stuck + 1 end
   end
-  return c.stuck == 0, string.format("cycles=%d frozen=%d missed=%d stuck=%d first_hold:"
-    .. " frozen=%d desched=%d pending=%d seconds=%.1f", n, c.frozen, c.missed, c.stuck,
+  return c.stuck == 0, string.format("cycles=%d frozen=%d missed=%d asleep=%d stuck=%d first_hold:"
+    .. " frozen=%d desched=%d pending=%d seconds=%.1f", n, c.frozen, c.missed, c.asleep, c.stuck,
     first.frozen, first.desched, first.pending, xds.time() - t0) .. " " .. table.concat(notes, " ")
 end
 

@@ -27,8 +27,8 @@ B=${XDS_BUILD:-build}
 T=$(mktemp -d /tmp/xds-lgfz-XXXXXX)
 export XDS_GUEST_DIR=$T/guests
 export XDG_CACHE_HOME=${XDG_CACHE_HOME:-$T/cache}
-G=scripts/linux-guest
-running= drv_pid=
+running=
+. tests/linux_guest_lib.sh
 cleanup() {
 	[ -n "$drv_pid" ] && kill "$drv_pid" 2>/dev/null && sleep 1
 	[ -n "$running" ] && $G stop "$running"
@@ -36,40 +36,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-n=0
 
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; return "$1"; }
-diag() { echo "# $*"; }
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed"
-[ -x "$B/xds-lua" ] || skip_all "$B/xds-lua is not built"
-scripts/kernel-debug --image >/dev/null 2>"$T/kd.err" ||
-	skip_all "no kernel files: $(tail -1 "$T/kd.err")"
-$G prepare 2>"$T/prep.err" || skip_all "cannot prepare the guest: $(tail -1 "$T/prep.err")"
+linux_guest_ready
 
 # ---- the driver: xds-lua running tests/linux_guest_driver.lua ----
-# (each command is the next line of drv.cmd: drv runs in command
-# substitutions, so no counter in the shell survives it)
 drv_start() {
 	: >"$T/drv.cmd"; : >"$T/drv.out"
 	"$B/xds-lua" --qemu "$1" --journal "$T/journal.$2" -e "DRV_CMD, DRV_OUT, DRV_LIFETIME = '$T/drv.cmd', '$T/drv.out', 400" \
 		-e 'dofile "tests/linux_guest_driver.lua"' >"$T/drv.log" 2>&1 &
 	drv_pid=$!
-}
-# drv COMMAND [TIMEOUT]: the driver's answer text; status 0 if "ok"
-drv() {
-	local cmd=$1 timeout=${2:-60} i line drv_n
-	drv_n=$(( $(wc -l <"$T/drv.cmd") + 1 ))
-	echo "$drv_n $cmd" >>"$T/drv.cmd"
-	for ((i = 0; i < timeout * 10; i++)); do
-		line=$(grep "^$drv_n " "$T/drv.out") && break
-		kill -0 "$drv_pid" 2>/dev/null || { echo "xds-lua exited: $(tail -2 "$T/drv.log")"; return 1; }
-		sleep 0.1
-	done
-	[ -n "$line" ] || { echo "no answer in ${timeout}s"; return 1; }
-	echo "${line#* * }"
-	[ "$(echo "$line" | cut -d' ' -f2)" = ok ]
 }
 drv_stop() {
 	drv quit 10 >/dev/null
@@ -80,8 +56,6 @@ drv_stop() {
 	drv_pid=
 	return $rc
 }
-# field TEXT KEY: the value of KEY=VALUE in a driver answer
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # ---- the guest's view ----
 # ticks NAME COMM [SEQ]: TICKS of COMM in report SEQ (default last); empty if absent
@@ -215,11 +189,10 @@ elif spec=$(boot "$b" --vcpus 2 --autogroup); then
 	# a cycle may catch a sleeper (burst) asleep for its whole window: by
 	# design it is frozen only when it wakes, so such a miss is no failure;
 	# any other miss, or a task left stuck, is
-	others=$(echo "$r" | tr ' ' '\n' | grep '^missed:' | grep -v 'first=pending:now=.*state=S,.*hold=pending,queued=false,running=false' | wc -l)
-	missed=$(echo "$r" | tr ' ' '\n' | grep -c '^missed:')
-	[ "$rc" = 0 ] && [ "$(( $(field "$r" frozen | head -1) + missed ))" = 1000 ] && [ "$others" = 0 ] &&
-		[ "$(field "$r" stuck)" = 0 ] && [ "$missed" -le 20 ]
-	ok $? "B: 1000 freeze/thaw cycles, each frozen and released ($missed caught a sleeper asleep)"
+	frozen=$(field "$r" frozen | head -1) missed=$(field "$r" missed) asleep=$(field "$r" asleep)
+	[ "$rc" = 0 ] && [ "$(field "$r" cycles)" = 1000 ] && [ "$((${frozen:-0} + ${asleep:-0}))" = 1000 ] &&
+		[ "$missed" = "$asleep" ] && [ "$(field "$r" stuck)" = 0 ] && [ "${asleep:-99}" -le 20 ]
+	ok $? "B: 1000 freeze/thaw cycles, each frozen and released (${asleep:-?} caught a sleeper asleep)"
 	s1=$($G seq "$b")
 	[ $((s1 - s0)) -ge 3 ]
 	ok $? "B: the guest kept reporting during the cycles (reports $s0 -> $s1 in $(field "$r" seconds) s)"

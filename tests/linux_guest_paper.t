@@ -26,9 +26,8 @@ B=${XDS_BUILD:-build}
 T=$(mktemp -d /tmp/xds-lgpp-XXXXXX)
 export XDS_GUEST_DIR=$T/guests
 export XDG_CACHE_HOME=${XDG_CACHE_HOME:-$T/cache}
-G=scripts/linux-guest
 g1=g1-$$ g2=g2-$$
-drv_pid=
+. tests/linux_guest_lib.sh
 cleanup() {
 	[ -n "$drv_pid" ] && kill "$drv_pid" 2>/dev/null && sleep 1
 	$G stop "$g1"; $G stop "$g2"
@@ -36,33 +35,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; return "$1"; }
-diag() { echo "# $*"; }
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed"
 command -v taskset >/dev/null || skip_all "taskset is not installed"
-[ -x "$B/xds-lua" ] || skip_all "$B/xds-lua is not built"
-scripts/kernel-debug --image >/dev/null 2>"$T/kd.err" ||
-	skip_all "no kernel files: $(tail -1 "$T/kd.err")"
-$G prepare 2>"$T/prep.err" || skip_all "cannot prepare the guest: $(tail -1 "$T/prep.err")"
+linux_guest_ready
 
-# drv COMMAND [TIMEOUT]: one command to the driver (see linux_guest_freeze.t)
-drv() {
-	local cmd=$1 timeout=${2:-60} i line k
-	k=$(( $(wc -l <"$T/drv.cmd") + 1 ))
-	echo "$k $cmd" >>"$T/drv.cmd"
-	for ((i = 0; i < timeout * 10; i++)); do
-		line=$(grep "^$k " "$T/drv.out") && break
-		kill -0 "$drv_pid" 2>/dev/null || { echo "xds-lua exited: $(tail -2 "$T/drv.log")"; return 1; }
-		sleep 0.1
-	done
-	[ -n "$line" ] || { echo "no answer in ${timeout}s"; return 1; }
-	echo "${line#* * }"
-	[ "$(echo "$line" | cut -d' ' -f2)" = ok ]
-}
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # gain ROW CLASS: the ms CLASS (1 db, 2 web, 3 bkup) gained in ROW (top1..3)
 gain() { field "$1" "$2" | cut -d, -f"$3"; }
 ticks() { $G block "$1" "${3:-}" | awk -v c="$2" '$4 == c && NF == 4 { print $3; exit }'; }

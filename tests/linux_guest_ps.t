@@ -27,24 +27,16 @@ B=${XDS_BUILD:-build}
 T=$(mktemp -d /tmp/xds-lgps-XXXXXX)
 export XDS_GUEST_DIR=$T/guests
 export XDG_CACHE_HOME=$T/cache          # a fresh profile cache: time the first build
-G=scripts/linux-guest
 running=
+. tests/linux_guest_lib.sh
 cleanup() { [ -n "$running" ] && $G stop "$running"; rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-n=0
 
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; return "$1"; }
-diag() { echo "# $*"; }
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed"
-[ -x "$B/xds-lua" ] || skip_all "$B/xds-lua is not built"
-scripts/kernel-debug --image >/dev/null 2>"$T/kd.err" ||
-	skip_all "no kernel files: $(tail -1 "$T/kd.err")"
-$G prepare 2>"$T/prep.err" || skip_all "cannot prepare the guest: $(tail -1 "$T/prep.err")"
+linux_guest_ready
 
 # xds_read SPEC OUT: the slide and vcpus on the first line, then per task
 # "pid tgid state cputime_ns flags cpu comm" (flags: Q queued, R running),
