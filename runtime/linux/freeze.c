@@ -1035,7 +1035,7 @@ static int transact(struct lx_guest *g, const struct taskv *t,
 	int nlev = 0;
 	int rc = op(g, &b->tx, t, levels, &nlev, err);
 	if (rc) {
-		struct tx part = { .g = g, .w = b->tx.w + mark, .n = b->tx.n - mark };
+		struct tx part = { .g = g, .w = b->tx.n > mark ? b->tx.w + mark : NULL, .n = b->tx.n - mark };
 		tx_undo(&part);
 		b->tx.n = mark;
 		drop_shadows(b);        /* they may hold the undone state */
