@@ -121,15 +121,17 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 
 /* ---- the held set and accounting ---- */
 
-/* The held set is found through an open-addressing index on (guest, task
- * address), rebuilt after the set changes. */
-static uint64_t held_hash(int guest, uint64_t addr)
+/* The held set and the accounting are found through open-addressing
+ * indexes on a task's (guest, address, pid); this mixes the three. */
+static uint64_t task_hash(int guest, uint64_t addr, int pid)
 {
-	uint64_t h = addr ^ ((uint64_t)guest << 56);
+	uint64_t h = addr ^ ((uint64_t)guest << 56) ^ ((uint64_t)(unsigned)pid << 20);
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	return h ^ (h >> 33);
 }
+
+/* The held set's index (keyed without pid) is rebuilt after the set changes. */
 
 static void held_reindex(struct xds_sched *s)
 {
@@ -144,7 +146,7 @@ static void held_reindex(struct xds_sched *s)
 	for (size_t i = 0; i < s->held_idx_cap; i++)
 		s->held_idx[i] = -1;
 	for (int i = 0; i < s->nr_held && s->held_idx; i++) {
-		size_t k = held_hash(s->held[i].guest, s->held[i].addr) & (cap - 1);
+		size_t k = task_hash(s->held[i].guest, s->held[i].addr, 0) & (cap - 1);
 		while (s->held_idx[k] >= 0)
 			k = (k + 1) & (cap - 1);
 		s->held_idx[k] = i;
@@ -163,7 +165,7 @@ static struct xds_held *find_held(struct xds_sched *s, int guest, uint64_t addr)
 		return NULL;
 	}
 	size_t mask = s->held_idx_cap - 1;
-	for (size_t k = held_hash(guest, addr) & mask; s->held_idx[k] >= 0; k = (k + 1) & mask) {
+	for (size_t k = task_hash(guest, addr, 0) & mask; s->held_idx[k] >= 0; k = (k + 1) & mask) {
 		struct xds_held *h = &s->held[s->held_idx[k]];
 		if (h->guest == guest && h->addr == addr)
 			return h;
@@ -188,15 +190,7 @@ static void drop_held(struct xds_sched *s, struct xds_held *h)
 	s->held_dirty = true;
 }
 
-/* Accounting entries are found through an open-addressing index on
- * (guest, task address, pid); the index is rebuilt when it fills. */
-static uint64_t acct_hash(int guest, uint64_t addr, int pid)
-{
-	uint64_t h = addr ^ ((uint64_t)guest << 56) ^ ((uint64_t)(unsigned)pid << 20);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 33);
-}
+/* The accounting's index is rebuilt when it fills. */
 
 static int acct_reindex(struct xds_sched *s)
 {
@@ -210,7 +204,7 @@ static int acct_reindex(struct xds_sched *s)
 		idx[i] = -1;
 	for (int i = 0; i < s->nr_acct; i++) {
 		struct xds_acct *a = &s->acct[i];
-		size_t k = acct_hash(a->guest, a->addr, a->pid) & (cap - 1);
+		size_t k = task_hash(a->guest, a->addr, a->pid) & (cap - 1);
 		while (idx[k] >= 0)
 			k = (k + 1) & (cap - 1);
 		idx[k] = i;
@@ -223,7 +217,7 @@ static int acct_reindex(struct xds_sched *s)
 
 static struct xds_acct *acct_of(struct xds_sched *s, int guest, const struct lx_task *t)
 {
-	size_t mask = s->acct_idx_cap - 1, k = acct_hash(guest, t->addr, t->pid) & mask;
+	size_t mask = s->acct_idx_cap - 1, k = task_hash(guest, t->addr, t->pid) & mask;
 	for (; s->acct_idx && s->acct_idx[k] >= 0; k = (k + 1) & mask) {
 		struct xds_acct *a = &s->acct[s->acct_idx[k]];
 		if (a->guest == guest && a->addr == t->addr && a->pid == t->pid)
@@ -239,7 +233,7 @@ static struct xds_acct *acct_of(struct xds_sched *s, int guest, const struct lx_
 		if (acct_reindex(s))
 			return NULL;
 		mask = s->acct_idx_cap - 1;
-		for (k = acct_hash(guest, t->addr, t->pid) & mask; s->acct_idx[k] >= 0; k = (k + 1) & mask)
+		for (k = task_hash(guest, t->addr, t->pid) & mask; s->acct_idx[k] >= 0; k = (k + 1) & mask)
 			;
 	}
 	s->acct_idx[k] = s->nr_acct;
