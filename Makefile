@@ -13,10 +13,10 @@ B       ?= build
 PKGS     := lua5.4 readline
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-XEN_OK   := $(shell pkg-config --exists xencontrol xenforeignmemory xenstore 2>/dev/null && echo 1)
+XEN_OK   := $(shell pkg-config --exists xencontrol xenforeignmemory xenstore xencall 2>/dev/null && echo 1)
 ifeq ($(XEN_OK),1)
-PKG_CFLAGS += $(shell pkg-config --cflags xencontrol xenforeignmemory xenstore) -DXDS_HAVE_XEN=1
-PKG_LIBS   += $(shell pkg-config --libs xencontrol xenforeignmemory xenstore)
+PKG_CFLAGS += $(shell pkg-config --cflags xencontrol xenforeignmemory xenstore xencall) -DXDS_HAVE_XEN=1
+PKG_LIBS   += $(shell pkg-config --libs xencontrol xenforeignmemory xenstore xencall)
 endif
 
 CFLAGS  ?= -O2 -g

@@ -43,7 +43,7 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! scripts/linux-guest prepare >
 fi
 export XDS_GUEST_DIR=$T/guests
 spec=$(scripts/linux-guest start "$name" --vcpus 1 --period 2 --lifetime 300 --timeout 120 \
-	--tasks db:phases:3:1,bkup:busy,web:phases:2:1,sleeper1:sleeper 2>"$T/qemu.err") ||
+	--tasks db:phases:3:1,bkup:busy,web:work:4:1,sleeper1:sleeper 2>"$T/qemu.err") ||
 	{ say "qemu: the guest did not boot: $(tail -1 "$T/qemu.err")"; exit 0; }
 t0=$(date +%s%N)
 "$B/xds-lua" --qemu "$spec" --journal "$T/journal" -e 'assert(#xds.tasks() > 0)' >/dev/null 2>&1

@@ -458,6 +458,7 @@ static int l_stats(lua_State *L)
 	set_int(L, "retries", st.retries);
 	set_int(L, "refusals", st.refusals);
 	set_int(L, "undone", st.undone);
+	set_int(L, "kicks", st.kicks);
 	if (r->policy) {
 		lua_pushstring(L, xds_policy_name(r->policy));
 		lua_setfield(L, -2, "policy_name");
@@ -612,8 +613,9 @@ static void report_stats(struct strbuf *sb, const struct xds_stats *st)
 {
 	sb_printf(sb, "{\"ticks\": %" PRIu64 ", \"freezes\": %" PRIu64 ", \"thaws\": %" PRIu64
 		  ", \"retries\": %" PRIu64 ", \"refusals\": %" PRIu64 ", \"undone\": %" PRIu64
+		  ", \"kicks\": %" PRIu64
 		  ", \"tick_max_ns\": %" PRIu64 ", \"tick_mean_ns\": %" PRIu64 "}",
-		  st->ticks, st->freezes, st->thaws, st->retries, st->refusals, st->undone,
+		  st->ticks, st->freezes, st->thaws, st->retries, st->refusals, st->undone, st->kicks,
 		  st->tick.max_ns, st->tick.count ? st->tick.total_ns / st->tick.count : 0);
 }
 

@@ -4,7 +4,7 @@
  *
  *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
  *           [--tick MS] [--duration D] [--dry-run] [--report FILE.json]
- *           [--journal PATH] [--unsafe] [--realtime]
+ *           [--journal PATH] [--trace FILE] [--unsafe] [--realtime]
  *           [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
  *   xds-lua --recover [--journal PATH]
  *   xds-lua profile build|show ...
@@ -54,6 +54,7 @@ static lua_State *globalL;
 static struct xds_host host;
 static bool host_open;
 static struct xds_sched sched;
+static FILE *trace_file;            /* --trace, closed after the last thaw */
 static bool sched_open;
 static struct xds_run driver;
 static bool driver_open;
@@ -67,7 +68,7 @@ struct options {
 	unsigned long long seed;
 	bool has_seed, has_e, interactive, version;
 	uint64_t tick_ns, duration_ns;
-	const char *report, *journal;
+	const char *report, *journal, *trace;
 	bool dry_run, recover, unsafe, realtime;
 	const char *qemu[XDS_MAX_GUESTS];
 	int nr_qemu;
@@ -104,6 +105,7 @@ static void usage(FILE *f)
 		"  --duration D     run that long (\"10s\", \"500ms\"); default: until SIGINT/SIGTERM\n"
 		"  --dry-run        print the plan each tick, change nothing\n"
 		"  --report FILE    write a JSON report at the end (per task CPU, frozen, waiting)\n"
+		"  --trace FILE     one line per freeze or thaw tried, with its outcome and reason\n"
 		"  --journal PATH   the journal of frozen tasks (default under $XDG_STATE_HOME)\n"
 		"  --recover        thaw what the journal lists (after a crash), then exit\n"
 		"  --unsafe         run scripts and policies without the sandbox\n"
@@ -223,6 +225,8 @@ static int run_option(int argc, char **argv, int *i, struct options *o)
 	if ((r = optarg_of(argc, argv, i, "--duration", &v)))
 		return r > 0 && check_duration("--duration", v, &o->duration_ns) == 0 ? 1 : -1;
 	if ((r = optarg_of(argc, argv, i, "--report", &o->report)))
+		return r;
+	if ((r = optarg_of(argc, argv, i, "--trace", &o->trace)))
 		return r;
 	return optarg_of(argc, argv, i, "--journal", &o->journal);
 }
@@ -582,6 +586,7 @@ static int start_sched(const struct options *o, const char *journal)
 		.journal = journal,
 		.dry_run = o->dry_run,
 		.log = o->dry_run ? stdout : stderr,
+		.trace = trace_file,
 	};
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
@@ -608,6 +613,9 @@ static void close_host(void)
 	if (sched_open && xds_sched_fini(&sched, &err) < 0)
 		fail("%s", err.msg);
 	sched_open = false;
+	if (trace_file)
+		fclose(trace_file);
+	trace_file = NULL;
 	if (host_open)
 		xds_host_close(&host);
 	host_open = false;
@@ -629,6 +637,10 @@ int main(int argc, char **argv)
 	 * and none is shared with other runs */
 	if (!o.journal && o.sim && !o.nr_qemu && !o.xen)
 		journal = NULL;
+	if (o.trace && !(trace_file = fopen(o.trace, "w"))) {
+		fail("--trace %s: %s", o.trace, strerror(errno));
+		return 1;
+	}
 	lua_State *L = luaL_newstate();
 	if (!L)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;

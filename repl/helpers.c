@@ -388,7 +388,7 @@ static void print_phase(lua_State *L, int t, const char *name)
 static int h_stats(lua_State *L)
 {
 	static const char *const counts[] = { "ticks", "freezes", "thaws", "retries", "refusals",
-					      "undone", NULL };
+					      "undone", "kicks", NULL };
 	static const char *const phases[] = { "snapshot", "policy", "apply", "tick", "pauses", NULL };
 	push_xds(L, "stats");
 	lua_call(L, 0, 1);

@@ -6,6 +6,7 @@
 #     truth: no task held any longer, bkup runs again);
 #   - --dry-run prints the plan and changes nothing (held_ns stays 0);
 #   - --report writes the JSON report, and the end-of-run table is printed;
+#   - --trace writes a line per change tried (as many as the report counts);
 #   - SIGHUP: a broken new version keeps the old one, a good one swaps;
 #   - SIGINT and SIGTERM end a run cleanly: stop(), report, exit 0.
 # Emits TAP.
@@ -80,6 +81,20 @@ rc=$?
 ok $? "--report: per task CPU, share, frozen, waiting; ground truth; 0 violations" || show "$T/err"
 grep -Eq '^U1 +320 +bkup ' "$T/out" && grep -q '^invariant violations (simulator): 0$' "$T/out"
 ok $? "a --sim run ends with the table" || show "$T/out"
+
+# --trace: each change tried, its outcome, in the order done; the frozen
+# count in the report agrees
+XL --duration 3s --trace "$T/trace" --report "$T/t.json" policies/global_priority.lua >/dev/null 2>"$T/err" </dev/null
+grep -Eq '^T [0-9.]+ [0-9]+ freeze U1/bkup\[320\] (frozen|told to leave its CPU)$' "$T/trace" &&
+	grep -Eq '^T [0-9.]+ [0-9]+ thaw U1/bkup\[320\] thawed$' "$T/trace" &&
+	[ "$(grep -c ' frozen$' "$T/trace")" = "$(sed -n 's/.*"freezes": \([0-9]*\).*/\1/p' "$T/t.json")" ] &&
+	[ "$(grep -c ' thawed$' "$T/trace")" = "$(sed -n 's/.*"thaws": \([0-9]*\).*/\1/p' "$T/t.json")" ]
+ok $? "--trace: one line per freeze and thaw, as many as the report counts" || show "$T/trace" "$T/err"
+XL --trace "$T/no/such/dir/trace" -e 'print("ran")' >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+[ $rc = 1 ] && grep -q "^xds-lua: --trace $T/no/such/dir/trace: No such file or directory" "$T/err" &&
+	! grep -q ran "$T/out"
+ok $? "--trace to a folder that does not exist: refused before anything runs" || show "$T/err"
 
 # SIGHUP: v1, then a broken file (kept v1), then v2 (swapped).
 version() { printf 'return { name = "%s", tick = function(snap) end, stop = function() print("stop %s") end }\n' "$1" "$1"; }

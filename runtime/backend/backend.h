@@ -3,7 +3,8 @@
  *
  * A backend is a table of a handful of functions (LibVMI's driver idea,
  * kept small): list domains, pause, resume, ask whether paused, map guest
- * frames, read a vCPU's registers, count vCPUs, close.  Layers above call
+ * frames, read a vCPU's registers, count vCPUs, wake an idle vCPU (where
+ * the hypervisor lets us), close.  Layers above call
  * the be_* wrappers below and never learn which hypervisor they run on.
  * Each implementation lives in its own file here (qemu.c; xen.c) and
  * embeds struct backend at the start of its own state.
@@ -52,6 +53,11 @@ struct backend_ops {
 	int (*regs)(struct backend *be, int dom, int vcpu, struct be_regs *out,
 		    struct xds_err *err);
 	int (*nr_vcpus)(struct backend *be, int dom, struct xds_err *err);
+	/* Wake vCPU vcpu if it waits, idle, for an interrupt: send it an event
+	 * the guest takes as spurious, so that its idle loop looks at
+	 * need_resched again (the IPI a CPU of the guest would have sent).
+	 * 0: sent; 1: no way to reach that vCPU; -1: err.  NULL: no way. */
+	int (*kick)(struct backend *be, int dom, int vcpu, struct xds_err *err);
 	void (*close)(struct backend *be);
 };
 
@@ -98,6 +104,12 @@ static inline int be_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
 	return be->ops->nr_vcpus(be, dom, err);
 }
 
+/* 0: the vCPU was sent a wake-up event; 1: the backend cannot; -1: err. */
+static inline int be_kick(struct backend *be, int dom, int vcpu, struct xds_err *err)
+{
+	return be->ops->kick ? be->ops->kick(be, dom, vcpu, err) : 1;
+}
+
 /* Releases everything the backend holds (NULL is fine). */
 static inline void be_close(struct backend *be)
 {
@@ -129,6 +141,8 @@ char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,
  */
 struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus,
 				  const struct be_regs *regs, struct xds_err *err);
+/* How many times vCPU vcpu was kicked (be_kick). */
+uint64_t backend_image_kicks(struct backend *be, int vcpu);
 /* Replace one vCPU's registers (an image of a guest that moves on). */
 int backend_image_set_regs(struct backend *be, int vcpu, const struct be_regs *regs,
 			   struct xds_err *err);

@@ -3,7 +3,8 @@
  *
  * One domain ("image", id 0) whose RAM is a buffer (a memory dump, a copy
  * of a RAM file, or a simulator's RAM in the same process) and whose vCPU
- * registers are given.  Pause and resume only flip a flag.  It serves
+ * registers are given.  Pause and resume only flip a flag; a kick is only
+ * counted (backend_image_kicks), as there is no vCPU to wake.  It serves
  * offline inspection and the hostile-memory tests and fuzzers, which
  * corrupt the buffer and check that the layers above never crash.
  */
@@ -19,6 +20,7 @@ struct image_backend {
 	int nr_vcpus;
 	int paused;
 	struct be_regs *regs;
+	uint64_t *kicks;        /* per vCPU */
 };
 
 static struct image_backend *ib(struct backend *be)
@@ -99,8 +101,20 @@ static int image_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
 	return check_dom(dom, err) ? -1 : ib(be)->nr_vcpus;
 }
 
+static int image_kick(struct backend *be, int dom, int vcpu, struct xds_err *err)
+{
+	struct image_backend *b = ib(be);
+	if (check_dom(dom, err))
+		return -1;
+	if (vcpu < 0 || vcpu >= b->nr_vcpus)
+		return xds_fail(err, "image: no vCPU %d", vcpu);
+	b->kicks[vcpu]++;
+	return 0;
+}
+
 static void image_close(struct backend *be)
 {
+	free(ib(be)->kicks);
 	free(ib(be)->regs);
 	free(be);
 }
@@ -114,6 +128,7 @@ static const struct backend_ops image_ops = {
 	.map = image_map,
 	.regs = image_regs,
 	.nr_vcpus = image_nr_vcpus,
+	.kick = image_kick,
 	.close = image_close,
 };
 
@@ -125,9 +140,15 @@ struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus, const 
 		return NULL;
 	}
 	struct image_backend *b = calloc(1, sizeof *b);
-	if (b)
+	if (b) {
 		b->regs = malloc((size_t)nr_vcpus * sizeof *b->regs);
-	if (!b || !b->regs) {
+		b->kicks = calloc((size_t)nr_vcpus, sizeof *b->kicks);
+	}
+	if (!b || !b->regs || !b->kicks) {
+		if (b) {
+			free(b->regs);
+			free(b->kicks);
+		}
 		free(b);
 		xds_fail(err, "out of memory");
 		return NULL;
@@ -138,6 +159,12 @@ struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus, const 
 	b->nr_vcpus = nr_vcpus;
 	memcpy(b->regs, regs, (size_t)nr_vcpus * sizeof *regs);
 	return &b->be;
+}
+
+uint64_t backend_image_kicks(struct backend *be, int vcpu)
+{
+	struct image_backend *b = ib(be);
+	return vcpu >= 0 && vcpu < b->nr_vcpus ? b->kicks[vcpu] : 0;
 }
 
 int backend_image_set_regs(struct backend *be, int vcpu, const struct be_regs *regs, struct xds_err *err)

@@ -17,12 +17,16 @@
  * of its HVM context (CR0/3/4, EFER, CPL as SS.DPL).
  * The cache is dropped when the domain's page count changes (balloon),
  * when its domid is reused, and on backend_xen_invalidate.
+ * Kicks (an idle vCPU woken after a thaw) are events on the toolstack's
+ * xenstore or console channel, sent with EVTCHNOP_send through libxencall;
+ * XDS_XEN_NO_KICK=1 turns them off (bench/xen_reaction.sh measures both).
  * Leaves to others: what the frames contain (vmem, linux).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/xen.h"
@@ -81,12 +85,16 @@ void backend_xen_cache_stats(struct backend *be, int dom,
 /* Xen's public headers use GNU C (anonymous unions, aligned attributes)
  * and refuse a strict -std=c11; both compilers we use accept them. */
 #undef __STRICT_ANSI__
+#include <xencall.h>
 #include <xenctrl.h>
 #include <xenforeignmemory.h>
 #include <xenstore.h>
 #include <xen/hvm/save.h>
 
 #define XEN_MAX_DOMS      256
+#define XEN_MAX_DOM0_PORTS 65536        /* bound on the scan of dom0's ports */
+#define XEN_KICK_CHANS    2             /* xenstore's, the console's */
+#define XEN_KICK_RELOOK_S 5             /* seconds before looking again for none */
 #define XEN_CACHE_FRAMES  (1u << 18)    /* 1 GiB of mappings per domain */
 #define XEN_CR0_PE        0x1ull
 #define XEN_CR0_PG        0x80000000ull
@@ -118,6 +126,13 @@ struct xen_dom_state {
 	struct xen_fcache *cache;
 	struct xen_multi *multi;
 	size_t nr_multi;
+	/* dom0's ends of the toolstack's channels to this domain (xenstore,
+	 * console), found on the first kick: an event on one wakes the vCPU
+	 * the domain has it notify */
+	int chans_known;
+	time_t chans_looked;    /* when none was found: look again later */
+	int nr_chans;
+	struct { evtchn_port_t local, remote; } chan[XEN_KICK_CHANS];
 };
 
 struct xen_backend {
@@ -125,6 +140,8 @@ struct xen_backend {
 	xc_interface *xch;
 	xenforeignmemory_handle *fmem;
 	struct xs_handle *xsh;  /* NULL without xenstored: names are domN */
+	xencall_handle *xcall;  /* NULL: no kicks */
+	evtchn_send_t *send;    /* hypercall buffer for EVTCHNOP_send */
 	uint64_t max_mfn;       /* highest machine frame of the host */
 	struct xen_dom_state *doms[XEN_MAX_DOMS];
 	int nr_doms;
@@ -270,6 +287,7 @@ static void xen_state_update(struct xen_dom_state *st, const xc_domaininfo_t *in
 			width = 8;
 		st->width = (int)width;
 		st->named = 0;
+		st->chans_known = 0;
 	}
 	if (!st->named)
 		xen_read_name(st);
@@ -645,9 +663,119 @@ void backend_xen_cache_stats(struct backend *be, int dom,
 		memset(out, 0, sizeof *out);
 }
 
+/* ---- kicks ---- */
+
+/* A port number this domain's xenstore entry KEY holds (store/port ...). */
+static int xen_read_port(struct xen_dom_state *st, const char *key, evtchn_port_t *out)
+{
+	char path[96];
+	unsigned int len = 0;
+	snprintf(path, sizeof path, "/local/domain/%d/%s", st->domid, key);
+	char *v = st->xb->xsh ? xs_read(st->xb->xsh, XBT_NULL, path, &len) : NULL;
+	char *end = NULL;
+	unsigned long port = v && len ? strtoul(v, &end, 10) : 0;
+	int ok = v && len && end == v + len && port > 0 && port < XEN_MAX_DOM0_PORTS;
+	free(v);
+	if (ok)
+		*out = (evtchn_port_t)port;
+	return ok ? 0 : -1;
+}
+
+static int xen_chan_status(struct xen_backend *xb, domid_t dom, evtchn_port_t port,
+			   xc_evtchn_status_t *s)
+{
+	memset(s, 0, sizeof *s);
+	s->dom = dom;
+	s->port = port;
+	return xc_evtchn_status(xb->xch, s);
+}
+
+/* dom0's ports that are connected to the domain's xenstore and console
+ * ports: the scan stops where dom0's ports end (status says EINVAL). */
+static void xen_find_chans(struct xen_dom_state *st)
+{
+	evtchn_port_t want[XEN_KICK_CHANS];
+	int nw = 0;
+	st->chans_known = 1;
+	st->nr_chans = 0;
+	if (xen_read_port(st, "store/port", &want[nw]) == 0)
+		nw++;
+	if (xen_read_port(st, "console/port", &want[nw]) == 0)
+		nw++;
+	evtchn_port_t found[XEN_KICK_CHANS] = {0};
+	int nf = 0;
+	for (evtchn_port_t p = 1; p < XEN_MAX_DOM0_PORTS && nf < nw; p++) {
+		xc_evtchn_status_t s;
+		if (xen_chan_status(st->xb, DOMID_SELF, p, &s) < 0)
+			break;
+		if (s.status != EVTCHNSTAT_interdomain || s.u.interdomain.dom != st->domid)
+			continue;
+		for (int i = 0; i < nw; i++)
+			if (!found[i] && s.u.interdomain.port == want[i]) {
+				found[i] = p;
+				nf++;
+			}
+	}
+	for (int i = 0; i < nw; i++)
+		if (found[i]) {
+			st->chan[st->nr_chans].local = found[i];
+			st->chan[st->nr_chans++].remote = want[i];
+		}
+}
+
+/*
+ * A vCPU of a Xen guest that idles waits in the hypervisor for an event;
+ * only the guest's own CPUs can send it an IPI.  What dom0 can send is an
+ * event on a channel it shares with the guest: the toolstack's xenstore
+ * and console channels, whose protocols take a notification with nothing
+ * new in the ring as spurious (the guest's driver looks at the ring and
+ * finds nothing to do).  The channel must still connect dom0's port to
+ * this domain's (ports are reused) and notify the wanted vCPU; a guest
+ * binds them to vCPU 0 unless it moved their interrupts.  The port
+ * numbers come from the guest's xenstore entries, which a guest may be
+ * able to write: a lie only makes us notify another of that same guest's
+ * channels to dom0, since both ends are checked.
+ */
+static int xen_kick(struct backend *be, int dom, int vcpu, struct xds_err *err)
+{
+	struct xen_backend *xb = xbe(be);
+	struct xen_dom_state *st = xen_state_find(xb, dom);
+	if (!st || !xb->xcall || !xb->send)
+		return 1;
+	if (st->chans_known && !st->nr_chans && time(NULL) - st->chans_looked >= XEN_KICK_RELOOK_S)
+		st->chans_known = 0;    /* none yet (a guest still booting?): look again */
+	if (!st->chans_known) {
+		xen_find_chans(st);
+		st->chans_looked = time(NULL);
+	}
+	for (int i = 0; i < st->nr_chans; i++) {
+		xc_evtchn_status_t l, r;
+		if (xen_chan_status(xb, DOMID_SELF, st->chan[i].local, &l) < 0 ||
+		    l.status != EVTCHNSTAT_interdomain || l.u.interdomain.dom != dom ||
+		    l.u.interdomain.port != st->chan[i].remote) {
+			st->chans_known = 0;    /* closed or reused: look again next time */
+			continue;
+		}
+		if (xen_chan_status(xb, (domid_t)dom, st->chan[i].remote, &r) < 0 ||
+		    r.status != EVTCHNSTAT_interdomain || (int)r.vcpu != vcpu)
+			continue;
+		xb->send->port = st->chan[i].local;
+		if (xencall2(xb->xcall, __HYPERVISOR_event_channel_op, EVTCHNOP_send,
+			     (uint64_t)(uintptr_t)xb->send) < 0)
+			return xds_fail(err, "xen dom %d: EVTCHNOP_send on dom0's port %u: %s", dom,
+					(unsigned)st->chan[i].local, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 static void xen_close(struct backend *be)
 {
 	struct xen_backend *xb = xbe(be);
+	if (xb->send)
+		xencall_free_buffer(xb->xcall, xb->send);
+	if (xb->xcall)
+		xencall_close(xb->xcall);
 	for (int i = 0; i < xb->nr_doms; i++)
 		xen_state_free(xb->doms[i]);
 	if (xb->fmem)
@@ -667,6 +795,7 @@ static const struct backend_ops xen_ops = {
 	.map = xen_map,
 	.regs = xen_regs,
 	.nr_vcpus = xen_nr_vcpus,
+	.kick = xen_kick,
 	.close = xen_close,
 };
 
@@ -686,7 +815,13 @@ static int xen_open(struct xen_backend *xb, struct xds_err *err)
 	if (xc_maximum_ram_page(xb->xch, &max_mfn) < 0)
 		return xds_fail(err, "xen: xc_maximum_ram_page: %s", strerror(errno));
 	xb->max_mfn = max_mfn;
-	xb->xsh = xs_open(XS_OPEN_READONLY);     /* optional: names only */
+	xb->xsh = xs_open(XS_OPEN_READONLY);     /* optional: names, kicks */
+	/* optional: kicks (XDS_XEN_NO_KICK=1 turns them off, to measure them) */
+	const char *nokick = getenv("XDS_XEN_NO_KICK");
+	if (!nokick || !*nokick || !strcmp(nokick, "0"))
+		xb->xcall = xencall_open(&xen_quiet_logger, 0);
+	if (xb->xcall)
+		xb->send = xencall_alloc_buffer(xb->xcall, sizeof *xb->send);
 	return 0;
 }
 

@@ -412,6 +412,7 @@ static int tree_op(struct lx_guest *g, struct tx *tx, uint64_t cfs, uint64_t nod
  */
 struct lx_batch {
 	struct tx tx;
+	uint64_t kick[LX_MAX_CPUS / 64];        /* idle CPUs asked to reschedule */
 	struct shadow *sh;
 	int nsh, capsh;
 	uint64_t levels[64];
@@ -841,6 +842,9 @@ static int ask_resched(struct lx_guest *g, struct tx *tx, int cpu, uint64_t task
 {
 	if (!g->prof.syms[S_PREEMPT_COUNT].present && !idle)
 		return 0;               /* the next tick preempts as it should */
+	/* an idle CPU may be waiting for an interrupt: it needs a kick too */
+	if (idle && g->batch && cpu >= 0 && cpu < LX_MAX_CPUS)
+		g->batch->kick[cpu / 64] |= 1ull << (cpu % 64);
 	return set_need_resched(g, tx, cpu, task, err);
 }
 
@@ -1031,13 +1035,15 @@ static int transact(struct lx_guest *g, const struct taskv *t,
 		return LX_FAIL;
 	}
 	int mark = b->tx.n;
-	uint64_t levels[MAX_LEVELS];
+	uint64_t levels[MAX_LEVELS], kick[LX_MAX_CPUS / 64];
+	memcpy(kick, b->kick, sizeof kick);
 	int nlev = 0;
 	int rc = op(g, &b->tx, t, levels, &nlev, err);
 	if (rc) {
 		struct tx part = { .g = g, .w = b->tx.n > mark ? b->tx.w + mark : NULL, .n = b->tx.n - mark };
 		tx_undo(&part);
 		b->tx.n = mark;
+		memcpy(b->kick, kick, sizeof kick);
 		drop_shadows(b);        /* they may hold the undone state */
 		xds_err_wrap(err, "undone");
 	} else {
@@ -1074,6 +1080,9 @@ int lx_commit(struct lx_guest *g, struct xds_err *err)
 	if (rc) {
 		tx_undo(&b->tx);
 		xds_err_wrap(err, "the tick's changes were undone");
+	} else {
+		for (size_t i = 0; i < LX_MAX_CPUS / 64; i++)
+			g->kick[i] |= b->kick[i];
 	}
 	free(b->tx.w);
 	free(b->sh);
@@ -1175,6 +1184,24 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 		return LX_FAIL;
 	*hold = LX_HOLD_DEQUEUED;
 	return LX_OK;
+}
+
+int lx_kick(struct lx_guest *g, int *sent, struct xds_err *err)
+{
+	int rc = 0;
+	*sent = 0;
+	for (int cpu = 0; cpu < LX_MAX_CPUS; cpu++) {
+		uint64_t bit = 1ull << (cpu % 64);
+		if (!(g->kick[cpu / 64] & bit))
+			continue;
+		g->kick[cpu / 64] &= ~bit;
+		int r = be_kick(g->be, g->dom, cpu, rc ? NULL : err);
+		if (r < 0)
+			rc = -1;
+		else if (r == 0)
+			(*sent)++;
+	}
+	return rc;
 }
 
 int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err)

@@ -98,6 +98,13 @@ int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
 void lx_begin(struct lx_guest *g);
 int lx_commit(struct lx_guest *g, struct xds_err *err);
 
+/* Wake the idle CPUs (vCPUs) that committed changes asked to reschedule
+ * since the last call, where the backend can (be_kick): a task made
+ * runnable there would otherwise wait for the CPU's next interrupt.  Call
+ * after the domain is resumed.  *sent: how many were sent; -1 with err if
+ * the backend failed (the rest are still tried). */
+int lx_kick(struct lx_guest *g, int *sent, struct xds_err *err);
+
 /* ps's state letter for a raw state value. */
 char lx_state_letter(unsigned state, int exit_state);
 

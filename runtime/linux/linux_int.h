@@ -40,6 +40,8 @@ struct lx_guest {
 	uint64_t pco[LX_MAX_CPUS];      /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
+	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
+	uint64_t kick[LX_MAX_CPUS / 64];
 };
 
 struct view {

@@ -56,6 +56,31 @@ static void logf_(struct xds_sched *s, const char *fmt, ...)
 	fflush(s->opt.log);
 }
 
+/* One --trace line: "T MS TICK ...", MS since the scheduler started (host
+ * time), TICK the tick's number. */
+static void tracef_(struct xds_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tracef_(struct xds_sched *s, const char *fmt, ...)
+{
+	if (!s->opt.trace)
+		return;
+	fprintf(s->opt.trace, "T %.3f %llu ", (double)(s->now_ns - s->start_ns) / 1e6,
+		(unsigned long long)s->stats.ticks);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(s->opt.trace, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->opt.trace);
+	fflush(s->opt.trace);
+}
+
+/* "OP DOM/COMM[PID] OUTCOME[: WHY]" */
+static void trace_(struct xds_sched *s, const struct xds_guest *g, const struct xds_held *h,
+		   const char *op, const char *outcome, const char *why)
+{
+	tracef_(s, "%s %s/%s[%d] %s%s%s", op, g->name, h->comm, h->pid, outcome, why ? ": " : "",
+		why ? why : "");
+}
+
 static uint64_t host_now(struct xds_sched *s)
 {
 	return s->host->sim_qmp && !s->host->sim_realtime ? s->host->sim_time_ns : mono_ns();
@@ -430,12 +455,15 @@ static void do_freeze(struct xds_sched *s, struct xds_guest *g, struct xds_held 
 	if (rc == LX_OK) {
 		h->hold = kind == LX_HOLD_DESCHED ? XH_DESCHED : XH_FROZEN;
 		s->stats.freezes += h->hold == XH_FROZEN;
+		trace_(s, g, h, "freeze", h->hold == XH_FROZEN ? "frozen" : "told to leave its CPU", NULL);
 	} else if (rc == LX_RETRY) {
 		if (kind == LX_HOLD_DESCHED)
 			h->hold = XH_DESCHED;
 		s->stats.retries++;
+		trace_(s, g, h, "freeze", "retry", e.msg);
 	} else {
 		s->stats.refusals++;
+		trace_(s, g, h, "freeze", "refused", e.msg);
 		logf_(s, "xds-lua: cannot freeze %s/%s[%d]: %s", g->name, h->comm, h->pid, e.msg);
 		h->want = false;       /* give the task back to the guest's scheduler */
 	}
@@ -450,10 +478,12 @@ static bool do_thaw(struct xds_sched *s, struct xds_guest *g, struct xds_held *h
 	int rc = lx_thaw(g->lx, h->addr, h->pid, &e);
 	if (rc == LX_RETRY) {
 		s->stats.retries++;
+		trace_(s, g, h, "thaw", "retry", e.msg);
 		return false;
 	}
 	if (rc == LX_FAIL) {
 		s->stats.refusals++;
+		trace_(s, g, h, "thaw", "refused", e.msg);
 		logf_(s, "xds-lua: cannot thaw %s/%s[%d]: %s", g->name, h->comm, h->pid, e.msg);
 		return false;
 	}
@@ -501,6 +531,7 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 	if (lx_commit(g->lx, &e) != LX_OK) {
 		/* the read-back check failed: the guest is as it was before the batch */
 		logf_(s, "xds-lua: %s: %s", g->name, e.msg);
+		tracef_(s, "undo %s: %s", g->name, e.msg);
 		s->stats.undone++;
 		s->stats.freezes = freezes;
 		for (int i = 0; i < s->nr_held; i++)
@@ -512,6 +543,7 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 				struct xds_held *h = &s->held[i];
 				if (h->hold != XH_NONE) {
 					s->stats.thaws++;
+					trace_(s, g, h, "thaw", "thawed", NULL);
 					journal_line(s, NULL, "thaw %s %#llx %d", g->name, (unsigned long long)h->addr,
 						     h->pid);
 				}
@@ -524,6 +556,14 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 	if (!paused_before)
 		rc = be_resume(g->be, g->dom, err);
 	phase_add(&s->stats.pause, mono_ns() - t0);
+	/* a CPU that idles waits for an interrupt before it looks at what we
+	 * queued there: wake it as an IPI from another CPU would */
+	int sent = 0;
+	if (lx_kick(g->lx, &sent, &e) < 0)
+		logf_(s, "xds-lua: %s: %s", g->name, e.msg);
+	s->stats.kicks += (uint64_t)sent;
+	if (sent)
+		tracef_(s, "kick %s: %d idle vCPU%s", g->name, sent, sent == 1 ? "" : "s");
 	return rc;
 }
 
@@ -697,6 +737,9 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *l
 	}
 	if (!paused)
 		be_resume(g->be, g->dom, NULL);
+	int sent;
+	if (lx_kick(g->lx, &sent, &e) < 0 && log)
+		fprintf(log, "xds-lua: recover: %s: %s\n", g->name, e.msg);
 	return 0;
 }
 

@@ -71,6 +71,7 @@ struct xds_stats {
 	uint64_t retries;               /* deferred: lock held, kernel mode */
 	uint64_t refusals;              /* refused: layout, corruption, check */
 	uint64_t undone;                /* writes rolled back after a failed check */
+	uint64_t kicks;                 /* idle vCPUs sent a wake-up after a thaw */
 };
 
 struct xds_sched_opts {
@@ -78,6 +79,8 @@ struct xds_sched_opts {
 	const char *journal;            /* path; NULL: no journal */
 	bool dry_run;                   /* plan only, write nothing */
 	FILE *log;                      /* plan lines, refusals; may be NULL */
+	FILE *trace;                    /* --trace: each change tried, its outcome and
+					 * why, undone batches, kicks; may be NULL */
 };
 
 struct xds_sched {

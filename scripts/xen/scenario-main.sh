@@ -1,6 +1,6 @@
 # scenario-main.sh - inside the nested dom0: the paper's host on Xen, and
 # domains that come and go while xds-lua runs a policy.  u1 runs db
-# (busy 3 s, idle 1 s) and bkup (busy), u2 runs web (busy 2 s, idle 1 s),
+# (busy 3 s, idle 1 s) and bkup (busy), u2 runs web (4 s of CPU, then idle 1 s),
 # each a sleeper1 too; both are pinned to physical CPU 1, dom0 to CPU 0.
 # Phases, each between markers for the host-side tests:
 #   ps      xds-lua --xen -e 'ps()' against the guests' own listings
@@ -12,15 +12,16 @@
 #           it and forget its held tasks), xl create u3 running bkup (xds
 #           must attach it and hold its bkup under db), SIGTERM to xds-lua
 # Then every listing's row of the named processes (TRK), xds's own view
-# of their CPU time at the window edges (XV), the policy's stderr and
-# journal, xl list, and the guests' kernel warnings.
+# of their CPU time at the window edges (XV), the policy's stderr, its
+# report's counters and --trace, the journal, xl list, and the guests'
+# kernel warnings.
 . /xen-lib.sh
 . /scenario.env
 xl vcpu-pin 0 all 0 || echo "DOM0-WARN cannot pin dom0"
 export CPUS=1
 t0=$(ms)
 guest_create u1 pv db:phases:3:1,bkup:busy,sleeper1 || { echo "xl create u1 failed"; exit 10; }
-guest_create u2 pv web:phases:2:1,sleeper1 || { echo "xl create u2 failed"; exit 10; }
+guest_create u2 pv web:work:4:1,sleeper1 || { echo "xl create u2 failed"; exit 10; }
 for g in u1 u2; do
 	guest_wait $g 1 150 || { echo "$g did not list its tasks"; cat $LOGDIR/guest-$g.log; exit 11; }
 done
@@ -45,8 +46,8 @@ window() {
 }
 sleep 2
 window none "u1 u2" 15
-$XDS --tick 50 --journal /tmp/journal.gp /policies/global_priority.lua u1/db u2/web bkup \
-	> /tmp/gp.out 2> /tmp/gp.err &
+$XDS --tick 50 --journal /tmp/journal.gp --trace /tmp/gp.trace --report /tmp/gp.json \
+	/policies/global_priority.lua u1/db u2/web bkup > /tmp/gp.out 2> /tmp/gp.err &
 xpid=$!
 sleep 4
 window policy "u1 u2" 15
@@ -78,6 +79,8 @@ guest_wait u3 $((s + 3)) 30
 event end "$(seqs u1 u3)"
 section POLICY-OUT cat /tmp/gp.out
 section POLICY-ERR cat /tmp/gp.err
+section POLICY-STATS grep -o '"stats": {[^}]*}' /tmp/gp.json
+section POLICY-TRACE cat /tmp/gp.trace
 section JOURNAL-AFTER-DESTROY cat /tmp/journal.after-destroy
 section XL-LIST-END xl list
 for g in u1 u2 u3; do

@@ -17,19 +17,11 @@
 #   gain GUEST COMM S0 S1          ticks gained from listing S0 to S1
 #   seq_of LINE GUEST              GUEST's SEQ in a "... g=SEQ ..." line
 #   klog_clean GUEST               no WARN, BUG, Oops or psi warning
-#   todo STATUS DESC REASON        a check for a known open problem (TAP TODO)
 B=${XDS_BUILD:-build}
 n=0
 ok() {
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-	return "$1"
-}
-# todo STATUS DESCRIPTION REASON: a check that runs and reports, for a known
-# open problem (TAP's TODO: prove shows it, but does not fail on it).
-todo() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2 # TODO $3"; else echo "not ok $n - $2 # TODO $3"; fi
 	return "$1"
 }
 diag() { echo "# $*"; }

@@ -350,6 +350,83 @@ static void stress(const char *what, int ops, int busy_lo, int busy_hi, bool bat
 	is_int(g.s->violations, 0, "%s: no invariant violated at the end", what);
 }
 
+/* lx_kick now: how many kicks it sent, -1 if it failed. */
+static int kicks_sent(void)
+{
+	struct xds_err err;
+	int sent = 0;
+	return lx_kick(g.lx, &sent, &err) == 0 ? sent : -1;
+}
+
+/* A thaw onto an idle CPU asks for a kick of that vCPU (a real idle vCPU
+ * waits for an interrupt); onto a busy CPU it does not; a batch that is
+ * undone asks for nothing. */
+static void idle_cpu_kick(void)
+{
+	static const char two[] =
+		"host { pcpus = 2 }\n"
+		"domain { name = 'K', vcpus = 2, ram = '64M' }\n"
+		"task { dom = 'K', comm = 'lone', pid = 100, cpu = 1, run = cpu() }\n"
+		"task { dom = 'K', comm = 'a', pid = 101, cpu = 0, run = cpu() }\n"
+		"task { dom = 'K', comm = 'b', pid = 102, cpu = 0, run = cpu() }\n";
+	struct xds_err err;
+	enum lx_hold hold = -1;
+	int sent;
+	if (simguest_open(&g, two, 100000000ULL, &err)) {
+		ok(0, "the two-CPU guest starts: %s", err.msg);
+		return;
+	}
+	int rc = freeze(100, &hold, &err);
+	ok(rc == LX_OK && hold == LX_HOLD_DESCHED, "lone, running on CPU 1, is told to leave (%s)",
+	   rc ? err.msg : "ok");
+	sim_step(g.s, 5000000);
+	rc = freeze(100, &hold, &err);
+	ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "and held once off (%s)", rc ? err.msg : "ok");
+	sim_step(g.s, 5000000);
+	sent = kicks_sent();
+	ok(sent == 0, "freezing asks for no kick (%d sent)", sent);
+	lx_begin(g.lx);
+	rc = thaw(100, &err);
+	ok(rc == LX_OK && lx_commit(g.lx, &err) == LX_OK, "thaw of lone onto idle CPU 1, as a batch (%s)",
+	   rc ? err.msg : "ok");
+	sent = kicks_sent();
+	ok(sent == 1, "one kick is sent after the commit (%d)", sent);
+	ok(backend_image_kicks(g.be, 1) == 1 && backend_image_kicks(g.be, 0) == 0,
+	   "to vCPU 1 only (vCPU 0: %llu, vCPU 1: %llu)", (unsigned long long)backend_image_kicks(g.be, 0),
+	   (unsigned long long)backend_image_kicks(g.be, 1));
+	sent = kicks_sent();
+	ok(sent == 0, "a kick is sent once (%d the second time)", sent);
+	uint64_t c0 = cpu_of(100);
+	is_int(violations_after(100000000ULL), 0, "100 ms: no invariant violated");
+	ok(cpu_of(100) > c0, "lone runs again on CPU 1 (%.1f ms)", (cpu_of(100) - c0) / 1e6);
+	int q = pick(false, 101, 102);
+	rc = q > 0 ? freeze(q, &hold, &err) : LX_FAIL;
+	ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "a queued task on busy CPU 0 is held (%d)", q);
+	rc = q > 0 ? thaw(q, &err) : LX_FAIL;
+	sent = kicks_sent();
+	ok(rc == LX_OK && sent == 0 && backend_image_kicks(g.be, 0) == 0,
+	   "its thaw onto busy CPU 0 asks for no kick (%d)", sent);
+	/* an undone batch: the thaw's writes and its kick go together */
+	rc = freeze(100, &hold, &err);
+	sim_step(g.s, 5000000);
+	rc = freeze(100, &hold, &err);
+	sim_step(g.s, 5000000);
+	if (ok(rc == LX_OK && hold == LX_HOLD_DEQUEUED, "lone held again (%s)", rc ? err.msg : "ok")) {
+		/* a load one unit off passes the checks before writing, fails the read-back */
+		unsigned long *load = (unsigned long *)simguest_host(&g,
+			(uint64_t)(uintptr_t)&simk_rq(g.d, 1)->cfs.load.weight, 8);
+		*load += 1;
+		lx_begin(g.lx);
+		rc = thaw(100, &err);
+		int crc = lx_commit(g.lx, &err);
+		*load -= 1;
+		ok(rc == LX_OK && crc == LX_FAIL, "a batch whose check fails is undone (%s)", crc ? err.msg : "ok");
+		sent = kicks_sent();
+		ok(sent == 0, "and asks for no kick (%d)", sent);
+	}
+	simguest_close(&g);
+}
+
 int main(void)
 {
 	struct xds_err err;
@@ -366,6 +443,7 @@ int main(void)
 	int ops = n ? atoi(n) : 100000;
 	stress("small host, one operation at a time", ops / 5, 101, 106, false);
 	simguest_close(&g);
+	idle_cpu_kick();
 	/* the acceptance's stress: a domain of sim/scenarios/large.lua's shape
 	 * (2 vCPUs, 500 tasks waking and sleeping, a task group), given the host */
 	static const char large[] =
