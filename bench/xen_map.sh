@@ -10,7 +10,10 @@
 #         from the xen_ps driver; then xds-lua's own numbers (bench.lua:
 #         first and steady snapshot, ticks of global_priority per phase,
 #         pauses);
-#   qemu: xds-lua's numbers from the same bench.lua.
+#   qemu: xds-lua's numbers from the same bench.lua;
+# then the two side by side, also per unit of CPU (dom0 runs under
+# software emulation: the policy phase, the same Lua, says how much
+# slower its CPU is).
 # Measures, never asserts; skips a side (exit 0) that cannot run here.
 # XDS_XEN_GUESTS changes the domUs (default one PV domU, u1:pv);
 # XDS_BENCH_TICKS the number of ticks (200).
@@ -42,11 +45,35 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! scripts/linux-guest prepare >
 	exit 0
 fi
 export XDS_GUEST_DIR=$T/guests
-spec=$(scripts/linux-guest start "$name" --vcpus 1 --period 2 --lifetime 300 --timeout 120 \
+spec=$(scripts/linux-guest start "$name" --vcpus 1 --period 2 --watch $$ --lifetime 300 --timeout 120 \
 	--tasks db:phases:3:1,bkup:busy,web:work:4:1,sleeper1:sleeper 2>"$T/qemu.err") ||
 	{ say "qemu: the guest did not boot: $(tail -1 "$T/qemu.err")"; exit 0; }
 t0=$(date +%s%N)
 "$B/xds-lua" --qemu "$spec" --journal "$T/journal" -e 'assert(#xds.tasks() > 0)' >/dev/null 2>&1
 say "qemu: attach and first ps: $(( ($(date +%s%N) - t0) / 1000000 )) ms (the profile cached)"
 "$B/xds-lua" --qemu "$spec" --journal "$T/journal" --unsafe scripts/xen/bench.lua "$TICKS" \
-	policies/global_priority.lua 2>&1 | sed 's/^/xen_map: qemu: /'
+	policies/global_priority.lua > "$T/qemu.bench" 2>&1
+sed 's/^/xen_map: qemu: /' "$T/qemu.bench"
+
+# Side by side.  The xen side runs in a dom0 under software emulation, the
+# qemu side on this machine: the policy phase (the same Lua on the same
+# snapshot size) measures how much slower dom0's CPU is, and the read costs
+# are also given divided by that factor.
+[ -f "$T/xen.log" ] || exit 0
+awk '
+function grab(line, key,    i, n, w) {
+	n = split(line, w, " ")
+	for (i = 1; i < n; i++) if (w[i] == key) { sub(/,$/, "", w[i + 1]); return w[i + 1] + 0 }
+	return 0
+}
+FNR == 1 { side++ }
+/BENCH snapshot/ { first[side] = grab($0, "first"); steady[side] = grab($0, "steady") }
+/BENCH [0-9]+ ticks/ { tick[side] = grab($0, "mean"); policy[side] = grab($0, "policy") }
+END {
+	if (!steady[1] || !steady[2] || !policy[1] || !policy[2]) exit
+	cpu = policy[1] / policy[2]
+	printf "xen_map: xen / qemu: first snapshot %.1f, steady snapshot %.1f, tick %.1f\n",
+		first[1] / first[2], steady[1] / steady[2], tick[1] / tick[2]
+	printf "xen_map: dom0 under emulation runs the same policy %.1f times slower; per unit of CPU, xen / qemu: first snapshot %.2f, steady snapshot %.2f\n",
+		cpu, first[1] / first[2] / cpu, steady[1] / steady[2] / cpu
+}' <(grep '^BENCH' "$T/xen.log") "$T/qemu.bench"

@@ -43,17 +43,24 @@ static void phase_add(struct xds_phase *p, uint64_t ns)
 		p->max_ns = ns;
 }
 
+/* One line on f (NULL: none): prefix, then fmt. */
+static void vline(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	if (!f)
+		return;
+	fputs(prefix, f);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	fflush(f);
+}
+
 static void logf_(struct xds_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct xds_sched *s, const char *fmt, ...)
 {
-	if (!s->opt.log)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(s->opt.log, fmt, ap);
+	vline(s->opt.log, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', s->opt.log);
-	fflush(s->opt.log);
 }
 
 /* One --trace line: "T MS TICK ...", MS since the scheduler started (host
@@ -61,16 +68,13 @@ static void logf_(struct xds_sched *s, const char *fmt, ...)
 static void tracef_(struct xds_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tracef_(struct xds_sched *s, const char *fmt, ...)
 {
-	if (!s->opt.trace)
-		return;
-	fprintf(s->opt.trace, "T %.3f %llu ", (double)(s->now_ns - s->start_ns) / 1e6,
-		(unsigned long long)s->stats.ticks);
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, "T %.3f %llu ", (double)(s->now_ns - s->start_ns) / 1e6,
+		 (unsigned long long)s->stats.ticks);
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(s->opt.trace, fmt, ap);
+	vline(s->opt.trace, prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', s->opt.trace);
-	fflush(s->opt.trace);
 }
 
 /* "OP DOM/COMM[PID] OUTCOME[: WHY]" */

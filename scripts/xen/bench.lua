@@ -27,6 +27,6 @@ xds.step(n)
 local s = xds.stats()
 print(string.format("BENCH %d ticks: tick mean %.3f max %.3f ms; snapshot %.3f, policy %.3f, apply %.3f ms (means)",
   s.ticks, s.tick.mean, s.tick.max, s.snapshot.mean, s.policy.mean, s.apply.mean))
-print(string.format("BENCH pauses %d, mean %.3f max %.3f ms; freezes %d, thaws %d, retries %d",
+print(string.format("BENCH pauses %d, mean %.3f max %.3f ms; freezes %d, thaws %d, retries %d, kicks %d",
   s.pauses.count, s.pauses.mean, s.pauses.max, s.freezes, s.thaws, s.retries, s.kicks))
 xds.unload()
