@@ -270,6 +270,12 @@ int xds_lua_ps(lua_State *L)
 		ps_row(stdout, w, g->name, t, xds_task_frozen(s, mi->guest, t));
 	}
 	fflush(stdout);
+	/* a guest that could not be read is not silently left out */
+	for (int gi = 0; gi < h->nr_guests; gi++)
+		if (!h->guests[gi].gone && h->guests[gi].error[0])
+			fprintf(stderr, "xds-lua: ps: %s is not listed: %s\n", h->guests[gi].name,
+				h->guests[gi].error);
+	fflush(stderr);
 	lua_pushinteger(L, n);
 	return 1;
 }

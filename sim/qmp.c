@@ -217,6 +217,9 @@ static void domain_command(struct server *sv, struct client *c, const char *cmd,
 			reply_error(c, "GenericError", "Parameter 'command-line' is missing");
 		else
 			hmp(c, d, line);
+	} else if (!strcmp(cmd, "system_powerdown")) {
+		reply_empty(c);         /* the power button: the guest is told, goes on */
+		send_event(sv, c->dom, "POWERDOWN");
 	} else if (!strcmp(cmd, "quit")) {
 		reply_empty(c);
 		send_event(sv, c->dom, "SHUTDOWN");
@@ -300,6 +303,9 @@ static void host_command(struct server *sv, struct client *c, const char *cmd, s
 		host_status(c, s);
 	} else if (!strcmp(cmd, "x-sim-tasks")) {
 		host_tasks(c, s);
+	} else if (!strcmp(cmd, "system_powerdown")) {
+		reply_empty(c);         /* the power button: the guest is told, goes on */
+		send_event(sv, c->dom, "POWERDOWN");
 	} else if (!strcmp(cmd, "quit")) {
 		reply_empty(c);
 		sv->quit = true;

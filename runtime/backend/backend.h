@@ -4,7 +4,7 @@
  * A backend is a table of a handful of functions (LibVMI's driver idea,
  * kept small): list domains, pause, resume, ask whether paused, map guest
  * frames, read a vCPU's registers, count vCPUs, wake an idle vCPU (where
- * the hypervisor lets us), close.  Layers above call
+ * the hypervisor lets us), tell that a domain was asked to stop, close.  Layers above call
  * the be_* wrappers below and never learn which hypervisor they run on.
  * Each implementation lives in its own file here (qemu.c; xen.c) and
  * embeds struct backend at the start of its own state.
@@ -58,6 +58,10 @@ struct backend_ops {
 	 * need_resched again (the IPI a CPU of the guest would have sent).
 	 * 0: sent; 1: no way to reach that vCPU; -1: err.  NULL: no way. */
 	int (*kick)(struct backend *be, int dom, int vcpu, struct xds_err *err);
+	/* 1 when the domain has been asked to shut down, reboot or suspend
+	 * (a save, a migration) since the last call, else 0; -1: err.  The
+	 * first call starts watching.  NULL: the backend cannot tell. */
+	int (*stop_asked)(struct backend *be, int dom, struct xds_err *err);
 	void (*close)(struct backend *be);
 };
 
@@ -108,6 +112,12 @@ static inline int be_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
 static inline int be_kick(struct backend *be, int dom, int vcpu, struct xds_err *err)
 {
 	return be->ops->kick ? be->ops->kick(be, dom, vcpu, err) : 1;
+}
+
+/* 1: the domain was asked to shut down or suspend since the last call. */
+static inline int be_stop_asked(struct backend *be, int dom, struct xds_err *err)
+{
+	return be->ops->stop_asked ? be->ops->stop_asked(be, dom, err) : 0;
 }
 
 /* Releases everything the backend holds (NULL is fine). */

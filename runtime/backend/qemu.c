@@ -33,6 +33,7 @@ struct qemu_guest {
 	int nr_vcpus;
 	int paused_by_us;       /* between our stop and our cont */
 	int regs_cached;        /* regs hold this pause's registers */
+	uint64_t stop_seen;     /* stop events taken in by stop_asked */
 	struct be_regs *regs;   /* nr_vcpus entries */
 };
 
@@ -193,6 +194,19 @@ static void qemu_close(struct backend *be)
 	free(q);
 }
 
+/* QEMU says POWERDOWN (an ACPI power button: virsh shutdown), SUSPEND,
+ * RESET or SHUTDOWN on the guest's QMP socket. */
+static int qemu_stop_asked(struct backend *be, int dom, struct xds_err *err)
+{
+	struct qemu_guest *g = guest(be, dom, err);
+	if (!g || qmp_poll(g->qmp, err) < 0)
+		return -1;
+	uint64_t n = qmp_stop_events(g->qmp);
+	int asked = n > g->stop_seen;
+	g->stop_seen = n;
+	return asked;
+}
+
 static const struct backend_ops qemu_ops = {
 	.name = "qemu",
 	.list = qemu_list,
@@ -202,6 +216,7 @@ static const struct backend_ops qemu_ops = {
 	.map = qemu_map,
 	.regs = qemu_regs,
 	.nr_vcpus = qemu_nr_vcpus,
+	.stop_asked = qemu_stop_asked,
 	.close = qemu_close,
 };
 

@@ -29,8 +29,20 @@ struct qmp {
 	struct strbuf in;       /* received, not yet consumed bytes */
 	size_t in_off;          /* consumed prefix of in */
 	uint64_t nr_events;
+	uint64_t stop_events;   /* POWERDOWN, SUSPEND, RESET, SHUTDOWN */
 	char last_event[64];
 };
+
+/* An event that tells the guest is asked to (or does) power down, suspend
+ * or reset. */
+static int is_stop_event(const char *ev)
+{
+	static const char *const stop[] = { "POWERDOWN", "SUSPEND", "RESET", "SHUTDOWN", NULL };
+	for (int i = 0; stop[i]; i++)
+		if (!strcmp(ev, stop[i]))
+			return 1;
+	return 0;
+}
 
 static int64_t now_ms(void)
 {
@@ -198,9 +210,40 @@ static struct json *read_reply(struct qmp *q, int64_t deadline,
 		if (!ev)
 			return m;
 		q->nr_events++;
+		q->stop_events += (uint64_t)is_stop_event(ev);
 		snprintf(q->last_event, sizeof q->last_event, "%s", ev);
 		json_free(m);
 	}
+}
+
+int qmp_poll(struct qmp *q, struct xds_err *err)
+{
+	for (;;) {
+		int bad;
+		struct json *m = take_message(q, &bad, err);
+		if (bad)
+			return -1;
+		if (m) {
+			const char *ev = json_str(json_get(m, "event"));
+			if (ev) {       /* no command is outstanding: anything else is stray */
+				q->nr_events++;
+				q->stop_events += (uint64_t)is_stop_event(ev);
+				snprintf(q->last_event, sizeof q->last_event, "%s", ev);
+			}
+			json_free(m);
+			continue;
+		}
+		struct pollfd p = { .fd = q->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+			return 0;
+		if (fill(q, now_ms(), "events", err) < 0)
+			return -1;
+	}
+}
+
+uint64_t qmp_stop_events(const struct qmp *q)
+{
+	return q->stop_events;
 }
 
 static int handshake(struct qmp *q, int64_t deadline, struct xds_err *err)

@@ -53,6 +53,11 @@ char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err);
 
 /* Events skipped so far, and the name of the last one ("" if none). */
 uint64_t qmp_nr_events(const struct qmp *q);
+/* Takes in the events waiting on the socket, without blocking (no command
+ * may be outstanding).  0, or -1 with err. */
+int qmp_poll(struct qmp *q, struct xds_err *err);
+/* POWERDOWN, SUSPEND, RESET and SHUTDOWN events seen so far. */
+uint64_t qmp_stop_events(const struct qmp *q);
 const char *qmp_last_event(const struct qmp *q);
 
 #endif

@@ -129,6 +129,11 @@ struct xen_dom_state {
 	/* dom0's ends of the toolstack's channels to this domain (xenstore,
 	 * console), found on the first kick: an event on one wakes the vCPU
 	 * the domain has it notify */
+	/* the watch on control/shutdown: the toolstack asks the guest to
+	 * shut down, reboot or suspend there (the guest then clears it) */
+	char watch_token[32];   /* "" until the first stop_asked */
+	int watch_fired;        /* events seen (the first: the registration) */
+	int stop_asked;         /* a request since the last stop_asked */
 	int chans_known;
 	time_t chans_looked;    /* when none was found: look again later */
 	int nr_chans;
@@ -141,6 +146,7 @@ struct xen_backend {
 	xenforeignmemory_handle *fmem;
 	struct xs_handle *xsh;  /* NULL without xenstored: names are domN */
 	xencall_handle *xcall;  /* NULL: no kicks */
+	unsigned watch_serial;  /* tokens of our watches, never reused */
 	evtchn_send_t *send;    /* hypercall buffer for EVTCHNOP_send */
 	uint64_t max_mfn;       /* highest machine frame of the host */
 	struct xen_dom_state *doms[XEN_MAX_DOMS];
@@ -261,10 +267,23 @@ static void xen_drop_multi(struct xen_dom_state *st)
 	st->nr_multi = 0;
 }
 
+static void xen_unwatch(struct xen_dom_state *st)
+{
+	char path[64];
+	if (!st->watch_token[0] || !st->xb->xsh)
+		return;
+	snprintf(path, sizeof path, "/local/domain/%d/control/shutdown", st->domid);
+	xs_unwatch(st->xb->xsh, path, st->watch_token);
+	st->watch_token[0] = '\0';
+	st->watch_fired = 0;
+	st->stop_asked = 0;
+}
+
 static void xen_state_free(struct xen_dom_state *st)
 {
 	if (!st)
 		return;
+	xen_unwatch(st);
 	xen_fcache_free(st->cache);
 	xen_drop_multi(st);
 	free(st);
@@ -288,6 +307,7 @@ static void xen_state_update(struct xen_dom_state *st, const xc_domaininfo_t *in
 		st->width = (int)width;
 		st->named = 0;
 		st->chans_known = 0;
+		xen_unwatch(st);
 	}
 	if (!st->named)
 		xen_read_name(st);
@@ -663,6 +683,54 @@ void backend_xen_cache_stats(struct backend *be, int dom,
 		memset(out, 0, sizeof *out);
 }
 
+/* ---- requests to stop ---- */
+
+/* Takes in every watch event waiting: each after a watch's first (which
+ * xenstored sends when the watch is set) is a request to its domain. */
+static void xen_drain_watches(struct xen_backend *xb)
+{
+	char **ev;
+	while ((ev = xs_check_watch(xb->xsh)) != NULL) {
+		for (int i = 0; i < xb->nr_doms; i++) {
+			struct xen_dom_state *st = xb->doms[i];
+			if (!st->watch_token[0] || strcmp(ev[XS_WATCH_TOKEN], st->watch_token))
+				continue;
+			if (st->watch_fired++ > 0)
+				st->stop_asked = 1;
+		}
+		free(ev);
+	}
+}
+
+/*
+ * The toolstack asks a guest to shut down, reboot or suspend (xl shutdown,
+ * reboot, save, migrate) by writing control/shutdown, which the guest
+ * clears when it takes the request in: any write after the watch is set
+ * counts, as the value may be gone by the time we read it.  The guest can
+ * write there too; it can only make us give its own tasks back.
+ */
+static int xen_stop_asked(struct backend *be, int dom, struct xds_err *err)
+{
+	struct xen_backend *xb = xbe(be);
+	struct xen_dom_state *st = xen_state_find(xb, dom);
+	if (!st || !xb->xsh)
+		return 0;
+	if (!st->watch_token[0]) {
+		char path[64];
+		snprintf(path, sizeof path, "/local/domain/%d/control/shutdown", dom);
+		snprintf(st->watch_token, sizeof st->watch_token, "xds-stop-%u", ++xb->watch_serial);
+		st->watch_fired = 0;
+		if (!xs_watch(xb->xsh, path, st->watch_token)) {
+			st->watch_token[0] = '\0';
+			return xds_fail(err, "xen dom %d: cannot watch %s: %s", dom, path, strerror(errno));
+		}
+	}
+	xen_drain_watches(xb);
+	int asked = st->stop_asked;
+	st->stop_asked = 0;
+	return asked;
+}
+
 /* ---- kicks ---- */
 
 /* A port number this domain's xenstore entry KEY holds (store/port ...). */
@@ -796,6 +864,7 @@ static const struct backend_ops xen_ops = {
 	.regs = xen_regs,
 	.nr_vcpus = xen_nr_vcpus,
 	.kick = xen_kick,
+	.stop_asked = xen_stop_asked,
 	.close = xen_close,
 };
 

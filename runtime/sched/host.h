@@ -30,6 +30,8 @@ struct xds_guest {
 	uint64_t snap_epoch;        /* host epoch it was taken in */
 	char error[512];            /* why the latest snapshot failed, or "" */
 	char spec[1024];            /* how to attach it again (--qemu spec), "" for --sim */
+	uint64_t released_until_ns; /* asked to shut down or suspend: none of its
+				     * tasks is frozen until then (scheduler time) */
 };
 
 struct xds_host {

@@ -27,6 +27,10 @@
 #include "sched/sched.h"
 
 #define THAW_ALL_TRIES 200
+/* A guest asked to shut down or suspend gets its tasks back for this long:
+ * its freezer (suspend: save, migration) and its shutdown (SIGKILL to
+ * every task) need every task able to run; 20 s is the freezer's limit. */
+#define RELEASE_NS (30ULL * 1000000000ULL)
 
 static uint64_t mono_ns(void)
 {
@@ -370,9 +374,39 @@ static void rescan(struct xds_sched *s)
 				     h->guests[i].spec[0] ? h->guests[i].spec : "xen");
 }
 
+/* Guests asked to shut down, reboot or suspend get their tasks back. */
+static void release_stopping(struct xds_sched *s)
+{
+	for (int gi = 0; gi < s->host->nr_guests; gi++) {
+		struct xds_guest *g = &s->host->guests[gi];
+		struct xds_err e;
+		if (g->gone || !g->be)
+			continue;
+		int asked = be_stop_asked(g->be, g->dom, &e);
+		if (asked < 0) {
+			logf_(s, "xds-lua: %s: %s", g->name, e.msg);
+			continue;
+		}
+		if (!asked)
+			continue;
+		int n = 0;
+		for (int i = 0; i < s->nr_held; i++)
+			if (s->held[i].guest == gi && s->held[i].want) {
+				s->held[i].want = false;
+				n++;
+			}
+		g->released_until_ns = s->now_ns + RELEASE_NS;
+		logf_(s, "xds-lua: %s is asked to shut down, reboot or suspend: its tasks are given back "
+		      "(%d held) and none is frozen for %llu s", g->name, n,
+		      (unsigned long long)(RELEASE_NS / 1000000000ULL));
+		tracef_(s, "release %s: asked to stop; %d held given back", g->name, n);
+	}
+}
+
 int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 {
 	rescan(s);
+	release_stopping(s);
 	uint64_t t0 = mono_ns();
 	int rc = xds_host_snapshot(s->host, err);
 	phase_add(&s->stats.snapshot, mono_ns() - t0);
@@ -410,6 +444,8 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 {
 	if (guest < 0 || guest >= s->host->nr_guests)
 		return xds_fail(err, "no guest %d", guest);
+	if (freeze && s->now_ns < s->host->guests[guest].released_until_ns)
+		freeze = false;         /* asked to stop: it keeps its tasks */
 	struct xds_held *h = find_held(s, guest, t->addr);
 	if (h) {
 		h->want = freeze;

@@ -22,8 +22,10 @@
 LOGDIR=/var/log/xen/console
 
 ms() {
+	local up f
 	read -r up _ < /proc/uptime
-	echo $(( ${up%.*} * 1000 + 10 * ${up#*.} ))
+	f=${up#*.}
+	echo $(( ${up%.*} * 1000 + 10 * ${f#0} ))    # "08" is no octal number
 }
 
 guest_create() {

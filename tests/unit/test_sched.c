@@ -13,6 +13,7 @@
 
 #include "../tap.h"
 #include "../simctl.h"
+#include "backend/qmp.h"
 #include "sched/sched.h"
 
 static int guest_of(struct xds_host *h, const char *name)
@@ -129,6 +130,63 @@ static void loop_on_sim(const char *journal)
 	xds_host_close(&h);
 }
 
+/* The power button (QMP system_powerdown) on U1 while bkup is held: the
+ * scheduler gives U1's tasks back at once and freezes none of them for
+ * 30 s, so that the guest's shutdown can reach every task; then the policy
+ * holds bkup again. */
+static void powerdown_releases(void)
+{
+	struct xds_host h;
+	struct xds_sched s;
+	struct xds_err err;
+	char sim[256], path[300];
+	xds_host_init(&h);
+	if (xds_host_start_sim(&h, "sim/scenarios/paper.lua", simctl_bin("xds-sim", sim, sizeof sim), 1, &err)) {
+		ok(0, "simulated host: %s", err.msg);
+		return;
+	}
+	char logbuf[8192] = "";
+	FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+	struct xds_sched_opts o = { .tick_ns = 10000000, .log = log };
+	if (xds_sched_init(&s, &h, &o, &err)) {
+		ok(0, "scheduler: %s", err.msg);
+		xds_host_close(&h);
+		return;
+	}
+	int u1 = guest_of(&h, "U1"), t = 0, bad = 0;
+	for (; t < 300 && !bad && !(s.nr_held && s.held[0].hold == XH_FROZEN); t++)
+		bad += policy_tick(&s, &err) != 0;
+	ok(!bad && s.nr_held == 1 && s.held[0].hold == XH_FROZEN, "bkup is held (tick %d)", t);
+	snprintf(path, sizeof path, "%s/U1.qmp", h.sim_dir);
+	struct qmp *q = qmp_open(path, 2000, &err);
+	struct json *r = q ? qmp_execute(q, "system_powerdown", NULL, &err) : NULL;
+	ok(r != NULL, "system_powerdown on U1's QMP socket (%s)", r ? "ok" : err.msg);
+	json_free(r);
+	int released = -1, held_again = -1;
+	int64_t c0 = truth(&h, "bkup", "cputime_ns"), c1 = c0;
+	for (t = 0; t < 3200 && !bad; t++) {
+		bad += policy_tick(&s, &err) != 0;
+		bool held = s.nr_held && s.held[0].guest == u1;
+		if (released < 0 && !held)
+			released = t;
+		if (released >= 0 && t == released + 100)
+			c1 = truth(&h, "bkup", "cputime_ns");
+		if (released >= 0 && held_again < 0 && held && s.held[0].hold == XH_FROZEN)
+			held_again = t;
+	}
+	is_int(bad, 0, "no tick failed");
+	ok(released >= 0 && released <= 2, "bkup is given back within 2 ticks of the request (%d)", released);
+	ok(c1 - c0 > 50000000, "and runs while web wants the CPU (%.0f ms in the next second)", (c1 - c0) / 1e6);
+	ok(held_again >= 2990 && held_again <= 3010, "the policy holds it again after 30 s (tick %d)", held_again);
+	fflush(log);
+	ok(strstr(logbuf, "U1 is asked to shut down, reboot or suspend: its tasks are given back (1 held)") != NULL,
+	   "the log says why");
+	qmp_close(q);
+	xds_sched_fini(&s, &err);
+	fclose(log);
+	xds_host_close(&h);
+}
+
 static char *spec(const struct simctl *sc, const char *dom, char *buf, size_t n)
 {
 	char sim[256];
@@ -211,6 +269,7 @@ int main(void)
 		return 1;
 	snprintf(journal, sizeof journal, "%s/state/journal", dir);
 	loop_on_sim(journal);
+	powerdown_releases();
 	crash_and_recover(journal);
 	unlink(journal);
 	snprintf(journal, sizeof journal, "%s/state", dir);
