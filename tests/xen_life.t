@@ -3,11 +3,6 @@
 # scripts/xen/scenario-main.sh), `xds-lua --xen` running
 # policies/global_priority.lua (u1/db > u2/web > bkup) keeps up with
 # domains that are paused by someone else, destroyed and created:
-#   - xl save u2 while xds holds its web (a migration's first half): xds
-#     sees the request (xenstore control/shutdown) and gives u2's tasks
-#     back, so the guest's freezer can suspend it and the save succeeds;
-#     xl restore brings u2 back as a new domain, which xds attaches and
-#     whose web it holds again;
 #   - xl pause u2: u2 stays paused for the 5 s xds keeps running (xl list
 #     says p, its listings stop) while u1 goes on; after xl unpause u2
 #     runs again, so xds left no pause of its own behind;
@@ -29,24 +24,6 @@ err=$(section POLICY-ERR)
 echo "$err" | head -40 | sed 's/^/# xds-lua: /'
 journal=$(section JOURNAL-AFTER-DESTROY)
 life() { grep "^LIFE [0-9]* $1 " "$log" | head -1; }
-
-# xl save and restore while web is held (the first half of a migration)
-v0=$(life save); v1=$(life saved); v2=$(life restored)
-echo "$v0" | grep -q 'held=1'
-ok $? "u2/web is held frozen when xl save u2 begins ($(echo "$v0" | grep -o 'held=[0-9]'))"
-echo "$err" | grep -q '^xds-lua: u2 is asked to shut down, reboot or suspend: its tasks are given back (1 held)'
-ok $? "xds-lua sees the request to suspend u2 and gives its held task back"
-echo "$v1" | grep -q 'rc=0'
-ok $? "xl save u2 succeeds: the guest's freezer was not blocked by a held task ($(echo "$v1" | grep -o 'rc=.*'))" ||
-	section XL-SAVE | tail -5 | sed 's/^/#   /'
-r=$(seq_of "$v2" u2); f=$(echo "$v2" | sed -n 's/.*from=\([0-9]*\).*/\1/p')
-echo "$v2" | grep -q 'rc=0' && [ -n "$r" ] && [ -n "$f" ] && [ "$r" -ge $((f + 2)) ]
-ok $? "xl restore u2: the guest runs on and lists again (listing ${f:-?} -> ${r:-?})"
-[ "$(echo "$err" | grep -c 'xen: dom [0-9]* (u2) attached')" -ge 2 ]
-ok $? "xds-lua attaches the restored u2, a new domain, again"
-trace=$(section POLICY-TRACE)
-echo "$trace" | sed -n '/release u2/,$p' | grep -q 'freeze u2/web\[[0-9]*\] frozen'
-ok $? "and holds its web under db again after the restore"
 
 p0=$(life pause); p1=$(life paused); p2=$(life unpaused)
 echo "$p1" | grep -q 'state=[-a-z]*p'

@@ -8,10 +8,7 @@
 #   WIN none     15 s with no xds-lua running
 #   WIN policy   15 s of policies/global_priority.lua u1/db u2/web bkup,
 #                which then keeps running through the life events:
-#   LIFE    xl save u2 while its web is held (xds must give u2's tasks
-#           back, or the guest's freezer cannot suspend it), xl restore u2
-#           (a new domain: xds attaches it again),
-#           xl pause u2 (5 s), xl unpause u2, xl destroy u2 (xds must drop
+#   LIFE    xl pause u2 (5 s), xl unpause u2, xl destroy u2 (xds must drop
 #           it and forget its held tasks), xl create u3 running bkup (xds
 #           must attach it and hold its bkup under db), SIGTERM to xds-lua
 # Then every listing's row of the named processes (TRK), xds's own view
@@ -56,31 +53,6 @@ sleep 4
 window policy "u1 u2" 15
 
 event() { echo "LIFE $(ms) $*"; }
-# xl save (a migration's first half) while web is held: the guest's freezer
-# needs every task able to run, so xds must give u2's tasks back; then xl
-# restore brings u2 back as a new domain, which xds attaches again
-# (right after a new freeze of web: db has just woken for 3 s of work)
-held=0
-n0=$(grep -c 'freeze u2/web.* frozen$' /tmp/gp.trace)
-for _ in $(seq 100); do
-	[ "$(grep -c 'freeze u2/web.* frozen$' /tmp/gp.trace)" -gt "$n0" ] && { held=1; break; }
-	sleep 0.1
-done
-# the image takes all of u2's memory: a tmpfs of its own, not the rootfs
-mkdir -p /save && mount -t tmpfs -o size=200m tmpfs /save
-event save u2 held=$held "$(seqs u1 u2)"
-t1=$(ms)
-xl save u2 /save/u2 > /tmp/u2.save.out 2>&1
-event saved u2 rc=$? ms=$(( $(ms) - t1 ))
-t1=$(ms)
-xl restore /save/u2 > /tmp/u2.restore.out 2>&1
-rc=$?
-rm -f /save/u2
-umount /save
-s=$(guest_seq u2)
-guest_wait u2 $((s + 2)) 60
-event restored u2 rc=$rc ms=$(( $(ms) - t1 )) "$(seqs u1 u2)" from=$s
-sleep 4
 event pause u2 "$(seqs u1 u2)"
 xl pause u2
 sleep 5
@@ -107,7 +79,6 @@ guest_wait u3 $((s + 3)) 30
 event end "$(seqs u1 u3)"
 section POLICY-OUT cat /tmp/gp.out
 section POLICY-ERR cat /tmp/gp.err
-section XL-SAVE cat /tmp/u2.save.out /tmp/u2.restore.out
 section POLICY-STATS grep -o '"stats": {[^}]*}' /tmp/gp.json
 section POLICY-TRACE cat /tmp/gp.trace
 section JOURNAL-AFTER-DESTROY cat /tmp/journal.after-destroy
