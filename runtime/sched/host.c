@@ -453,8 +453,6 @@ out:
 	return rc;
 }
 
-#define SNAPSHOT_TRIES 3
-
 int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 {
 	h->epoch++;
@@ -466,16 +464,7 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 		g->snap_epoch = h->epoch;
 		if (g->gone)
 			continue;
-		/* the guest runs while we read it: a list that changed under the
-		 * walk (a fork, an exit) reads whole a moment later; a corrupt one
-		 * fails every time */
-		int rc = -1;
-		for (int tries = 0; tries < SNAPSHOT_TRIES && rc; tries++) {
-			if (tries)
-				lx_snapshot_free(&g->snap);
-			rc = lx_snapshot(g->lx, &g->snap, &e);
-		}
-		if (rc) {
+		if (lx_snapshot(g->lx, &g->snap, &e)) {
 			snprintf(g->error, sizeof g->error, "%s", e.msg);
 			continue;
 		}

@@ -783,6 +783,30 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *l
 	return 0;
 }
 
+/* How many of the journal's tasks of guest name are still held. */
+static int nr_listed(const struct journal *j, const char *name)
+{
+	int n = 0;
+	for (int i = 0; i < j->n; i++)
+		n += j->e[i].frozen && !strcmp(j->e[i].guest, name);
+	return n;
+}
+
+/* Guest gi of the journal attached to the empty host tmp, or NULL with e:
+ * a Xen domU found again by name, a QEMU guest by its --qemu spec. */
+static struct xds_guest *attach_listed(struct xds_host *tmp, const struct journal *j, int gi,
+				       struct xds_err *e)
+{
+	if (strcmp(j->specs[gi], "xen"))
+		return xds_host_add_qemu(tmp, j->specs[gi], NULL, e) ? NULL : &tmp->guests[0];
+	if (xds_host_attach_xen(tmp, NULL, e) < 0)
+		return NULL;
+	struct xds_guest *g = xds_host_guest(tmp, j->names[gi]);
+	if (!g)
+		xds_fail(e, "not found on this Xen host");
+	return g;
+}
+
 static int recover(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err)
 {
 	struct journal *j = malloc(sizeof *j);
@@ -794,32 +818,11 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 	}
 	int left = 0;
 	for (int gi = 0; gi < j->nr_guests; gi++) {
-		bool any = false;
-		for (int i = 0; i < j->n; i++)
-			any |= j->e[i].frozen && !strcmp(j->e[i].guest, j->names[gi]);
-		if (!any)
+		int listed = nr_listed(j, j->names[gi]);
+		if (!listed)
 			continue;
 		/* a private simulated guest died with the run that started it; a
 		 * guest of the same name now is another one */
-		if (!strcmp(j->specs[gi], "xen")) {
-			struct xds_guest *g = attached ? xds_host_guest(attached, j->names[gi]) : NULL;
-			if (g) {
-				thaw_listed(g, j, log, &left);
-				continue;
-			}
-			struct xds_host *tmp = malloc(sizeof *tmp);
-			struct xds_err e;
-			if (tmp) {
-				xds_host_init(tmp);
-				if (xds_host_attach_xen(tmp, NULL, &e) >= 0 && (g = xds_host_guest(tmp, j->names[gi])))
-					thaw_listed(g, j, log, &left);
-				else if (log)
-					fprintf(log, "xds-lua: recover: %s: not found on this Xen host\n", j->names[gi]);
-				xds_host_close(tmp);
-				free(tmp);
-			}
-			continue;
-		}
 		if (!strcmp(j->specs[gi], "sim")) {
 			if (log)
 				fprintf(log, "xds-lua: recover: %s was a private simulated guest; it is gone\n",
@@ -834,17 +837,18 @@ static int recover(struct xds_host *attached, const char *path, FILE *log, struc
 		struct xds_host *tmp = malloc(sizeof *tmp);
 		struct xds_err e;
 		if (!tmp) {
-			left++;
+			left += listed;
 			continue;
 		}
 		xds_host_init(tmp);
-		if (xds_host_add_qemu(tmp, j->specs[gi], NULL, &e)) {
-			for (int i = 0; i < j->n; i++)
-				left += j->e[i].frozen && !strcmp(j->e[i].guest, j->names[gi]);
+		if ((g = attach_listed(tmp, j, gi, &e))) {
+			thaw_listed(g, j, log, &left);
+		} else {
+			/* a Xen domain that is gone took its tasks with it */
+			if (strcmp(j->specs[gi], "xen"))
+				left += listed;
 			if (log)
 				fprintf(log, "xds-lua: recover: cannot attach %s: %s\n", j->names[gi], e.msg);
-		} else {
-			thaw_listed(&tmp->guests[0], j, log, &left);
 		}
 		xds_host_close(tmp);
 		free(tmp);
