@@ -20,10 +20,13 @@
 #include "util/json.h"
 
 #define QMP_TIMEOUT_MS  5000        /* default for every wait */
-/* Bytes in one message.  The largest we ask for is x-sim-tasks, about 200
- * bytes a task: 16 MiB is 80000 tasks.  Parsed, a message takes up to 80
- * times its size ("[{},{},...": one jansson object per 3 bytes). */
-#define QMP_MAX_MSG     (16u << 20)
+/* Bytes in one message.  The largest replies we ask for are x-sim-tasks
+ * (about 210 bytes a task: 20000 tasks) and HMP "info registers -a"
+ * (1.7 KB a vCPU: 2400 vCPUs).  A hostile message costs more parsed than
+ * sent, up to 80 times ("[{},{},..." is a jansson object per 3 bytes:
+ * 1.25 GB for 16 MiB, measured), and it is parsed again as it grows, so
+ * the bound is also one on memory (320 MB) and on each parse (0.4 s). */
+#define QMP_MAX_MSG     (4u << 20)
 
 struct qmp;
 

@@ -284,6 +284,36 @@ static void test_hangup_and_garbage(void)
 	finish(&s, t);
 }
 
+/* A reply that never ends within QMP_MAX_MSG: an error, soon, with the
+ * memory it took bounded by the message size. */
+static void test_huge_message(void)
+{
+	size_t n = QMP_MAX_MSG + (1u << 20);
+	char *huge = malloc(n + 1);
+	memset(huge, 'x', n);
+	memcpy(huge, "{\"return\": \"", 12);
+	huge[n] = 0;
+	struct step steps[] = {
+		{ NULL, 0, GREETING, 0 },
+		{ "qmp_capabilities", 0, OK_REPLY, 0 },
+		{ "query-status", 0, huge, 0 },
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, steps, 3);
+	struct xds_err err = {{0}};
+	struct qmp *q = qmp_open(sock_path, 5000, &err);
+	int running;
+	int64_t t0 = now_ms();
+	int r = q ? qmp_query_status(q, &running, NULL, 0, &err) : 0;
+	ok(q && r < 0 && strstr(err.msg, "message longer than"),
+	   "a message over QMP_MAX_MSG is an error (%s)", err.msg);
+	ok(now_ms() - t0 < 4000, "within %lld ms", (long long)(now_ms() - t0));
+	qmp_close(q);
+	finish(&s, t);
+	free(huge);
+}
+
 static void test_no_socket(void)
 {
 	struct xds_err err = {{0}};
@@ -330,6 +360,7 @@ int main(void)
 	test_silent_peer();
 	test_no_greeting();
 	test_hangup_and_garbage();
+	test_huge_message();
 	test_no_socket();
 	test_bad_arguments();
 	return done_testing();
