@@ -374,15 +374,22 @@ static inline char *simctl_slurp(FILE *f)
 	return text;
 }
 
-/* The contents of DIR/sim.log (the simulator's stderr); caller frees. */
-static inline char *simctl_log(const struct simctl *sc)
+/* The contents of the file at path, NUL-terminated ("" if it cannot be
+ * read); caller frees. */
+static inline char *simctl_read(const char *path)
 {
-	char path[128];
-	FILE *f = fopen(simctl_path(sc, "sim.log", path, sizeof path), "r");
+	FILE *f = fopen(path, "r");
 	char *text = simctl_slurp(f);
 	if (f)
 		fclose(f);
 	return text;
+}
+
+/* The contents of DIR/sim.log (the simulator's stderr); caller frees. */
+static inline char *simctl_log(const struct simctl *sc)
+{
+	char path[128];
+	return simctl_read(simctl_path(sc, "sim.log", path, sizeof path));
 }
 
 /* Write a scenario file into a fresh temp dir; path to out.  0 or -1.

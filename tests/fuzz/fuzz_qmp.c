@@ -124,17 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef XDS_FUZZ_STANDALONE
+#include "tests/fuzz/rand.h"
 #include "tests/tap.h"
-
-static uint64_t fz_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t fz_rand(void)
-{
-	fz_state ^= fz_state << 13;
-	fz_state ^= fz_state >> 7;
-	fz_state ^= fz_state << 17;
-	return fz_state;
-}
 
 struct fz_buf {
 	uint8_t b[1u << 17];

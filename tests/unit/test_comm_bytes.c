@@ -92,10 +92,7 @@ static void test_sim(void)
 	simctl_bin("xds-sim", sim, sizeof sim);
 	snprintf(cmd, sizeof cmd, "%s %s --run 1s --json > %s", sim, SCENARIO, path);
 	ok(system(cmd) == 0, "xds-sim --run 1s --json");
-	FILE *f = fopen(path, "r");
-	char *text = simctl_slurp(f);
-	if (f)
-		fclose(f);
+	char *text = simctl_read(path);
 	t = text ? xds_json_parse(text, strlen(text), &err) : NULL;
 	ok(t != NULL, "its output parses (%s)", t ? "" : err.msg);
 	same_comms(json_object_get(t, "tasks"), "--run --json");
@@ -133,10 +130,7 @@ static void test_xds_lua(void)
 	snprintf(cmd, sizeof cmd, "%s --sim %s --journal %s.journal --duration 1s --report %s %s "
 		 ">/dev/null 2>&1", xl, SCENARIO, report, report, policy);
 	ok(system(cmd) == 0, "xds-lua --report runs a policy for 1 s");
-	FILE *f = fopen(report, "r");
-	char *text = simctl_slurp(f);
-	if (f)
-		fclose(f);
+	char *text = simctl_read(report);
 	struct xds_err err = { "" };
 	json_t *r = text ? xds_json_parse(text, strlen(text), &err) : NULL;
 	ok(r != NULL, "the report parses (%s)", r ? "" : err.msg);
