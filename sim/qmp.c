@@ -130,7 +130,7 @@ static void send_event(struct server *sv, int dom, const char *name)
 }
 
 /* One vCPU's block of "info registers", in QEMU 7.2's long-mode layout. */
-static void print_vcpu(FILE *sb, struct sdom *d, int cpu, bool header)
+static void print_vcpu(FILE *out, struct sdom *d, int cpu, bool header)
 {
 	struct svcpu *v = &d->vcpu[cpu];
 	bool user = v->cpl == 3;
@@ -140,34 +140,34 @@ static void print_vcpu(FILE *sb, struct sdom *d, int cpu, bool header)
 	uint64_t rip = user ? 0x401000 + (uint64_t)cpu * 0x40 : d->kimg_va + 0x1000 + (v->halted ? 0x80 : 0x200);
 	uint64_t rsp = user ? 0x7ffc0000f000ULL : d->page_offset + 0x7f000 + (uint64_t)cpu * 0x4000;
 	if (header)
-		fprintf(sb, "CPU#%d\r\n", cpu);
-	fprintf(sb, "RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 RDX=0000000000000000\r\n");
-	fprintf(sb, "RSI=0000000000000000 RDI=0000000000000000 RBP=0000000000000000 RSP=%016llx\r\n",
-		  (unsigned long long)rsp);
-	fprintf(sb, "R8 =0000000000000000 R9 =0000000000000000 R10=0000000000000000 R11=0000000000000000\r\n");
-	fprintf(sb, "R12=0000000000000000 R13=0000000000000000 R14=0000000000000000 R15=0000000000000000\r\n");
-	fprintf(sb, "RIP=%016llx RFL=00000246 [---Z-P-] CPL=%d II=0 A20=1 SMM=0 HLT=%d\r\n",
-		  (unsigned long long)rip, v->cpl, v->halted ? 1 : 0);
+		fprintf(out, "CPU#%d\r\n", cpu);
+	fprintf(out, "RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 RDX=0000000000000000\r\n");
+	fprintf(out, "RSI=0000000000000000 RDI=0000000000000000 RBP=0000000000000000 RSP=%016llx\r\n",
+		(unsigned long long)rsp);
+	fprintf(out, "R8 =0000000000000000 R9 =0000000000000000 R10=0000000000000000 R11=0000000000000000\r\n");
+	fprintf(out, "R12=0000000000000000 R13=0000000000000000 R14=0000000000000000 R15=0000000000000000\r\n");
+	fprintf(out, "RIP=%016llx RFL=00000246 [---Z-P-] CPL=%d II=0 A20=1 SMM=0 HLT=%d\r\n",
+		(unsigned long long)rip, v->cpl, v->halted ? 1 : 0);
 	const char *seg = user ? "ES =002b 0000000000000000 ffffffff 00c0f300 DPL=3 DS   [-WA]\r\n"
 			       : "ES =0000 0000000000000000 00000000 00000000\r\n";
-	fputs(seg, sb);
-	fprintf(sb, "CS =%s 0000000000000000 ffffffff 00a0%s00 DPL=%d CS64 [-RA]\r\n",
-		  user ? "0033" : "0010", user ? "fb" : "9b", user ? 3 : 0);
-	fprintf(sb, "SS =%s 0000000000000000 ffffffff 00c0%s00 DPL=%d DS   [-WA]\r\n",
-		  user ? "002b" : "0018", user ? "f3" : "93", user ? 3 : 0);
-	fputs("DS =0000 0000000000000000 00000000 00000000\r\n", sb);
-	fputs("FS =0000 0000000000000000 00000000 00000000\r\n", sb);
-	fprintf(sb, "GS =0000 %016llx 00000000 00000000\r\n",
-		  (unsigned long long)d->percpu[cpu]);
-	fputs("LDT=0000 0000000000000000 00000000 00008200 DPL=0 LDT\r\n", sb);
-	fputs("TR =0040 fffffe0000003000 00004087 00008900 DPL=0 TSS64-avl\r\n", sb);
-	fputs("GDT=     fffffe0000001000 0000007f\r\n", sb);
-	fputs("IDT=     fffffe0000000000 00000fff\r\n", sb);
-	fprintf(sb, "CR0=80050033 CR2=0000000000000000 CR3=%016llx CR4=%08x\r\n",
-		  (unsigned long long)cr3, d->pti ? 0x003606f0 : 0x003406f0);
-	fputs("DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 \r\n", sb);
-	fputs("DR6=00000000ffff0ff0 DR7=0000000000000400\r\n", sb);
-	fputs("EFER=0000000000000d01\r\n", sb);
+	fputs(seg, out);
+	fprintf(out, "CS =%s 0000000000000000 ffffffff 00a0%s00 DPL=%d CS64 [-RA]\r\n",
+		user ? "0033" : "0010", user ? "fb" : "9b", user ? 3 : 0);
+	fprintf(out, "SS =%s 0000000000000000 ffffffff 00c0%s00 DPL=%d DS   [-WA]\r\n",
+		user ? "002b" : "0018", user ? "f3" : "93", user ? 3 : 0);
+	fputs("DS =0000 0000000000000000 00000000 00000000\r\n", out);
+	fputs("FS =0000 0000000000000000 00000000 00000000\r\n", out);
+	fprintf(out, "GS =0000 %016llx 00000000 00000000\r\n",
+		(unsigned long long)d->percpu[cpu]);
+	fputs("LDT=0000 0000000000000000 00000000 00008200 DPL=0 LDT\r\n", out);
+	fputs("TR =0040 fffffe0000003000 00004087 00008900 DPL=0 TSS64-avl\r\n", out);
+	fputs("GDT=     fffffe0000001000 0000007f\r\n", out);
+	fputs("IDT=     fffffe0000000000 00000fff\r\n", out);
+	fprintf(out, "CR0=80050033 CR2=0000000000000000 CR3=%016llx CR4=%08x\r\n",
+		(unsigned long long)cr3, d->pti ? 0x003606f0 : 0x003406f0);
+	fputs("DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 \r\n", out);
+	fputs("DR6=00000000ffff0ff0 DR7=0000000000000400\r\n", out);
+	fputs("EFER=0000000000000d01\r\n", out);
 }
 
 static void hmp(struct client *c, struct sdom *d, const char *line)

@@ -224,7 +224,7 @@ int qmp_poll(struct qmp *q, struct xds_err *err)
 		struct pollfd p = { .fd = q->fd, .events = POLLIN };
 		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
 			return 0;       /* a message begun waits for the next call */
-		if (fill(q, deadline, "end of the events", err) < 0)
+		if (fill(q, deadline, "events", err) < 0)
 			return -1;
 	}
 }
