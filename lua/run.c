@@ -23,6 +23,7 @@
 #include "sched/host.h"
 #include "sched/sched.h"
 #include "util/json.h"
+#include "util/utf8.h"
 
 #define DEFAULT_TICK_NS 10000000u
 
@@ -467,38 +468,34 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
-static void push_json(lua_State *L, const struct json *v, int depth);
-
-static void push_json_obj(lua_State *L, const struct json *v, int depth)
+/* Ground truth is plain data: numbers (integers kept), strings, tables.
+ * Depth is bounded by jansson's parser (JSON_PARSER_MAX_DEPTH). */
+static void push_json(lua_State *L, json_t *v)
 {
-	lua_createtable(L, 0, (int)json_len(v));
-	for (size_t i = 0; i < json_len(v); i++) {
-		push_json(L, json_at(v, i), depth + 1);
-		lua_setfield(L, -2, json_key(v, i));
-	}
-}
-
-/* Ground truth is plain data: numbers (integers kept), strings, tables. */
-static void push_json(lua_State *L, const struct json *v, int depth)
-{
+	size_t i;
+	const char *key;
+	json_t *e;
 	luaL_checkstack(L, 4, "ground truth too deep");
-	switch (json_type(v)) {
-	case JSON_BOOL: lua_pushboolean(L, json_bool(v, 0)); break;
-	case JSON_NUM:
-		if (json_is_int(v))
-			lua_pushinteger(L, json_int(v, 0));
-		else
-			lua_pushnumber(L, json_num(v, 0));
-		break;
-	case JSON_STR: lua_pushlstring(L, json_str(v), json_len(v)); break;
-	case JSON_ARR:
-		lua_createtable(L, (int)json_len(v), 0);
-		for (size_t i = 0; i < json_len(v); i++) {
-			push_json(L, json_at(v, i), depth + 1);
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_TRUE:
+	case JSON_FALSE: lua_pushboolean(L, json_is_true(v)); break;
+	case JSON_INTEGER: lua_pushinteger(L, json_integer_value(v)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+	case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(v), 0);
+		json_array_foreach(v, i, e) {
+			push_json(L, e);
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
 		}
 		break;
-	case JSON_OBJ: push_json_obj(L, v, depth); break;
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(v));
+		json_object_foreach(v, key, e) {
+			push_json(L, e);
+			lua_setfield(L, -2, key);
+		}
+		break;
 	default: lua_pushnil(L); break;
 	}
 }
@@ -510,17 +507,17 @@ static int l_sim_truth(lua_State *L)
 	struct xds_err err = {""};
 	if (r->host->sim_pid <= 0)
 		return luaL_error(L, "xds.sim_truth: only with --sim");
-	struct json *t = xds_host_sim_tasks(r->host, &err);
+	json_t *t = xds_host_sim_tasks(r->host, &err);
 	if (!t)
 		return luaL_error(L, "xds.sim_truth: %s", err.msg);
-	push_json(L, json_get(t, "tasks"), 0);
+	push_json(L, json_object_get(t, "tasks"));
 	if (!lua_istable(L, -1)) {
 		lua_pop(L, 1);
 		lua_newtable(L);
 	}
-	set_int(L, "time_ns", (uint64_t)json_int(json_get(t, "time_ns"), 0));
-	set_int(L, "violations", (uint64_t)json_int(json_get(t, "violations"), 0));
-	json_free(t);
+	set_int(L, "time_ns", (uint64_t)json_integer_value(json_object_get(t, "time_ns")));
+	set_int(L, "violations", (uint64_t)json_integer_value(json_object_get(t, "violations")));
+	json_decref(t);
 	return 1;
 }
 
@@ -596,76 +593,69 @@ static uint64_t run_ns(const struct xds_run *r)
 		? r->sched->now_ns - r->sched->start_ns : 0;
 }
 
-static void report_task(struct strbuf *sb, const struct xds_run *r, const struct xds_acct *a)
+static json_t *text(const char *s, size_t n)
+{
+	return xds_json_bytes(s, strnlen(s, n));
+}
+
+static json_t *report_task(const struct xds_run *r, const struct xds_acct *a)
 {
 	uint64_t cpu = a->cpu_last - a->cpu_first, dur = run_ns(r);
-	sb_puts(sb, "{\"dom\": ");
-	sb_json_str(sb, a->dom);
-	sb_printf(sb, ", \"pid\": %d, \"tgid\": %d, \"comm\": ", a->pid, a->tgid);
-	sb_json_strn(sb, a->comm, strnlen(a->comm, sizeof a->comm));
-	sb_printf(sb, ", \"cputime_ns\": %" PRIu64 ", \"share\": %.6f, \"frozen_ns\": %" PRIu64
-		  ", \"wait_ns\": %" PRIu64 ", \"alive\": %s}", cpu,
-		  dur ? (double)cpu / (double)dur : 0.0, a->frozen_ns, a->wait_ns,
-		  a->alive ? "true" : "false");
+	return json_pack("{s:o,s:i,s:i,s:o,s:I,s:f,s:I,s:I,s:b}", "dom", text(a->dom, sizeof a->dom),
+			 "pid", a->pid, "tgid", a->tgid, "comm", text(a->comm, sizeof a->comm),
+			 "cputime_ns", (json_int_t)cpu, "share", dur ? (double)cpu / (double)dur : 0.0,
+			 "frozen_ns", (json_int_t)a->frozen_ns, "wait_ns", (json_int_t)a->wait_ns,
+			 "alive", a->alive);
 }
 
-static void report_stats(struct strbuf *sb, const struct xds_stats *st)
+static json_t *report_stats(const struct xds_stats *st)
 {
-	sb_printf(sb, "{\"ticks\": %" PRIu64 ", \"freezes\": %" PRIu64 ", \"thaws\": %" PRIu64
-		  ", \"retries\": %" PRIu64 ", \"refusals\": %" PRIu64 ", \"undone\": %" PRIu64
-		  ", \"kicks\": %" PRIu64
-		  ", \"tick_max_ns\": %" PRIu64 ", \"tick_mean_ns\": %" PRIu64 "}",
-		  st->ticks, st->freezes, st->thaws, st->retries, st->refusals, st->undone, st->kicks,
-		  st->tick.max_ns, st->tick.count ? st->tick.total_ns / st->tick.count : 0);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)st->ticks,
+			 "freezes", (json_int_t)st->freezes, "thaws", (json_int_t)st->thaws,
+			 "retries", (json_int_t)st->retries, "refusals", (json_int_t)st->refusals,
+			 "undone", (json_int_t)st->undone, "kicks", (json_int_t)st->kicks,
+			 "tick_max_ns", (json_int_t)st->tick.max_ns,
+			 "tick_mean_ns", (json_int_t)(st->tick.count ? st->tick.total_ns / st->tick.count : 0));
 }
 
-static void report_truth(struct strbuf *sb, struct xds_run *r)
+/* The simulator's truth beside ours, or the reason it is missing. */
+static void report_truth(json_t *rep, struct xds_run *r)
 {
 	struct xds_err err = {""};
-	struct json *t = xds_host_sim_tasks(r->host, &err);
-	sb_puts(sb, ", \"truth\": ");
-	if (t)
-		sb_json(sb, t);
-	else
-		sb_json_str(sb, err.msg);
-	sb_printf(sb, ", \"violations\": %" PRId64, t ? json_int(json_get(t, "violations"), -1) : -1);
-	json_free(t);
+	json_t *t = xds_host_sim_tasks(r->host, &err);
+	json_t *v = json_object_get(t, "violations");
+	json_object_set_new(rep, "truth", t ? t : text(err.msg, sizeof err.msg));
+	json_object_set_new(rep, "violations", json_integer(json_is_integer(v) ? json_integer_value(v) : -1));
 }
 
+/* One line of JSON; the share with 6 digits. */
 int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 {
-	struct strbuf sb = {0};
-	sb_printf(&sb, "{\"duration_ns\": %" PRIu64 ", \"ticks\": %" PRIu64 ", \"policy\": ",
-		  run_ns(r), r->ticks);
-	if (r->policy_name[0])
-		sb_json_str(&sb, r->policy_name);
-	else
-		sb_puts(&sb, "null");
-	sb_puts(&sb, ", \"tasks\": [");
-	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
-		sb_puts(&sb, i ? ",\n  " : "\n  ");
-		report_task(&sb, r, &r->sched->acct[i]);
-	}
-	sb_puts(&sb, "], \"stats\": ");
-	struct xds_stats st = {0};
-	report_stats(&sb, r->sched ? &r->sched->stats : &st);
-	if (r->host->sim_pid > 0)
-		report_truth(&sb, r);
-	sb_puts(&sb, "}\n");
-	FILE *f = sb.oom ? NULL : fopen(path, "w");
-	int rc = f && fputs(sb_str(&sb), f) >= 0 ? 0 : -1;
+	struct xds_stats none = {0};
+	json_t *tasks = json_array();
+	for (int i = 0; r->sched && i < r->sched->nr_acct; i++)
+		json_array_append_new(tasks, report_task(r, &r->sched->acct[i]));
+	json_t *rep = json_pack("{s:I,s:I,s:o?,s:o,s:o}", "duration_ns", (json_int_t)run_ns(r),
+				"ticks", (json_int_t)r->ticks,
+				"policy", r->policy_name[0] ? text(r->policy_name, sizeof r->policy_name) : NULL,
+				"tasks", tasks, "stats", report_stats(r->sched ? &r->sched->stats : &none));
+	if (rep && r->host->sim_pid > 0)
+		report_truth(rep, r);
+	FILE *f = rep ? fopen(path, "w") : NULL;
+	int rc = f && json_dumpf(rep, f, JSON_REAL_PRECISION(6)) == 0 && fputc('\n', f) != EOF ? 0 : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;
-	sb_free(&sb);
+	json_decref(rep);
 	return rc < 0 ? xds_fail(err, "--report %s: cannot write it", path) : 0;
 }
 
-static const struct json *truth_row(const struct json *tasks, const char *dom, int pid)
+static const json_t *truth_row(const json_t *tasks, const char *dom, int pid)
 {
-	for (size_t i = 0; i < json_len(tasks); i++) {
-		const struct json *t = json_at(tasks, i);
-		if (json_int(json_get(t, "pid"), -1) == pid &&
-		    strcmp(json_str(json_get(t, "dom")) ? json_str(json_get(t, "dom")) : "", dom) == 0)
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *d = json_string_value(json_object_get(t, "dom"));
+		if (json_integer_value(json_object_get(t, "pid")) == pid && d && !strcmp(d, dom))
 			return t;
 	}
 	return NULL;
@@ -675,8 +665,8 @@ static const struct json *truth_row(const struct json *tasks, const char *dom, i
 void xds_run_print_table(struct xds_run *r, FILE *f)
 {
 	struct xds_err err = {""};
-	struct json *t = r->host->sim_pid > 0 ? xds_host_sim_tasks(r->host, &err) : NULL;
-	const struct json *tasks = json_get(t, "tasks");
+	json_t *t = r->host->sim_pid > 0 ? xds_host_sim_tasks(r->host, &err) : NULL;
+	const json_t *tasks = json_object_get(t, "tasks");
 	double dur = (double)run_ns(r) / 1e9;
 	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
 		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
@@ -686,16 +676,18 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
 		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
 			continue;
-		const struct json *g = truth_row(tasks, dom, a->pid);
-		fprintf(f, "%-6s %6d %-16.16s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
-			a->comm, cpu, dur > 0 ? 100 * cpu / dur : 0.0, (double)a->frozen_ns / 1e9,
-			(double)a->wait_ns / 1e9, json_num(json_get(g, "cputime_ns"), 0) / 1e9,
-			json_num(json_get(g, "wait_ns"), 0) / 1e9);
+		const json_t *g = truth_row(tasks, dom, a->pid);
+		struct utf8_shown comm = utf8_shown(a->comm, sizeof a->comm);
+		fprintf(f, "%-6s %6d %s%*s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
+			comm.s, utf8_pad(comm.s, 16), "", cpu, dur > 0 ? 100 * cpu / dur : 0.0,
+			(double)a->frozen_ns / 1e9, (double)a->wait_ns / 1e9,
+			json_number_value(json_object_get(g, "cputime_ns")) / 1e9,
+			json_number_value(json_object_get(g, "wait_ns")) / 1e9);
 	}
 	if (t)
 		fprintf(f, "invariant violations (simulator): %" PRId64 "\n",
-			json_int(json_get(t, "violations"), -1));
+			(int64_t)json_integer_value(json_object_get(t, "violations")));
 	else if (r->host->sim_pid > 0)
 		fprintf(f, "ground truth unavailable: %s\n", err.msg);
-	json_free(t);
+	json_decref(t);
 }

@@ -52,8 +52,7 @@ static void remove_sim_dir(struct xds_host *h)
 static void stop_sim(struct xds_host *h)
 {
 	if (h->sim_qmp) {
-		struct json *r = qmp_execute(h->sim_qmp, "quit", NULL, NULL);
-		json_free(r);
+		json_decref(qmp_execute(h->sim_qmp, "quit", NULL, NULL));
 		qmp_close(h->sim_qmp);
 		h->sim_qmp = NULL;
 	}
@@ -221,18 +220,18 @@ static int spawn_sim(struct xds_host *h, const char *sim, const char *scenario, 
 
 static int sim_domains(struct xds_host *h, char names[][64], int max, struct xds_err *err)
 {
-	struct json *st = qmp_execute(h->sim_qmp, "x-sim-status", NULL, err);
+	json_t *st = qmp_execute(h->sim_qmp, "x-sim-status", NULL, err);
 	if (!st)
 		return -1;
-	struct json *doms = json_get(st, "domains");
+	json_t *doms = json_object_get(st, "domains");
 	int n = 0;
-	for (size_t i = 0; i < json_len(doms) && n < max; i++) {
-		const char *name = json_str(json_get(json_at(doms, i), "name"));
+	for (size_t i = 0; i < json_array_size(doms) && n < max; i++) {
+		const char *name = json_string_value(json_object_get(json_array_get(doms, i), "name"));
 		if (name)
 			snprintf(names[n++], 64, "%s", name);
 	}
-	h->sim_time_ns = (uint64_t)json_int(json_get(st, "time_ns"), 0);
-	json_free(st);
+	h->sim_time_ns = (uint64_t)json_integer_value(json_object_get(st, "time_ns"));
+	json_decref(st);
 	return n;
 }
 
@@ -290,7 +289,7 @@ fail:
 	return -1;
 }
 
-struct json *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err)
+json_t *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err)
 {
 	if (!h->sim_qmp) {
 		xds_fail(err, "not running a simulated host (--sim)");
@@ -303,25 +302,28 @@ int64_t xds_host_sim_violations(struct xds_host *h, struct xds_err *err)
 {
 	if (!h->sim_qmp)
 		return xds_fail(err, "not running a simulated host (--sim)");
-	struct json *st = qmp_execute(h->sim_qmp, "x-sim-status", NULL, err);
+	json_t *st = qmp_execute(h->sim_qmp, "x-sim-status", NULL, err);
 	if (!st)
 		return -1;
-	int64_t v = json_int(json_get(st, "violations"), -1);
-	json_free(st);
-	return v;
+	json_t *v = json_object_get(st, "violations");
+	int64_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+	json_decref(st);
+	return n;
 }
 
 int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err)
 {
 	if (!h->sim_qmp)
 		return xds_fail(err, "not running a simulated host (--sim)");
-	char args[64];
-	snprintf(args, sizeof args, "{\"ns\": %llu}", (unsigned long long)ns);
-	struct json *r = qmp_execute(h->sim_qmp, "x-sim-step", args, err);
+	json_t *args = json_pack("{s:I}", "ns", (json_int_t)ns);
+	json_t *r = qmp_execute(h->sim_qmp, "x-sim-step", args, err);
+	json_decref(args);
 	if (!r)
 		return -1;
-	h->sim_time_ns = (uint64_t)json_int(json_get(r, "time_ns"), (int64_t)h->sim_time_ns);
-	json_free(r);
+	json_t *t = json_object_get(r, "time_ns");
+	if (json_is_integer(t))
+		h->sim_time_ns = (uint64_t)json_integer_value(t);
+	json_decref(r);
 	return 0;
 }
 

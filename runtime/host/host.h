@@ -89,7 +89,7 @@ int xds_host_xen_rescan(struct xds_host *h, const char *profile_dir, int *change
 /* With --sim: the simulator's ground truth (x-sim-tasks' return value:
  * {"time_ns", "violations", "tasks": [...]}; caller frees) and its count
  * of invariant violations (-1 on error). */
-struct json *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err);
+struct json_t *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err);
 int64_t xds_host_sim_violations(struct xds_host *h, struct xds_err *err);
 
 #endif

@@ -11,8 +11,9 @@
  *
  * The journal is a text file, one line per event, synced before the
  * change it announces: "guest NAME SPEC", "freeze NAME ADDR PID COMM",
- * "thaw NAME ADDR PID".  A clean end empties it; whatever a crash leaves
- * is thawed by xds_sched_recover.
+ * "thaw NAME ADDR PID" (COMM shown by util/utf8.h: never a newline).  A
+ * clean end empties it; whatever a crash leaves is thawed by
+ * xds_sched_recover.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "sched/sched.h"
+#include "util/utf8.h"
 
 #define THAW_ALL_TRIES 200
 /* A guest asked to shut down or suspend gets its tasks back for this long:
@@ -81,11 +83,17 @@ static void tracef_(struct xds_sched *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A held task's comm as a log, trace or journal line shows it. */
+static struct utf8_shown comm_of(const struct xds_held *h)
+{
+	return utf8_shown(h->comm, sizeof h->comm);
+}
+
 /* "OP DOM/COMM[PID] OUTCOME[: WHY]" */
 static void trace_(struct xds_sched *s, const struct xds_guest *g, const struct xds_held *h,
 		   const char *op, const char *outcome, const char *why)
 {
-	tracef_(s, "%s %s/%s[%d] %s%s%s", op, g->name, h->comm, h->pid, outcome, why ? ": " : "",
+	tracef_(s, "%s %s/%s[%d] %s%s%s", op, g->name, comm_of(h).s, h->pid, outcome, why ? ": " : "",
 		why ? why : "");
 }
 
@@ -417,7 +425,7 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 		struct xds_held *hd = &s->held[i];
 		struct xds_guest *g = &s->host->guests[hd->guest];
 		if (g->gone || g->gen != hd->gen) {
-			logf_(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", g->name, hd->comm, hd->pid);
+			logf_(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", g->name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "gone %s %#llx %d", g->name, (unsigned long long)hd->addr, hd->pid);
 			drop_held(s, hd);
 			i--;
@@ -429,7 +437,7 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 		for (int k = 0; k < g->snap.nr_tasks && !found; k++)
 			found = g->snap.tasks[k].addr == hd->addr && g->snap.tasks[k].pid == hd->pid;
 		if (!found) {
-			logf_(s, "xds-lua: %s/%s[%d] is gone; forgetting it", g->name, hd->comm, hd->pid);
+			logf_(s, "xds-lua: %s/%s[%d] is gone; forgetting it", g->name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "thaw %s %#llx %d", g->name, (unsigned long long)hd->addr, hd->pid);
 			drop_held(s, hd);
 			i--;
@@ -483,8 +491,8 @@ static void do_freeze(struct xds_sched *s, struct xds_guest *g, struct xds_held 
 {
 	struct xds_err e;
 	if (h->hold == XH_NONE &&
-	    journal_line(s, &e, "freeze %s %#llx %d %s", g->name, (unsigned long long)h->addr, h->pid, h->comm)) {
-		logf_(s, "xds-lua: %s; not freezing %s/%s[%d]", e.msg, g->name, h->comm, h->pid);
+	    journal_line(s, &e, "freeze %s %#llx %d %s", g->name, (unsigned long long)h->addr, h->pid, comm_of(h).s)) {
+		logf_(s, "xds-lua: %s; not freezing %s/%s[%d]", e.msg, g->name, comm_of(h).s, h->pid);
 		s->stats.refusals++;
 		return;
 	}
@@ -504,7 +512,7 @@ static void do_freeze(struct xds_sched *s, struct xds_guest *g, struct xds_held 
 	} else {
 		s->stats.refusals++;
 		trace_(s, g, h, "freeze", "refused", e.msg);
-		logf_(s, "xds-lua: cannot freeze %s/%s[%d]: %s", g->name, h->comm, h->pid, e.msg);
+		logf_(s, "xds-lua: cannot freeze %s/%s[%d]: %s", g->name, comm_of(h).s, h->pid, e.msg);
 		h->want = false;       /* give the task back to the guest's scheduler */
 	}
 }
@@ -524,7 +532,7 @@ static bool do_thaw(struct xds_sched *s, struct xds_guest *g, struct xds_held *h
 	if (rc == LX_FAIL) {
 		s->stats.refusals++;
 		trace_(s, g, h, "thaw", "refused", e.msg);
-		logf_(s, "xds-lua: cannot thaw %s/%s[%d]: %s", g->name, h->comm, h->pid, e.msg);
+		logf_(s, "xds-lua: cannot thaw %s/%s[%d]: %s", g->name, comm_of(h).s, h->pid, e.msg);
 		return false;
 	}
 	return true;
@@ -533,7 +541,7 @@ static bool do_thaw(struct xds_sched *s, struct xds_guest *g, struct xds_held *h
 static void plan_line(struct xds_sched *s, struct xds_guest *g, const struct xds_held *h)
 {
 	logf_(s, "tick %llu: %s %s/%s[%d]", (unsigned long long)s->stats.ticks, h->want ? "freeze" : "thaw",
-	      g->name, h->comm, h->pid);
+	      g->name, comm_of(h).s, h->pid);
 }
 
 /* One pause of one guest: every change it needs, as one batch. */
