@@ -4,9 +4,11 @@
  * A write is logged (address, width, old value, new value) before it is
  * made, with the width the profile gives the field, so that undo restores
  * exactly the bytes it changed and nothing beside them.  The read-back is
- * the first check at commit; the checks of what the words mean (trees,
- * counts) are the scheduler family's.  Which words to write is left to the
- * callers; this file knows no kernel object but list_head.
+ * the first check at commit: each write's value must be what the next
+ * write to that word found there, or what the guest holds at the end.
+ * The checks of what the words mean (trees, counts) are the scheduler
+ * family's, and which words to write is the callers'; this file knows no
+ * kernel object but list_head.
  */
 #include <stdlib.h>
 
@@ -71,20 +73,31 @@ static uint64_t mask_of(unsigned len)
 	return len >= 8 ? ~0ULL : (1ULL << (8 * len)) - 1;
 }
 
-/* Every word written reads back as last written. */
+/* The value found in w's word after w: what the next write to the same
+ * word logged as its old value, or, for the last, what the guest holds. */
+static int after(const struct lx_txn *tx, int i, uint64_t *v, struct xds_err *err)
+{
+	for (int j = i + 1; j < tx->n; j++)
+		if (tx->w[j].va == tx->w[i].va) {
+			*v = tx->w[j].old;
+			return 0;
+		}
+	return lx_read(tx->g, tx->w[i].va, tx->w[i].len, v, err) ? xds_err_wrap(err, "read-back") : 0;
+}
+
+/* Every word written read back as written: a write that did not land is
+ * caught even when a later write to the same word, made from a stale
+ * read, covered it. */
 int lx_txn_readback(const struct lx_txn *tx, struct xds_err *err)
 {
 	for (int i = 0; i < tx->n; i++) {
 		const struct lx_write *w = &tx->w[i];
-		uint64_t v, want = w->val;
-		for (int j = i + 1; j < tx->n; j++)
-			if (tx->w[j].va == w->va)
-				want = tx->w[j].val;
-		if (lx_read(tx->g, w->va, w->len, &v, err))
-			return xds_err_wrap(err, "read-back");
-		if ((v & mask_of(w->len)) != (want & mask_of(w->len)))
+		uint64_t v;
+		if (after(tx, i, &v, err))
+			return -1;
+		if ((v & mask_of(w->len)) != (w->val & mask_of(w->len)))
 			return xds_fail(err, "read-back of %#llx: %#llx, wrote %#llx", (unsigned long long)w->va,
-					(unsigned long long)v, (unsigned long long)want);
+					(unsigned long long)v, (unsigned long long)w->val);
 	}
 	return 0;
 }
