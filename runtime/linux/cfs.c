@@ -85,12 +85,12 @@ static int read_level(struct lx_batch *b, const struct lx_target *t, uint64_t se
 }
 
 /* h_nr_running (and idle_h_nr_running for a SCHED_IDLE task) of one level. */
-static int count_level(struct lx_batch *b, const struct cfs_rq_copy *c, int delta, bool idle, struct xds_err *err)
+static int count_level(struct lx_batch *b, const struct lx_target *t, const struct cfs_rq_copy *c, int delta,
+		       struct xds_err *err)
 {
-	struct lx_guest *g = b->g;
 	if (lx_txn_add(&b->tx, c->addr, F_CFS_RQ_H_NR_RUNNING, c->h_nr_running, delta, "h_nr_running", err))
 		return -1;
-	if (idle && lx_has(g, F_CFS_RQ_IDLE_H_NR_RUNNING) &&
+	if (t->p.policy == SCHED_IDLE && lx_has(b->g, F_CFS_RQ_IDLE_H_NR_RUNNING) &&
 	    lx_txn_add(&b->tx, c->addr, F_CFS_RQ_IDLE_H_NR_RUNNING, c->idle_h_nr_running, delta, "idle_h_nr_running",
 		       err))
 		return -1;
@@ -104,8 +104,7 @@ static int count_above(struct lx_batch *b, const struct lx_target *t, uint64_t s
 	for (; se; depth++) {
 		struct se_copy e;
 		struct cfs_rq_copy c;
-		if (read_level(b, t, se, depth, &e, &c, err) ||
-		    count_level(b, &c, delta, t->p.policy == SCHED_IDLE, err))
+		if (read_level(b, t, se, depth, &e, &c, err) || count_level(b, t, &c, delta, err))
 			return -1;
 		se = e.parent;
 	}
@@ -140,8 +139,8 @@ static int set_load(struct lx_batch *b, const struct cfs_rq_copy *c, int64_t del
 }
 
 /* dequeue_entity's part for one level: se leaves c. */
-static int dequeue_entity(struct lx_batch *b, const struct se_copy *e, const struct cfs_rq_copy *c, bool idle,
-			  struct xds_err *err)
+static int dequeue_entity(struct lx_batch *b, const struct lx_target *t, const struct se_copy *e,
+			  const struct cfs_rq_copy *c, struct xds_err *err)
 {
 	struct lx_guest *g = b->g;
 	if (c->curr == e->addr)
@@ -157,21 +156,19 @@ static int dequeue_entity(struct lx_batch *b, const struct se_copy *e, const str
 	    set_load(b, c, -(int64_t)e->load_weight, err) ||
 	    lx_txn_add(&b->tx, c->addr, F_CFS_RQ_NR_RUNNING, c->nr_running, -1, "nr_running", err))
 		return -1;
-	return count_level(b, c, -1, idle, err);
+	return count_level(b, t, c, -1, err);
 }
 
 static int cfs_dequeue(struct lx_batch *b, const struct lx_target *t, struct xds_err *err)
 {
-	struct lx_guest *g = b->g;
-	bool idle = t->p.policy == SCHED_IDLE;
 	uint64_t se = t->p.se;
 	int depth = 0;
 	for (; se; depth++) {
 		struct se_copy e;
 		struct cfs_rq_copy c;
-		if (read_level(b, t, se, depth, &e, &c, err) || dequeue_entity(b, &e, &c, idle, err))
+		if (read_level(b, t, se, depth, &e, &c, err) || dequeue_entity(b, t, &e, &c, err))
 			return -1;
-		if (depth == 0 && lx_list_del_init(&b->tx, se + lx_off(g, F_SE_GROUP_NODE), err))
+		if (depth == 0 && lx_list_del_init(&b->tx, se + lx_off(b->g, F_SE_GROUP_NODE), err))
 			return xds_err_wrap(err, "rq->cfs_tasks");
 		if (depth == 0 && lx_txn_set(&b->tx, se, F_SE_VRUNTIME, e.vruntime - c.min_vruntime, err))
 			return -1;
@@ -185,8 +182,8 @@ static int cfs_dequeue(struct lx_batch *b, const struct lx_target *t, struct xds
 }
 
 /* enqueue_entity's part for one level: se joins c at vruntime v. */
-static int enqueue_entity(struct lx_batch *b, const struct se_copy *e, const struct cfs_rq_copy *c, uint64_t v,
-			  bool idle, struct xds_err *err)
+static int enqueue_entity(struct lx_batch *b, const struct lx_target *t, const struct se_copy *e,
+			  const struct cfs_rq_copy *c, uint64_t v, struct xds_err *err)
 {
 	struct lx_guest *g = b->g;
 	if (lx_batch_touch(b, c->addr, err) || lx_txn_set(&b->tx, e->addr, F_SE_VRUNTIME, v, err) ||
@@ -194,17 +191,14 @@ static int enqueue_entity(struct lx_batch *b, const struct se_copy *e, const str
 	    lx_txn_set(&b->tx, e->addr, F_SE_ON_RQ, 1, err) || set_load(b, c, (int64_t)e->load_weight, err) ||
 	    lx_txn_add(&b->tx, c->addr, F_CFS_RQ_NR_RUNNING, c->nr_running, 1, "nr_running", err))
 		return -1;
-	return count_level(b, c, 1, idle, err);
+	return count_level(b, t, c, 1, err);
 }
 
 static int cfs_enqueue(struct lx_batch *b, const struct lx_target *t, struct xds_err *err)
 {
-	struct lx_guest *g = b->g;
-	bool idle = t->p.policy == SCHED_IDLE;
-	uint64_t se = t->p.se;
+	uint64_t se = t->p.se, rq_cfs_tasks = t->rq + lx_off(b->g, F_RQ_CFS_TASKS);
 	int depth = 0;
-	for (; se; depth++) {
-		struct se_copy e;
+	for (struct se_copy e; se; depth++, se = e.parent) {
 		struct cfs_rq_copy c;
 		if (read_level(b, t, se, depth, &e, &c, err))
 			return -1;
@@ -213,12 +207,10 @@ static int cfs_enqueue(struct lx_batch *b, const struct lx_target *t, struct xds
 		/* the task's vruntime was made relative; a group's is kept, not below min_vruntime */
 		uint64_t v = depth == 0 ? e.vruntime + c.min_vruntime
 			: ((int64_t)(e.vruntime - c.min_vruntime) < 0 ? c.min_vruntime : e.vruntime);
-		if (enqueue_entity(b, &e, &c, v, idle, err))
+		if (enqueue_entity(b, t, &e, &c, v, err))
 			return -1;
-		if (depth == 0 && lx_list_add(&b->tx, se + lx_off(g, F_SE_GROUP_NODE), t->rq + lx_off(g, F_RQ_CFS_TASKS),
-					      err))
+		if (depth == 0 && lx_list_add(&b->tx, se + lx_off(b->g, F_SE_GROUP_NODE), rq_cfs_tasks, err))
 			return xds_err_wrap(err, "rq->cfs_tasks");
-		se = e.parent;
 	}
 	if (count_above(b, t, se, depth, 1, err) || add_nr_running(b, t, 1, err))
 		return -1;

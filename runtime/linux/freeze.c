@@ -48,14 +48,8 @@ int lx_batch_touch(struct lx_batch *b, uint64_t cfs_rq, struct xds_err *err)
 	for (int i = 0; i < b->nlev; i++)
 		if (b->levels[i] == cfs_rq)
 			return 0;
-	if (b->nlev == b->caplev) {
-		int cap = b->caplev ? 2 * b->caplev : 16;
-		uint64_t *n = realloc(b->levels, (size_t)cap * sizeof *n);
-		if (!n)
-			return xds_fail(err, "out of memory");
-		b->levels = n;
-		b->caplev = cap;
-	}
+	if (lx_grow(&b->levels, &b->caplev, b->nlev, sizeof *b->levels, err))
+		return -1;
 	b->levels[b->nlev++] = cfs_rq;
 	return 0;
 }

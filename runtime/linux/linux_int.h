@@ -12,6 +12,7 @@
 #ifndef XDS_LINUX_INT_H
 #define XDS_LINUX_INT_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "linux/linux.h"
@@ -81,6 +82,23 @@ static inline bool lx_has(const struct lx_guest *g, enum profile_field_id id)
 static inline uint32_t lx_sizeof(const struct lx_guest *g, enum profile_struct_id id)
 {
 	return g->prof.structs[id].size;
+}
+
+/* Room for one more of the n elements of size bytes in the array at *pp
+ * (a pointer to the array's pointer), whose capacity is *cap. */
+static inline int lx_grow(void *pp, int *cap, int n, size_t size, struct xds_err *err)
+{
+	void *p;
+	if (n < *cap)
+		return 0;
+	memcpy(&p, pp, sizeof p);
+	int c = *cap ? 2 * *cap : 16;
+	p = realloc(p, (size_t)c * size);
+	if (!p)
+		return xds_fail(err, "out of memory");
+	memcpy(pp, &p, sizeof p);
+	*cap = c;
+	return 0;
 }
 
 /* A global symbol's address in the running guest (KASLR slide added). */

@@ -44,16 +44,8 @@ static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
 
 static struct lx_snode *add(struct lx_shadow *sh, uint64_t addr, struct xds_err *err)
 {
-	if (sh->n == sh->cap) {
-		int cap = sh->cap ? 2 * sh->cap : 64;
-		struct lx_snode *v = realloc(sh->v, (size_t)cap * sizeof *v);
-		if (!v) {
-			xds_fail(err, "out of memory");
-			return NULL;
-		}
-		sh->v = v;
-		sh->cap = cap;
-	}
+	if (lx_grow(&sh->v, &sh->cap, sh->n, sizeof *sh->v, err))
+		return NULL;
 	struct lx_snode *s = &sh->v[sh->n++];
 	memset(s, 0, sizeof *s);
 	s->addr = addr;
@@ -255,16 +247,8 @@ static struct lx_shadow *get(struct lx_shadows *set, uint64_t cfs, struct xds_er
 	struct lx_shadow *sh = lx_shadows_find(set, cfs);
 	if (sh)
 		return sh;
-	if (set->n == set->cap) {
-		int cap = set->cap ? 2 * set->cap : 8;
-		struct lx_shadow *n = realloc(set->sh, (size_t)cap * sizeof *n);
-		if (!n) {
-			xds_fail(err, "out of memory");
-			return NULL;
-		}
-		set->sh = n;
-		set->cap = cap;
-	}
+	if (lx_grow(&set->sh, &set->cap, set->n, sizeof *set->sh, err))
+		return NULL;
 	sh = &set->sh[set->n];
 	if (lx_shadow_load(sh, set->g, cfs, set->key, err))
 		return NULL;

@@ -35,19 +35,6 @@ static void task_from(struct lx_task *t, const struct lx_task_struct *p)
 	t->queued = p->se_on_rq != 0;
 }
 
-static int grow_tasks(struct lx_snapshot *s, int *cap, struct xds_err *err)
-{
-	if (s->nr_tasks < *cap)
-		return 0;
-	int n = *cap ? 2 * *cap : 256;
-	struct lx_task *t = realloc(s->tasks, (size_t)n * sizeof *t);
-	if (!t)
-		return xds_fail(err, "out of memory");
-	s->tasks = t;
-	*cap = n;
-	return 0;
-}
-
 static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)
 {
 	uint64_t head = g->init_task + lx_off(g, F_TASK_TASKS), expect_prev = head;
@@ -55,8 +42,6 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 	int cap = 0;
 	if (lx_task_read(g, g->init_task, &p, err))
 		return xds_err_wrap(err, "init_task");
-	if (grow_tasks(s, &cap, err))
-		return -1;
 	while (p.tasks_next != head) {
 		uint64_t node = p.tasks_next;
 		if (s->nr_tasks >= XDS_MAX_TASKS)
@@ -64,7 +49,7 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 		if (!lx_kernel_addr(node))
 			return xds_fail(err, "task list: entry after %#llx points to %#llx",
 					(unsigned long long)expect_prev, (unsigned long long)node);
-		if (grow_tasks(s, &cap, err) || lx_task_read(g, node - lx_off(g, F_TASK_TASKS), &p, err))
+		if (lx_grow(&s->tasks, &cap, s->nr_tasks, sizeof *s->tasks, err) || lx_task_read(g, node - lx_off(g, F_TASK_TASKS), &p, err))
 			return -1;
 		if (p.tasks_prev != expect_prev)
 			return xds_fail(err, "task list: entry %#llx has prev %#llx, expected %#llx",
@@ -110,13 +95,8 @@ static int task_index(const struct lx_snapshot *s, const struct by_addr *index, 
 
 static int tree_push(struct tree_walk *w, int idx)
 {
-	if (w->rq->nr_tree == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 16;
-		int *n = realloc(w->rq->tree, (size_t)w->cap * sizeof *n);
-		if (!n)
-			return xds_fail(w->err, "out of memory");
-		w->rq->tree = n;
-	}
+	if (lx_grow(&w->rq->tree, &w->cap, w->rq->nr_tree, sizeof *w->rq->tree, w->err))
+		return -1;
 	w->rq->tree[w->rq->nr_tree++] = idx;
 	return 0;
 }

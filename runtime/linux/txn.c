@@ -28,14 +28,8 @@ void lx_txn_free(struct lx_txn *tx)
 
 static int txn_log(struct lx_txn *tx, const struct lx_write *w, struct xds_err *err)
 {
-	if (tx->n == tx->cap) {
-		int cap = tx->cap ? 2 * tx->cap : 64;
-		struct lx_write *n = realloc(tx->w, (size_t)cap * sizeof *n);
-		if (!n)
-			return xds_fail(err, "out of memory");
-		tx->w = n;
-		tx->cap = cap;
-	}
+	if (lx_grow(&tx->w, &tx->cap, tx->n, sizeof *tx->w, err))
+		return -1;
 	tx->w[tx->n++] = *w;
 	return 0;
 }
