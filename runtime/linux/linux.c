@@ -68,7 +68,7 @@ static int find_max_gfn(struct lx_guest *g, struct xds_err *err)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (doms[i].id == g->dom) {
-			g->max_gfn = doms[i].ram_bytes / 4096 - 1;
+			g->max_gfn = doms[i].ram_bytes / BE_FRAME_SIZE - 1;
 			return 0;
 		}
 	return xds_fail(err, "domain %d is not among the %d the backend lists", g->dom, n);
