@@ -8,7 +8,7 @@
  * every task is thawed (xds_sched_thaw_all) and the policy is freed.  The
  * scheduler owns what is frozen and the accounting; policy.c owns the
  * sandbox.  The Lua side: xds.load, xds.unload, xds.step, xds.run,
- * xds.frozen, xds.stats, xds.sim_truth, refused inside a policy's tick.
+ * xds.frozen, xds.stats, refused inside a policy's tick.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 #include "lua/policy.h"
 #include "lua/run.h"
 #include "lua/xds_int.h"
-#include "sched/host.h"
+#include "host/host.h"
 #include "sched/sched.h"
 #include "util/json.h"
 #include "util/utf8.h"
@@ -61,6 +61,24 @@ struct xds_sched *xds_run_sched(struct xds_run *r)
 	return r->sched;
 }
 
+static void on_open(lua_State *L, void *r)
+{
+	xds_run_open(L, r);
+}
+
+static void on_close(lua_State *L, void *r)
+{
+	xds_run_forget(r, L);
+}
+
+void xds_run_policy_opts(struct xds_run *r, struct xds_policy_opts *po)
+{
+	*po = (struct xds_policy_opts){
+		.unsafe = r->opt.unsafe, .host = r->host,
+		.on_open = on_open, .on_close = on_close, .hook_ctx = r,
+	};
+}
+
 /* ---- Lua states ---- */
 
 static void remember(struct xds_run *r, lua_State *L)
@@ -77,6 +95,11 @@ void xds_run_forget(struct xds_run *r, lua_State *L)
 	for (int i = 0; i < r->nr_states; i++)
 		if (r->states[i] == L)
 			r->states[i] = r->states[--r->nr_states];
+}
+
+static int refresh(void *r, struct xds_err *err)
+{
+	return xds_run_snapshot(r, err);
 }
 
 int xds_run_snapshot(struct xds_run *r, struct xds_err *err)
@@ -125,14 +148,15 @@ int xds_run_set_policy(struct xds_run *r, struct xds_policy *p, int nargs, char 
 	r->policy = p;
 	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 	return 0;
 }
 
 static struct xds_policy *load(struct xds_run *r, const char *path, int nargs, char **args,
 			       struct xds_err *err)
 {
-	struct xds_policy_opts po = { .unsafe = r->opt.unsafe, .host = r->host, .run = r };
+	struct xds_policy_opts po;
+	xds_run_policy_opts(r, &po);
 	struct xds_policy *p = xds_policy_new(path, &po, err);
 	if (!p)
 		return NULL;
@@ -184,7 +208,7 @@ static int policy_failed(struct xds_run *r, struct xds_err *err)
 
 static double host_time(const struct xds_run *r)
 {
-	return r->sched ? (double)r->sched->now_ns / 1e9 : 0;
+	return r->sched ? (double)xds_sched_now(r->sched) / 1e9 : 0;
 }
 
 int xds_run_reload(struct xds_run *r, struct xds_err *err)
@@ -209,7 +233,7 @@ int xds_run_reload(struct xds_run *r, struct xds_err *err)
 	r->policy = p;
 	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 	return 0;
 }
 
@@ -242,21 +266,12 @@ static uint64_t mono_ns(void)
 
 /* The scheduler times snapshot and apply; the policy and the whole tick
  * (snapshot to apply, without the wait for it) are timed here. */
-static void phase_add(struct xds_phase *ph, uint64_t t0)
-{
-	uint64_t ns = mono_ns() - t0;
-	ph->count++;
-	ph->total_ns += ns;
-	if (ns > ph->max_ns)
-		ph->max_ns = ns;
-}
-
 static int policy_tick(struct xds_run *r, struct xds_err *err)
 {
 	uint64_t t0 = mono_ns();
 	int rc = xds_policy_tick(r->policy, r->ticks, host_time(r), false, err);
 	if (r->sched)
-		phase_add(&r->sched->stats.policy, t0);
+		xds_sched_add_policy_ns(r->sched, t0);
 	return rc;
 }
 
@@ -265,7 +280,7 @@ static int tick(struct xds_run *r, struct xds_err *err)
 {
 	maybe_reload(r);
 	if (r->sched) {
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 		if (xds_sched_advance(r->sched, err) < 0)
 			return signalled(r) ? 1 : -1;
 	}
@@ -273,14 +288,14 @@ static int tick(struct xds_run *r, struct xds_err *err)
 	if (xds_run_snapshot(r, err) < 0)
 		return -1;
 	if (r->ticks == 0 && r->sched)
-		r->start_ns = r->sched->now_ns;
+		r->start_ns = xds_sched_now(r->sched);
 	r->ticks++;
 	if (r->policy && policy_tick(r, err) < 0)
 		return policy_failed(r, err);
 	if (!r->sched)
 		return 0;
 	int rc = xds_sched_apply(r->sched, err);
-	phase_add(&r->sched->stats.tick, t0);
+	xds_sched_add_tick_ns(r->sched, t0);
 	return rc;
 }
 
@@ -296,12 +311,12 @@ int xds_run_tick(struct xds_run *r, struct xds_err *err)
 
 static uint64_t elapsed_ns(const struct xds_run *r, uint64_t from)
 {
-	return r->sched && r->sched->now_ns > from ? r->sched->now_ns - from : 0;
+	return r->sched && xds_sched_now(r->sched) > from ? xds_sched_now(r->sched) - from : 0;
 }
 
 int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err)
 {
-	uint64_t from = r->sched ? r->sched->now_ns : 0;
+	uint64_t from = r->sched ? xds_sched_now(r->sched) : 0;
 	uint64_t n = 0, max_ticks = duration_ns ? duration_ns / tick_ns(r) + 1 : 0;
 	while (!(r->opt.stop && *r->opt.stop)) {
 		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks))
@@ -399,12 +414,12 @@ static int l_frozen(lua_State *L)
 	lua_newtable(L);
 	if (!r->sched)
 		return 1;
-	for (int i = 0, n = 0; i < r->sched->nr_held; i++) {
-		const struct xds_held *h = &r->sched->held[i];
+	for (int i = 0, n = 0; i < xds_sched_nr_held(r->sched); i++) {
+		const struct xds_held *h = xds_sched_held_at(r->sched, i);
 		if (h->hold == XH_NONE && !h->want)
 			continue;
 		lua_createtable(L, 0, 5);
-		lua_pushstring(L, r->host->guests[h->guest].name);
+		lua_pushstring(L, xds_guest_name(xds_host_guest(r->host, h->guest)));
 		lua_setfield(L, -2, "dom");
 		lua_pushinteger(L, h->pid);
 		lua_setfield(L, -2, "pid");
@@ -446,7 +461,7 @@ static int l_stats(lua_State *L)
 	struct xds_run *r = xds_lua_upstate(L)->run;
 	struct xds_stats st = {0};
 	if (r->sched)
-		st = r->sched->stats;
+		st = *xds_sched_stats(r->sched);
 	lua_createtable(L, 0, 12);
 	set_int(L, "ticks", st.ticks);
 	push_phase(L, "snapshot", &st.snapshot);
@@ -468,59 +483,6 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
-/* Ground truth is plain data: numbers (integers kept), strings, tables.
- * Depth is bounded by jansson's parser (JSON_PARSER_MAX_DEPTH). */
-static void push_json(lua_State *L, json_t *v)
-{
-	size_t i;
-	const char *key;
-	json_t *e;
-	luaL_checkstack(L, 4, "ground truth too deep");
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_TRUE:
-	case JSON_FALSE: lua_pushboolean(L, json_is_true(v)); break;
-	case JSON_INTEGER: lua_pushinteger(L, json_integer_value(v)); break;
-	case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
-	case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
-	case JSON_ARRAY:
-		lua_createtable(L, (int)json_array_size(v), 0);
-		json_array_foreach(v, i, e) {
-			push_json(L, e);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		break;
-	case JSON_OBJECT:
-		lua_createtable(L, 0, (int)json_object_size(v));
-		json_object_foreach(v, key, e) {
-			push_json(L, e);
-			lua_setfield(L, -2, key);
-		}
-		break;
-	default: lua_pushnil(L); break;
-	}
-}
-
-/* The rows of x-sim-tasks, with .time_ns and .violations on the array. */
-static int l_sim_truth(lua_State *L)
-{
-	struct xds_run *r = run_of(L, "xds.sim_truth");
-	struct xds_err err = {""};
-	if (r->host->sim_pid <= 0)
-		return luaL_error(L, "xds.sim_truth: only with --sim");
-	json_t *t = xds_host_sim_tasks(r->host, &err);
-	if (!t)
-		return luaL_error(L, "xds.sim_truth: %s", err.msg);
-	push_json(L, json_object_get(t, "tasks"));
-	if (!lua_istable(L, -1)) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-	}
-	set_int(L, "time_ns", (uint64_t)json_integer_value(json_object_get(t, "time_ns")));
-	set_int(L, "violations", (uint64_t)json_integer_value(json_object_get(t, "violations")));
-	json_decref(t);
-	return 1;
-}
-
 static const luaL_Reg run_funcs[] = {
 	{"load", l_load},
 	{"unload", l_unload},
@@ -528,7 +490,6 @@ static const luaL_Reg run_funcs[] = {
 	{"run", l_run},
 	{"frozen", l_frozen},
 	{"stats", l_stats},
-	{"sim_truth", l_sim_truth},
 	{NULL, NULL}
 };
 
@@ -538,6 +499,9 @@ void xds_run_open(lua_State *L, struct xds_run *r)
 	if (!s)
 		return;
 	s->run = r;
+	s->sched = r->sched;
+	s->refresh = refresh;
+	s->refresh_ctx = r;
 	remember(r, L);
 	lua_getglobal(L, "xds");
 	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
@@ -578,8 +542,10 @@ int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err)
 	*n = 0;
 	if (!r->sched)
 		return 0;
-	for (int i = 0; i < r->sched->nr_held; i++)
-		*n += r->sched->held[i].hold != XH_NONE || r->sched->held[i].want;
+	for (int i = 0; i < xds_sched_nr_held(r->sched); i++) {
+		const struct xds_held *h = xds_sched_held_at(r->sched, i);
+		*n += h->hold != XH_NONE || h->want;
+	}
 	int rc = thaw_all(r, err);
 	expire_states(r);
 	return rc;
@@ -589,8 +555,7 @@ int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err)
 
 static uint64_t run_ns(const struct xds_run *r)
 {
-	return r->sched && r->sched->now_ns > r->sched->start_ns
-		? r->sched->now_ns - r->sched->start_ns : 0;
+	return r->sched ? xds_sched_elapsed(r->sched) : 0;
 }
 
 static json_t *text(const char *s, size_t n)
@@ -618,11 +583,11 @@ static json_t *report_stats(const struct xds_stats *st)
 			 "tick_mean_ns", (json_int_t)(st->tick.count ? st->tick.total_ns / st->tick.count : 0));
 }
 
-/* The simulator's truth beside ours, or the reason it is missing. */
+/* The host's own account beside ours, or the reason it is missing. */
 static void report_truth(json_t *rep, struct xds_run *r)
 {
 	struct xds_err err = {""};
-	json_t *t = xds_host_sim_tasks(r->host, &err);
+	json_t *t = xds_host_truth(r->host, &err);
 	json_t *v = json_object_get(t, "violations");
 	json_object_set_new(rep, "truth", t ? t : text(err.msg, sizeof err.msg));
 	json_object_set_new(rep, "violations", json_integer(json_is_integer(v) ? json_integer_value(v) : -1));
@@ -633,13 +598,13 @@ int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 {
 	struct xds_stats none = {0};
 	json_t *tasks = json_array();
-	for (int i = 0; r->sched && i < r->sched->nr_acct; i++)
-		json_array_append_new(tasks, report_task(r, &r->sched->acct[i]));
+	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++)
+		json_array_append_new(tasks, report_task(r, xds_sched_acct_at(r->sched, i)));
 	json_t *rep = json_pack("{s:I,s:I,s:o?,s:o,s:o}", "duration_ns", (json_int_t)run_ns(r),
 				"ticks", (json_int_t)r->ticks,
 				"policy", r->policy_name[0] ? text(r->policy_name, sizeof r->policy_name) : NULL,
-				"tasks", tasks, "stats", report_stats(r->sched ? &r->sched->stats : &none));
-	if (rep && r->host->sim_pid > 0)
+				"tasks", tasks, "stats", report_stats(r->sched ? xds_sched_stats(r->sched) : &none));
+	if (rep && xds_host_has_truth(r->host))
 		report_truth(rep, r);
 	FILE *f = rep ? fopen(path, "w") : NULL;
 	int rc = f && json_dumpf(rep, f, JSON_REAL_PRECISION(6)) == 0 && fputc('\n', f) != EOF ? 0 : -1;
@@ -661,17 +626,18 @@ static const json_t *truth_row(const json_t *tasks, const char *dom, int pid)
 	return NULL;
 }
 
-/* With --sim: ours beside the simulator's, per task that ever ran. */
+/* Ours per task that ever ran, beside the host's own account where it
+ * keeps one. */
 void xds_run_print_table(struct xds_run *r, FILE *f)
 {
 	struct xds_err err = {""};
-	json_t *t = r->host->sim_pid > 0 ? xds_host_sim_tasks(r->host, &err) : NULL;
+	json_t *t = xds_host_has_truth(r->host) ? xds_host_truth(r->host, &err) : NULL;
 	const json_t *tasks = json_object_get(t, "tasks");
 	double dur = (double)run_ns(r) / 1e9;
 	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
 		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
-	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
-		const struct xds_acct *a = &r->sched->acct[i];
+	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++) {
+		const struct xds_acct *a = xds_sched_acct_at(r->sched, i);
 		const char *dom = a->dom;
 		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
 		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
@@ -685,9 +651,9 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 			json_number_value(json_object_get(g, "wait_ns")) / 1e9);
 	}
 	if (t)
-		fprintf(f, "invariant violations (simulator): %" PRId64 "\n",
+		fprintf(f, "invariant violations (host check): %" PRId64 "\n",
 			(int64_t)json_integer_value(json_object_get(t, "violations")));
-	else if (r->host->sim_pid > 0)
+	else if (xds_host_has_truth(r->host))
 		fprintf(f, "ground truth unavailable: %s\n", err.msg);
 	json_decref(t);
 }

@@ -13,9 +13,11 @@
 #define XDS_BOUNDS_H
 
 /* Guests attached in one run; also the domains asked of a backend at
- * attach.  The same definition as runtime/sched/host.h's (which keeps its
- * own until it includes this file): one process pauses and maps them all. */
+ * attach: one process pauses and maps them all. */
 #define XDS_MAX_GUESTS 64
+
+/* A guest's name: libvirt's, Xen's and QEMU's -name are shorter. */
+#define XDS_MAX_GUEST_NAME 64
 
 /* nr_cpu_ids of one guest: sizes the per-guest arrays of run queues and
  * per-CPU offsets; above the 128 vCPUs Xen gives an HVM guest. */
