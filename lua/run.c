@@ -20,7 +20,7 @@
 #include "lua/policy.h"
 #include "lua/run.h"
 #include "lua/xds_int.h"
-#include "sched/host.h"
+#include "host/host.h"
 #include "sched/sched.h"
 #include "util/json.h"
 

@@ -14,7 +14,7 @@
 
 #include <lua.h>
 
-#include "sched/host.h"
+#include "host/host.h"
 
 #define XDS_LUA_STATE "xds.state"
 #define XDS_LUA_TASK  "xds.task"

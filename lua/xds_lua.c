@@ -41,7 +41,7 @@
 #include "profile/profile.h"
 #include "repl/repl.h"
 #include "backend/xen.h"
-#include "sched/host.h"
+#include "host/host.h"
 #include "sched/sched.h"
 
 #define XDS_VERSION "xds-lua 0.1"

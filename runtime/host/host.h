@@ -1,12 +1,20 @@
 /*
- * host.h - the host as xds-lua sees it: every attached guest, by name.
+ * host.h - the host as xds-lua sees it: every attached guest, by name, and
+ * the host's clock.
  *
- * A struct xds_host gathers the guests of one run: the domains of a
- * simulated host started with --sim (xds-sim on a private directory,
- * stopped at exit), and real QEMU guests given with --qemu.  It owns the
- * backends, the profiles (built from a vmlinux and cached, or loaded) and
- * one lx_guest per domain, and takes snapshots of all of them.  The tick
- * loop (policies, freeze and thaw) is built on it.
+ * A struct xds_host gathers the guests of one run.  Guests come from one
+ * or more kinds of host, each a table of its own (host_int.h): "sim" (a
+ * simulated host, xds-sim on a private directory, stopped at exit),
+ * "qemu" (a QEMU guest given by its RAM file and QMP socket), "xen" (the
+ * domUs of the Xen host we run in, found again on every rescan) and
+ * "static" (guests given as snapshots: tests, recordings).  The host owns
+ * the backends, the profiles and one lx_guest per domain; it takes
+ * snapshots, keeps the clock (the wall clock, or a kind's virtual one),
+ * pauses and resumes guests, and offers a kind's own controls by name.
+ *
+ * Nothing above this layer asks which kind a guest is: the scheduler and
+ * the Lua module see guests, a clock and named controls.  Both structs are
+ * opaque; their fields are this layer's alone.
  */
 #ifndef XDS_HOST_H
 #define XDS_HOST_H
@@ -15,81 +23,130 @@
 #include <stdint.h>
 
 #include "linux/linux.h"
+#include "util/bounds.h"
 #include "util/err.h"
+#include "util/json.h"
 
-#define XDS_MAX_GUESTS 64
+struct xds_host;
+struct xds_guest;
 
-struct xds_guest {
-	char name[64];
-	bool gone;                  /* its domain went away: a free slot */
-	uint32_t gen;               /* bumped when the slot is reused */
-	struct backend *be;         /* owned by the host */
-	int dom;                    /* domain id within be */
-	struct lx_guest *lx;
-	struct lx_snapshot snap;    /* the latest snapshot */
-	uint64_t snap_epoch;        /* host epoch it was taken in */
-	char error[512];            /* why the latest snapshot failed, or "" */
-	char spec[1024];            /* how to attach it again (--qemu spec), "" for --sim */
-	uint64_t released_until_ns; /* asked to shut down or suspend: none of its
-				     * tasks is frozen until then (scheduler time) */
+/* What attaching a kind may need; each kind reads the fields it knows. */
+struct xds_attach_opts {
+	const char *profile;        /* qemu: profile for guests that give none */
+	const char *profile_dir;    /* xen: where profiles are (NULL: the default) */
+	uint64_t seed;              /* sim: random seed (0: 1) */
+	bool realtime;              /* sim: the simulator follows the wall clock */
+	const char *helper;         /* sim: the xds-sim binary (NULL: beside us) */
 };
 
-struct xds_host {
-	struct xds_guest guests[XDS_MAX_GUESTS];
-	int nr_guests;
-	uint64_t epoch;             /* bumped by every xds_host_snapshot */
-	/* --sim: the simulator we started */
-	int sim_pid;
-	char sim_dir[256];
-	struct qmp *sim_qmp;        /* host.qmp */
-	uint64_t sim_time_ns;
-	bool sim_realtime;          /* set before start: xds-sim --realtime */
-	/* --xen: the domUs of the Xen host we run in */
-	bool xen;
-	char xen_profile_dir[256];
-	uint64_t xen_scanned_ns;    /* when the last rescan ran */
-};
-
-void xds_host_init(struct xds_host *h);
-void xds_host_close(struct xds_host *h);     /* detaches; stops the sim */
-
-/* Start build/xds-sim on scenario in a private temporary directory and
- * attach every domain, with the profile built from the simulator's own
- * DWARF.  sim_path: the xds-sim binary (NULL: beside this program). */
-int xds_host_start_sim(struct xds_host *h, const char *scenario, const char *sim_path,
-		       uint64_t seed, struct xds_err *err);
-
-/* --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP] */
-int xds_host_add_qemu(struct xds_host *h, const char *spec, const char *default_profile,
-		      struct xds_err *err);
-
-/* Snapshot every guest.  A guest that fails keeps an empty snapshot and its
- * error in guests[i].error; the call fails only if every guest failed. */
-int xds_host_snapshot(struct xds_host *h, struct xds_err *err);
-
-/* With --sim: advance virtual time by ns (x-sim-step). */
-int xds_host_sim_step(struct xds_host *h, uint64_t ns, struct xds_err *err);
-
-struct xds_guest *xds_host_guest(struct xds_host *h, const char *name);
+struct xds_host *xds_host_new(struct xds_err *err);
+/* Detaches every guest and stops what the kinds started (NULL is fine). */
+void xds_host_free(struct xds_host *h);
 
 /*
- * Xen (host_xen.c): every running domU whose kernel has a profile in
- * profile_dir (NULL: XDS_XEN_PROFILE_DIR), matched by banner, becomes a
- * guest under its domain name; the others are reported once, with the
- * reason, and left alone.  A rescan attaches domains that appeared (or
- * finished booting) and marks guests whose domain is gone: their slot is
- * kept (indexes of the others do not move) and reused later with its
- * generation bumped.  Both return the number of Xen guests, or -1.
+ * Attach the guests that arg names on a host of kind ("sim": a scenario
+ * file; "qemu": NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,
+ * sysmap=MAP]; "xen": every domU with a profile, arg unused).  The error
+ * says the kind and the argument.
  */
-#define XDS_XEN_PROFILE_DIR "/etc/xds/profiles"
-int xds_host_attach_xen(struct xds_host *h, const char *profile_dir, struct xds_err *err);
-int xds_host_xen_rescan(struct xds_host *h, const char *profile_dir, int *changed,
-			struct xds_err *err);
+int xds_host_attach(struct xds_host *h, const char *kind, const char *arg,
+		    const struct xds_attach_opts *o, struct xds_err *err);
+/* Whether this machine can host guests of kind (xen: we run in a dom0). */
+bool xds_host_kind_available(const char *kind);
+/* The kinds compiled in, for --version: "sim qemu xen static". */
+const char *xds_host_kinds(void);
 
-/* With --sim: the simulator's ground truth (x-sim-tasks' return value:
- * {"time_ns", "violations", "tasks": [...]}; caller frees) and its count
- * of invariant violations (-1 on error). */
-struct json *xds_host_sim_tasks(struct xds_host *h, struct xds_err *err);
-int64_t xds_host_sim_violations(struct xds_host *h, struct xds_err *err);
+/*
+ * Look for guests that came or went (kinds that can tell: xen, about once
+ * a second).  A gone guest keeps its slot, marked gone, so that indexes of
+ * the others do not move; a slot reused later has its generation bumped.
+ * *changed (may be NULL) is set when any guest came or went.
+ */
+int xds_host_rescan(struct xds_host *h, int *changed, struct xds_err *err);
+
+/* Snapshot every live guest.  A guest that fails keeps an empty snapshot
+ * and its error; the call fails only if every guest failed. */
+int xds_host_snapshot(struct xds_host *h, struct xds_err *err);
+/* Bumped by every xds_host_snapshot. */
+uint64_t xds_host_epoch(const struct xds_host *h);
+
+/*
+ * The clock.  now: host time in ns, virtual where a kind keeps a virtual
+ * clock, else CLOCK_MONOTONIC; wait_until lets host time reach t (steps a
+ * virtual clock, sleeps on a real one; -1 with "interrupted" on a signal).
+ * time_of_day: seconds since the epoch on a real clock, virtual seconds
+ * on a virtual one (xds.time()).
+ */
+uint64_t xds_host_now(const struct xds_host *h);
+int xds_host_wait_until(struct xds_host *h, uint64_t t_ns, struct xds_err *err);
+double xds_host_time_of_day(const struct xds_host *h);
+/* Every guest dies with this run (a private simulator): nothing could be
+ * recovered by a later one, so a run needs no journal. */
+bool xds_host_ephemeral(const struct xds_host *h);
+
+/*
+ * Controls a kind offers beyond this API (the simulator's step, ground
+ * truth and status), by name.  xds_host_controls gives the table's name
+ * ("sim") and a NULL-terminated list of control names, or NULL if no
+ * attached kind has controls.  A control takes a JSON object (or NULL) and
+ * returns a JSON value the caller frees.
+ */
+const char *xds_host_controls(const struct xds_host *h, const char *const **names);
+struct json *xds_host_control(struct xds_host *h, const char *name, const char *args_json,
+			      struct xds_err *err);
+/* The host's own account of its tasks ({"time_ns", "violations", "tasks":
+ * [{dom, pid, comm, cputime_ns, wait_ns, ...}]}), where a kind keeps one
+ * (a simulator does); NULL with err otherwise.  has_truth tells first. */
+bool xds_host_has_truth(const struct xds_host *h);
+struct json *xds_host_truth(struct xds_host *h, struct xds_err *err);
+
+/* From a signal handler, before _exit: stop what must not outlive us
+ * (async-signal-safe; a simulator is killed). */
+void xds_host_kill_helpers(const struct xds_host *h);
+
+/* ---- guests ---- */
+
+/* Guest slots 0..n-1, gone ones included. */
+int xds_host_nr_guests(const struct xds_host *h);
+struct xds_guest *xds_host_guest(struct xds_host *h, int i);
+/* The live guest of that name, or NULL; its index in *index if not NULL. */
+struct xds_guest *xds_host_find(struct xds_host *h, const char *name, int *index);
+
+const char *xds_guest_name(const struct xds_guest *g);
+bool xds_guest_gone(const struct xds_guest *g);
+uint32_t xds_guest_gen(const struct xds_guest *g);
+/* The latest snapshot (empty when it failed or the guest is gone). */
+const struct lx_snapshot *xds_guest_snapshot(const struct xds_guest *g);
+/* Why the latest snapshot failed, or "". */
+const char *xds_guest_error(const struct xds_guest *g);
+/* The guest's kernel (NULL for a guest without one: static, gone). */
+struct lx_guest *xds_guest_lx(struct xds_guest *g);
+/* How to find this guest again in a later run (the journal keeps it). */
+const char *xds_guest_spec(const struct xds_guest *g);
+
+/* Pause (unless someone else had: *was_paused), resume.  Writes to the
+ * guest happen only between the two. */
+int xds_guest_pause(struct xds_guest *g, bool *was_paused, struct xds_err *err);
+int xds_guest_resume(struct xds_guest *g, struct xds_err *err);
+/* 1 when the guest was asked to shut down, reboot or suspend since the
+ * last call, 0 if not (or the kind cannot tell), -1 with err. */
+int xds_guest_stop_asked(struct xds_guest *g, struct xds_err *err);
+
+/* Whether g (of the same name) can be the guest an earlier run journaled
+ * under spec: never for a guest that dies with its run. */
+bool xds_guest_may_be(const struct xds_guest *g, const char *spec);
+
+/*
+ * A guest of an earlier run, found again from its name and the spec the
+ * journal kept (recovery).  1: attached (*g set); 0: it is gone for good
+ * and its tasks with it (a private simulator, a destroyed domain), with
+ * the reason in err; -1: it could not be attached now, with err.
+ */
+int xds_host_reattach(struct xds_host *h, const char *name, const char *spec,
+		      struct xds_guest **g, struct xds_err *err);
+
+/* A guest given as a snapshot (copied) or an error: tests, recordings. */
+int xds_host_add_static(struct xds_host *h, const char *name, const struct lx_snapshot *snap,
+			const char *error, struct xds_err *err);
 
 #endif

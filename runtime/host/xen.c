@@ -1,9 +1,8 @@
 /*
- * host_xen.c - the domUs of our Xen host as guests of struct xds_host
- * (see host_xen.h).
+ * xen.c - the "xen" kind of host: the domUs of the Xen host we run in.
  *
- * One xen backend serves every Xen guest: it is found through the guests
- * already attached (their be is the xen backend) or opened anew.  Each
+ * One xen backend serves every Xen guest; this kind opens it at the first
+ * attach and closes it when the host is freed.  Each
  * domU not yet attached is tried against every *.profile of the profile
  * directory in name order: lx_attach locates the profile's linux_banner
  * (with the KASLR slide search) in the guest, so the first profile whose
@@ -24,7 +23,14 @@
 #include <string.h>
 
 #include "backend/xen.h"
-#include "sched/host.h"
+#include "host/host_int.h"
+
+#define XEN_PROFILE_DIR "/etc/xds/profiles"
+
+struct xen_host {
+	struct backend *be;
+	char profile_dir[PATH_MAX];
+};
 
 struct xen_profiles {
 	struct profile *p;
@@ -95,40 +101,12 @@ static int xen_load_profiles(const char *dir, struct xen_profiles *ps,
 	return 0;
 }
 
-static struct backend *xen_backend_of(struct xds_host *h)
-{
-	for (int i = 0; i < h->nr_guests; i++)
-		if (h->guests[i].be && !strcmp(h->guests[i].be->ops->name, "xen"))
-			return h->guests[i].be;
-	return NULL;
-}
-
 static int xen_guest_index(struct xds_host *h, struct backend *be, int dom)
 {
 	for (int i = 0; i < h->nr_guests; i++)
 		if (h->guests[i].be == be && h->guests[i].dom == dom)
 			return i;
 	return -1;
-}
-
-static int xen_count(struct xds_host *h, struct backend *be)
-{
-	int n = 0;
-	for (int i = 0; i < h->nr_guests; i++)
-		n += h->guests[i].be == be;
-	return n;
-}
-
-/* The slot stays, marked gone, so that no other guest's index moves. */
-static void xen_drop_guest(struct xds_host *h, int i)
-{
-	struct xds_guest *g = &h->guests[i];
-	lx_snapshot_free(&g->snap);
-	lx_detach(g->lx);
-	g->lx = NULL;
-	g->be = NULL;
-	g->gone = true;
-	snprintf(g->error, sizeof g->error, "domain %d is gone", g->dom);
 }
 
 static void xen_left_alone(const struct be_dom *d, const char *reason)
@@ -153,25 +131,6 @@ static const char *xen_unfit(struct backend *be, const struct be_dom *d,
 	return NULL;
 }
 
-static void xen_put_guest(struct xds_host *h, struct backend *be,
-			  const struct be_dom *d, struct lx_guest *lx)
-{
-	struct xds_guest *g = NULL;
-	for (int i = 0; i < h->nr_guests && !g; i++)
-		if (h->guests[i].gone)
-			g = &h->guests[i];
-	uint32_t gen = g ? g->gen + 1 : 0;
-	if (!g)
-		g = &h->guests[h->nr_guests++];
-	memset(g, 0, sizeof *g);
-	g->gen = gen;
-	snprintf(g->name, sizeof g->name, "%s", d->name);
-	snprintf(g->spec, sizeof g->spec, "xen");       /* found again by name */
-	g->be = be;
-	g->dom = d->id;
-	g->lx = lx;
-}
-
 /*
  * Tries every profile on domain d.  1 attached, 0 left alone (reason in
  * why).  A profile whose banner is not in the guest says so in its error;
@@ -182,15 +141,8 @@ static int xen_try_attach(struct xds_host *h, struct backend *be,
 			  const struct be_dom *d, const struct xen_profiles *ps,
 			  char *why, size_t n)
 {
-	if (xds_host_guest(h, d->name)) {
+	if (xds_host_find(h, d->name, NULL)) {
 		snprintf(why, n, "a guest named %s is already attached", d->name);
-		return 0;
-	}
-	bool slot = h->nr_guests < XDS_MAX_GUESTS;
-	for (int i = 0; i < h->nr_guests && !slot; i++)
-		slot = h->guests[i].gone;
-	if (!slot) {
-		snprintf(why, n, "more than %d guests", XDS_MAX_GUESTS);
 		return 0;
 	}
 	if (xen_unfit(be, d, why, n))
@@ -202,8 +154,12 @@ static int xen_try_attach(struct xds_host *h, struct backend *be,
 		struct xds_err e;
 		struct lx_guest *lx = lx_attach(be, d->id, &ps->p[i], &e);
 		if (lx) {
-			xen_put_guest(h, be, d, lx);
-			return 1;
+			struct xds_err pe;
+			if (host_put_guest(h, &host_kind_xen, d->name, be, d->id, lx, "xen", &pe))
+				return 1;
+			lx_detach(lx);          /* found again by name: "xen" */
+			snprintf(why, n, "%s", pe.msg);
+			return 0;
 		}
 		if (!other && !strstr(e.msg, "does not run the kernel of profile")) {
 			snprintf(why, n, "%s", e.msg);
@@ -214,12 +170,11 @@ static int xen_try_attach(struct xds_host *h, struct backend *be,
 }
 
 /* Drops the guests of be whose domain is not in doms[0..n). */
-static int xen_drop_gone(struct xds_host *h, struct backend *be,
-			 const struct be_dom *doms, int n)
+static int xen_drop_gone(struct xds_host *h, const struct be_dom *doms, int n)
 {
 	int dropped = 0;
 	for (int i = h->nr_guests - 1; i >= 0; i--) {
-		if (h->guests[i].be != be || h->guests[i].gone)
+		if (h->guests[i].kind != &host_kind_xen || h->guests[i].gone)
 			continue;
 		int alive = 0;
 		for (int k = 0; k < n; k++)
@@ -228,7 +183,9 @@ static int xen_drop_gone(struct xds_host *h, struct backend *be,
 			continue;
 		fprintf(stderr, "xds-lua: xen: dom %d (%s) is gone: dropped\n",
 			h->guests[i].dom, h->guests[i].name);
-		xen_drop_guest(h, i);
+		char why[64];
+		snprintf(why, sizeof why, "domain %d is gone", h->guests[i].dom);
+		host_drop_guest(&h->guests[i], why);
 		dropped++;
 	}
 	return dropped;
@@ -242,7 +199,7 @@ static int xen_scan(struct xds_host *h, struct backend *be,
 	int n = be_list(be, doms, XDS_MAX_GUESTS, err);
 	if (n < 0)
 		return -1;
-	int delta = xen_drop_gone(h, be, doms, n);
+	int delta = xen_drop_gone(h, doms, n);
 	for (int k = 0; k < n; k++) {
 		char why[512];
 		if (xen_guest_index(h, be, doms[k].id) >= 0)
@@ -260,30 +217,79 @@ static int xen_scan(struct xds_host *h, struct backend *be,
 	return 0;
 }
 
-int xds_host_xen_rescan(struct xds_host *h, const char *profile_dir,
-			int *changed, struct xds_err *err)
+static int xen_rescan(struct xds_host *h, void *priv, int *changed, struct xds_err *err)
 {
+	struct xen_host *x = priv;
 	struct xen_profiles ps;
-	const char *dir = profile_dir ? profile_dir : XDS_XEN_PROFILE_DIR;
 	if (changed)
 		*changed = 0;
-	if (xen_load_profiles(dir, &ps, err) < 0)
-		return -1;
-	struct backend *be = xen_backend_of(h);
-	if (!be)
-		be = backend_xen_new(err);
-	int rc = be ? xen_scan(h, be, &ps, changed, err) : -1;
+	if (!x)
+		return 0;
+	if (xen_load_profiles(x->profile_dir, &ps, err) < 0)
+		return xds_err_wrap(err, "xen");
+	int rc = xen_scan(h, x->be, &ps, changed, err);
 	free(ps.p);
-	if (!be)
-		return -1;
-	int count = xen_count(h, be);
-	if (count == 0)
-		be_close(be);           /* no guest holds it: nothing to keep */
-	return rc < 0 ? -1 : count;
+	return rc < 0 ? xds_err_wrap(err, "xen") : 0;
 }
 
-int xds_host_attach_xen(struct xds_host *h, const char *profile_dir,
+static int xen_attach(struct xds_host *h, void **priv, const char *arg,
+		      const struct xds_attach_opts *o, struct xds_err *err)
+{
+	(void)arg;
+	struct xen_host *x = *priv;
+	if (!x) {
+		if (!(x = calloc(1, sizeof *x)))
+			return xds_fail(err, "out of memory");
+		snprintf(x->profile_dir, sizeof x->profile_dir, "%s",
+			 o->profile_dir ? o->profile_dir : XEN_PROFILE_DIR);
+		if (!(x->be = backend_xen_new(err))) {
+			free(x);
+			return xds_err_wrap(err, "xen");
+		}
+		*priv = x;
+	}
+	return xen_rescan(h, x, NULL, err);
+}
+
+static bool xen_claims(const char *spec)
+{
+	return !strcmp(spec, "xen");
+}
+
+/* A domU is found again by name; one that is gone took its tasks along. */
+static int xen_reattach(struct xds_host *h, void **priv, const char *name, const char *spec,
 			struct xds_err *err)
 {
-	return xds_host_xen_rescan(h, profile_dir, NULL, err);
+	static const struct xds_attach_opts none;
+	(void)spec;
+	if (xen_attach(h, priv, NULL, &none, err) < 0)
+		return 0;
+	if (!xds_host_find(h, name, NULL)) {
+		xds_fail(err, "%s: not found on this Xen host", name);
+		return 0;
+	}
+	return 1;
 }
+
+static void xen_close(void *priv)
+{
+	struct xen_host *x = priv;
+	if (x)
+		be_close(x->be);
+	free(x);
+}
+
+static bool xen_available(void)
+{
+	return backend_xen_available();
+}
+
+const struct host_kind host_kind_xen = {
+	.name = "xen",
+	.attach = xen_attach,
+	.rescan = xen_rescan,
+	.claims = xen_claims,
+	.reattach = xen_reattach,
+	.close = xen_close,
+	.available = xen_available,
+};

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sched/host.h"
+#include "host/host.h"
 
 enum xds_hold {
 	XH_NONE,        /* not held: runs as the guest's scheduler decides */
@@ -83,27 +83,16 @@ struct xds_sched_opts {
 					 * why, undone batches, kicks; may be NULL */
 };
 
-struct xds_sched {
-	struct xds_host *host;
-	struct xds_sched_opts opt;
-	struct xds_held *held;
-	int nr_held, cap_held;
-	int *held_idx;                  /* hash index into held */
-	size_t held_idx_cap;
-	bool held_dirty;
-	struct xds_acct *acct;
-	int nr_acct, cap_acct;
-	int *acct_idx;                  /* hash index into acct */
-	size_t acct_idx_cap;
-	struct xds_stats stats;
-	uint64_t start_ns, now_ns;      /* host time: virtual with --sim */
-	int journal_fd;
-};
+struct xds_sched;
 
-int xds_sched_init(struct xds_sched *s, struct xds_host *h, const struct xds_sched_opts *o,
-		   struct xds_err *err);
-/* Thaws every held task (reporting failures on opt.log) and closes. */
-int xds_sched_fini(struct xds_sched *s, struct xds_err *err);
+/* Starts the scheduler on h (not owned).  A journal that a crashed run
+ * left is recovered first. */
+struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts *o,
+				struct xds_err *err);
+/* Thaws every held task (reporting failures on opt.log), closes the
+ * journal and frees s (NULL is fine).  -1 with err if some task could not
+ * be thawed (the journal keeps it). */
+int xds_sched_free(struct xds_sched *s, struct xds_err *err);
 
 int xds_sched_advance(struct xds_sched *s, struct xds_err *err);
 int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err);
@@ -118,12 +107,26 @@ int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);
 const struct xds_held *xds_sched_held(const struct xds_sched *s, int guest, uint64_t addr);
 /* Frozen as far as a policy is concerned: held, or wished frozen. */
 bool xds_sched_is_frozen(const struct xds_sched *s, int guest, uint64_t addr);
+/* The held set, and the accounting, entry by entry. */
+int xds_sched_nr_held(const struct xds_sched *s);
+const struct xds_held *xds_sched_held_at(const struct xds_sched *s, int i);
+int xds_sched_nr_acct(const struct xds_sched *s);
+const struct xds_acct *xds_sched_acct_at(const struct xds_sched *s, int i);
+
+const struct xds_stats *xds_sched_stats(const struct xds_sched *s);
+/* The policy's and the whole tick's share of a tick, measured above. */
+void xds_sched_add_policy_ns(struct xds_sched *s, uint64_t ns);
+void xds_sched_add_tick_ns(struct xds_sched *s, uint64_t ns);
+void xds_sched_set_tick(struct xds_sched *s, uint64_t tick_ns);
+/* Host time of the latest snapshot, and since the scheduler started. */
+uint64_t xds_sched_now(const struct xds_sched *s);
+uint64_t xds_sched_elapsed(const struct xds_sched *s);
+struct xds_host *xds_sched_host(const struct xds_sched *s);
 
 /* Thaw what a journal lists, attaching its guests again (--recover; a run
  * that finds a journal left by a crash does the same with its own guests).
  * A journal is locked by the run that writes it: recovering one that a
  * live xds-lua holds is refused. */
 int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err);
-
 
 #endif

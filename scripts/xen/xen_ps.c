@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "backend/xen.h"
-#include "sched/host.h"
+#include "host/host.h"
 
 static double now_ms(void)
 {

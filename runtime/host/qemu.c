@@ -1,0 +1,201 @@
+/*
+ * qemu.c - the "qemu" kind of host: a QEMU (or KVM) guest given by its
+ * RAM file and its QMP socket.
+ *
+ * The spec is NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,
+ * sysmap=MAP].  The kernel's profile is loaded from a file, or built from
+ * a vmlinux (and its System.map) and cached by the file's size and times
+ * under $XDG_CACHE_HOME/xds-lua, or the default given with the attach
+ * options.  Each guest gets a backend of its own, which this kind closes.
+ * A guest is found again in a later run by the same spec (the journal
+ * keeps it, with the default profile written in).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/host_int.h"
+
+struct qemu_host {
+	struct backend *be[XDS_MAX_GUESTS];
+	int nr_be;
+};
+
+struct qemu_spec {
+	char name[XDS_MAX_GUEST_NAME], ram[PATH_MAX], qmp[PATH_MAX], profile[PATH_MAX],
+		vmlinux[PATH_MAX], sysmap[PATH_MAX];
+};
+
+static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err)
+{
+	memset(q, 0, sizeof *q);
+	const char *colon = strchr(spec, ':');
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof q->name)
+		return xds_fail(err, "'%s': expected NAME:ram=PATH,qmp=PATH[,profile=FILE]"
+				"[,vmlinux=ELF,sysmap=MAP]", spec);
+	memcpy(q->name, spec, (size_t)(colon - spec));
+	char *rest = strdup(colon + 1), *save = NULL;
+	if (!rest)
+		return xds_fail(err, "out of memory");
+	int rc = 0;
+	for (char *kv = strtok_r(rest, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			rc = xds_fail(err, "'%s': '%s' is not key=value", spec, kv);
+			break;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		char *slot = !strcmp(kv, "ram") ? q->ram : !strcmp(kv, "qmp") ? q->qmp
+			: !strcmp(kv, "profile") ? q->profile : !strcmp(kv, "vmlinux") ? q->vmlinux
+			: !strcmp(kv, "sysmap") ? q->sysmap : NULL;
+		if (!slot)
+			rc = xds_fail(err, "'%s': unknown key '%s' (ram, qmp, profile, vmlinux, sysmap)", spec, kv);
+		else
+			snprintf(slot, PATH_MAX, "%s", v);
+	}
+	free(rest);
+	if (!rc && (!q->ram[0] || !q->qmp[0]))
+		rc = xds_fail(err, "'%s': ram= and qmp= are both needed", spec);
+	return rc;
+}
+
+/* A profile built from a vmlinux is kept in the cache, keyed by the file. */
+static void cache_path(const char *vmlinux, const char *sysmap, char *out, size_t n)
+{
+	struct stat st = { 0 }, sm = { 0 };
+	stat(vmlinux, &st);
+	if (sysmap[0])
+		stat(sysmap, &sm);
+	const char *base = strrchr(vmlinux, '/') ? strrchr(vmlinux, '/') + 1 : vmlinux;
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	if (xdg && *xdg)
+		snprintf(dir, sizeof dir, "%s/xds-lua", xdg);
+	else if (home && *home)
+		snprintf(dir, sizeof dir, "%s/.cache/xds-lua", home);
+	else
+		snprintf(dir, sizeof dir, "/tmp/xds-lua-cache");
+	if (xds_format(NULL, out, n, "%s/%s-%llx-%llx-%llx.profile", dir, base,
+		       (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
+		       (unsigned long long)sm.st_mtime))
+		out[0] = 0;
+	char mk[PATH_MAX];
+	snprintf(mk, sizeof mk, "%s", dir);
+	for (char *p = mk + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(mk, 0755);
+			*p = '/';
+		}
+	mkdir(mk, 0755);
+}
+
+static int spec_profile(const struct qemu_spec *q, const char *default_profile, struct profile *p,
+			struct xds_err *err)
+{
+	if (q->profile[0])
+		return profile_load(q->profile, p, err);
+	if (q->vmlinux[0]) {
+		char cached[PATH_MAX];
+		cache_path(q->vmlinux, q->sysmap, cached, sizeof cached);
+		if (cached[0] && !access(cached, R_OK) && !profile_load(cached, p, NULL))
+			return 0;
+		if (profile_build(q->vmlinux, q->sysmap[0] ? q->sysmap : NULL, p, err))
+			return -1;
+		if (cached[0])
+			profile_save(p, cached, NULL);   /* a cache that cannot be written is no error */
+		return 0;
+	}
+	if (default_profile)
+		return profile_load(default_profile, p, err);
+	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP] or --profile");
+}
+
+static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
+		       const struct xds_attach_opts *o, struct xds_err *err)
+{
+	struct qemu_host *qh = *priv;
+	if (!qh && !(qh = *priv = calloc(1, sizeof *qh)))
+		return xds_fail(err, "out of memory");
+	struct qemu_spec *q = malloc(sizeof *q);
+	struct profile *p = malloc(sizeof *p);
+	struct backend *be = NULL;
+	struct lx_guest *lx = NULL;
+	int rc = -1;
+	if (!q || !p) {
+		xds_fail(err, "out of memory");
+		goto out;
+	}
+	if (qh->nr_be == XDS_MAX_GUESTS) {
+		xds_fail(err, "more than %d guests", XDS_MAX_GUESTS);
+		goto out;
+	}
+	if (parse_spec(spec, q, err) || spec_profile(q, o->profile, p, err))
+		goto out;
+	be = backend_qemu_new(err);
+	if (!be)
+		goto out;
+	int dom = backend_qemu_add(be, q->name, q->ram, q->qmp, err);
+	if (dom < 0)
+		goto out;
+	lx = lx_attach(be, dom, p, err);
+	if (!lx) {
+		xds_err_wrap(err, "%s", q->name);
+		goto out;
+	}
+	char again[sizeof ((struct xds_guest *)0)->spec];
+	if (!q->profile[0] && !q->vmlinux[0] && o->profile)
+		snprintf(again, sizeof again, "%.500s,profile=%.500s", spec, o->profile);
+	else
+		snprintf(again, sizeof again, "%s", spec);
+	if (!host_put_guest(h, &host_kind_qemu, q->name, be, dom, lx, again, err))
+		goto out;
+	qh->be[qh->nr_be++] = be;
+	be = NULL;
+	lx = NULL;
+	rc = 0;
+out:
+	if (rc && q)
+		xds_err_wrap(err, "--qemu %s", q->name[0] ? q->name : spec);
+	lx_detach(lx);
+	be_close(be);
+	free(q);
+	free(p);
+	return rc;
+}
+
+/* A journal's spec of ours is NAME:ram=...; the other kinds' are words. */
+static bool qemu_claims(const char *spec)
+{
+	return strchr(spec, ':') != NULL;
+}
+
+static int qemu_reattach(struct xds_host *h, void **priv, const char *name, const char *spec,
+			 struct xds_err *err)
+{
+	static const struct xds_attach_opts none;
+	(void)name;
+	return qemu_attach(h, priv, spec, &none, err) ? -1 : 1;
+}
+
+static void qemu_close(void *priv)
+{
+	struct qemu_host *qh = priv;
+	if (!qh)
+		return;
+	for (int i = 0; i < qh->nr_be; i++)
+		be_close(qh->be[i]);
+	free(qh);
+}
+
+const struct host_kind host_kind_qemu = {
+	.name = "qemu",
+	.attach = qemu_attach,
+	.claims = qemu_claims,
+	.reattach = qemu_reattach,
+	.close = qemu_close,
+};

@@ -1,0 +1,93 @@
+/*
+ * journal.c - the journal: what a crash would leave frozen.
+ *
+ * A text file, one line per event, synced before the change it announces:
+ * "guest NAME SPEC" (SPEC: how the host layer finds the guest again),
+ * "freeze NAME ADDR PID COMM", "thaw NAME ADDR PID", "gone NAME ADDR PID".
+ * A run holds an exclusive lock on it; a clean end empties it.  Reading it
+ * back after a crash is recover.c's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sched/sched_int.h"
+
+#define JOURNAL_LINE 1400
+
+static int mkdirs_for(const char *path)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = 0;
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* The journal is ours alone while we run: a second xds-lua on the same
+ * journal would overwrite the record of what the first holds. */
+int journal_open(const char *path, struct xds_err *err)
+{
+	if (mkdirs_for(path))
+		return xds_fail(err, "journal %s: cannot create its folder: %s", path, strerror(errno));
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return xds_fail(err, "journal %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return xds_fail(err, "journal %s is in use by another xds-lua; give this one its own "
+					"(--journal PATH) or stop the other", path);
+		return xds_fail(err, "journal %s: lock: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+{
+	if (s->journal_fd < 0)
+		return 0;
+	char line[JOURNAL_LINE];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof line - 1)
+		return xds_fail(err, "journal: line too long");
+	line[n++] = '\n';
+	if (write(s->journal_fd, line, (size_t)n) != n || fdatasync(s->journal_fd))
+		return xds_fail(err, "journal %s: %s", s->opt.journal, strerror(errno));
+	return 0;
+}
+
+int journal_guests(struct xds_sched *s, struct xds_err *err)
+{
+	for (int i = 0; i < xds_host_nr_guests(s->host); i++) {
+		const struct xds_guest *g = xds_host_guest(s->host, i);
+		if (!xds_guest_gone(g) &&
+		    journal_line(s, err, "guest %s %s", xds_guest_name(g), xds_guest_spec(g)))
+			return -1;
+	}
+	return 0;
+}
+
+int journal_empty(struct xds_sched *s, struct xds_err *err)
+{
+	if (s->journal_fd >= 0 && ftruncate(s->journal_fd, 0))
+		return xds_fail(err, "journal %s: %s", s->opt.journal, strerror(errno));
+	return 0;
+}

@@ -1,0 +1,201 @@
+/*
+ * recover.c - thawing what a journal lists (journal.c writes it).
+ *
+ * The journal is read whole: its guests with the spec that finds each
+ * again, and per task the last event (frozen or not).  Each guest that
+ * still has frozen tasks is used where this run has it attached, else
+ * attached anew through the host layer; the tasks are thawed while it is
+ * paused, retried a little while a lock is held.  A guest that is gone for
+ * good took its tasks with it; one that cannot be reached now keeps them,
+ * and the journal with it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched/sched_int.h"
+
+#define RECOVER_TRIES 50        /* thaw tries per task, 2 ms of guest time apart */
+
+struct jentry {
+	char guest[XDS_MAX_GUEST_NAME];
+	uint64_t addr;
+	int pid;
+	bool frozen;
+};
+
+struct journal {
+	char names[XDS_MAX_GUESTS][XDS_MAX_GUEST_NAME], specs[XDS_MAX_GUESTS][1024];
+	int nr_guests;
+	struct jentry *e;
+	int n;
+};
+
+static struct jentry *entry_of(struct journal *j, const char *name, uint64_t addr, int pid)
+{
+	for (int i = 0; i < j->n; i++)
+		if (!strcmp(j->e[i].guest, name) && j->e[i].addr == addr && j->e[i].pid == pid)
+			return &j->e[i];
+	struct jentry *n = realloc(j->e, (size_t)(j->n + 1) * sizeof *j->e);
+	if (!n)
+		return NULL;
+	j->e = n;
+	struct jentry *e = &j->e[j->n++];
+	snprintf(e->guest, sizeof e->guest, "%s", name);
+	e->addr = addr;
+	e->pid = pid;
+	e->frozen = false;
+	return e;
+}
+
+static int read_journal(const char *path, struct journal *j, struct xds_err *err)
+{
+	memset(j, 0, sizeof *j);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : xds_fail(err, "%s: %s", path, strerror(errno));
+	char line[1400];
+	int rc = 0;
+	for (int lineno = 1; !rc && fgets(line, sizeof line, f); lineno++) {
+		line[strcspn(line, "\n")] = 0;
+		char name[XDS_MAX_GUEST_NAME];
+		unsigned long long addr;
+		int pid, off = 0;
+		if (sscanf(line, "guest %63s %n", name, &off) == 1 && off && j->nr_guests < XDS_MAX_GUESTS) {
+			snprintf(j->names[j->nr_guests], XDS_MAX_GUEST_NAME, "%s", name);
+			snprintf(j->specs[j->nr_guests++], 1024, "%s", line + off);
+		} else if (sscanf(line, "freeze %63s %llx %d", name, &addr, &pid) == 3 ||
+			   sscanf(line, "thaw %63s %llx %d", name, &addr, &pid) == 3 ||
+			   sscanf(line, "gone %63s %llx %d", name, &addr, &pid) == 3) {
+			struct jentry *e = entry_of(j, name, addr, pid);
+			if (!e)
+				rc = xds_fail(err, "out of memory");
+			else
+				e->frozen = line[0] == 'f';
+		} else if (line[0]) {
+			rc = xds_fail(err, "%s:%d: not a journal line: %.60s", path, lineno, line);
+		}
+	}
+	fclose(f);
+	if (rc) {
+		free(j->e);
+		j->e = NULL;
+	}
+	return rc;
+}
+
+/* Thaw the journal's tasks of guest g, paused. */
+static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *left)
+{
+	struct xds_err e;
+	bool paused = false;
+	const char *name = xds_guest_name(g);
+	struct lx_guest *lx = xds_guest_lx(g);
+	if (!lx || xds_guest_pause(g, &paused, &e)) {
+		if (log)
+			fprintf(log, "xds-lua: recover: %s: %s\n", name, lx ? e.msg : "no kernel to thaw in");
+		return -1;
+	}
+	for (int i = 0; i < j->n; i++) {
+		struct jentry *je = &j->e[i];
+		if (!je->frozen || strcmp(je->guest, name))
+			continue;
+		int rc = LX_RETRY;
+		for (int tries = 0; tries < RECOVER_TRIES && rc == LX_RETRY; tries++) {
+			rc = lx_thaw(lx, je->addr, je->pid, &e);
+			if (rc == LX_RETRY) {          /* a lock held: let the guest run a moment */
+				bool again;
+				xds_guest_resume(g, NULL);
+				nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+				xds_guest_pause(g, &again, NULL);
+			}
+		}
+		if (rc == LX_OK) {
+			je->frozen = false;
+			if (log)
+				fprintf(log, "xds-lua: recover: thawed %s pid %d\n", name, je->pid);
+		} else {
+			(*left)++;
+			if (log)
+				fprintf(log, "xds-lua: recover: %s pid %d: %s\n", name, je->pid, e.msg);
+		}
+	}
+	if (!paused)
+		xds_guest_resume(g, NULL);
+	int sent;
+	if (lx_kick(lx, &sent, &e) < 0 && log)
+		fprintf(log, "xds-lua: recover: %s: %s\n", name, e.msg);
+	return 0;
+}
+
+/* How many of the journal's tasks of guest name are still held. */
+static int nr_listed(const struct journal *j, const char *name)
+{
+	int n = 0;
+	for (int i = 0; i < j->n; i++)
+		n += j->e[i].frozen && !strcmp(j->e[i].guest, name);
+	return n;
+}
+
+/* Guest gi of the journal, attached anew on a host of its own. */
+static void recover_detached(struct journal *j, int gi, FILE *log, int *left)
+{
+	struct xds_err e = { "" };
+	struct xds_guest *g = NULL;
+	struct xds_host *tmp = xds_host_new(&e);
+	int rc = tmp ? xds_host_reattach(tmp, j->names[gi], j->specs[gi], &g, &e) : -1;
+	if (rc == 1)
+		thaw_listed(g, j, log, left);
+	else if (log && rc == 0)
+		fprintf(log, "xds-lua: recover: %s\n", e.msg);
+	else if (log)
+		fprintf(log, "xds-lua: recover: cannot attach %s: %s\n", j->names[gi], e.msg);
+	if (rc < 0)
+		*left += nr_listed(j, j->names[gi]);
+	xds_host_free(tmp);
+}
+
+int recover_journal(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err)
+{
+	struct journal *j = malloc(sizeof *j);
+	if (!j)
+		return xds_fail(err, "out of memory");
+	if (read_journal(path, j, err)) {
+		free(j);
+		return -1;
+	}
+	int left = 0;
+	for (int gi = 0; gi < j->nr_guests; gi++) {
+		if (!nr_listed(j, j->names[gi]))
+			continue;
+		struct xds_guest *g = attached ? xds_host_find(attached, j->names[gi], NULL) : NULL;
+		if (g && xds_guest_may_be(g, j->specs[gi]))
+			thaw_listed(g, j, log, &left);
+		else
+			recover_detached(j, gi, log, &left);
+	}
+	free(j->e);
+	free(j);
+	if (left)
+		return xds_fail(err, "%d task(s) in %s could not be thawed", left, path);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err)
+{
+	if (access(journal, F_OK))
+		return 0;                       /* no journal: nothing left frozen */
+	int fd = journal_open(journal, err);
+	if (fd < 0)
+		return -1;
+	int rc = recover_journal(NULL, journal, log, err);
+	close(fd);
+	return rc;
+}

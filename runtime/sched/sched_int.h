@@ -1,0 +1,79 @@
+/*
+ * sched_int.h - what the files of the scheduler share: struct xds_sched
+ * and the functions one file offers the others (held.c, acct.c, journal.c,
+ * recover.c, tindex.c, sched.c).  Not for use outside runtime/sched.
+ */
+#ifndef XDS_SCHED_INT_H
+#define XDS_SCHED_INT_H
+
+#include "sched/sched.h"
+
+/* ---- tindex.c: one open-addressing index from a task's key to an entry ---- */
+
+struct tindex {
+	int *slot;              /* entry numbers, -1 empty */
+	size_t cap;             /* a power of two, > 2 * entries */
+};
+
+uint64_t tindex_hash(int guest, uint64_t addr, int pid);
+/* Empty it, with room for n entries; -1 when out of memory. */
+int tindex_reset(struct tindex *ix, size_t n);
+void tindex_put(struct tindex *ix, uint64_t hash, int entry);
+/* The first entry under hash that match accepts, or -1. */
+int tindex_find(const struct tindex *ix, uint64_t hash,
+		bool (*match)(const void *ctx, int entry), const void *ctx);
+void tindex_free(struct tindex *ix);
+
+struct xds_sched {
+	struct xds_host *host;
+	struct xds_sched_opts opt;
+	/* held.c */
+	struct xds_held *held;
+	int nr_held, cap_held;
+	struct tindex held_idx;         /* keyed by (guest, addr): rebuilt when dirty */
+	bool held_dirty;
+	/* acct.c */
+	struct xds_acct *acct;
+	int nr_acct, cap_acct;
+	struct tindex acct_idx;         /* keyed by (guest, addr, pid) */
+	/* sched.c */
+	struct xds_stats stats;
+	uint64_t start_ns, now_ns;      /* host time */
+	uint64_t rescanned_ns;          /* when guests were last looked for */
+	uint64_t released_until[XDS_MAX_GUESTS];    /* a guest asked to stop keeps its
+						     * tasks until then (host time) */
+	/* journal.c */
+	int journal_fd;
+};
+
+/* ---- held.c ---- */
+struct xds_held *held_find(struct xds_sched *s, int guest, uint64_t addr);
+struct xds_held *held_add(struct xds_sched *s, int guest, const struct lx_task *t,
+			  struct xds_err *err);
+void held_drop(struct xds_sched *s, struct xds_held *h);
+void held_free(struct xds_sched *s);
+
+/* ---- acct.c ---- */
+/* Charge dt of host time to every task of the latest snapshots. */
+void acct_tick(struct xds_sched *s, uint64_t dt);
+void acct_free(struct xds_sched *s);
+
+/* ---- journal.c ---- */
+/* Open and lock path (its folders made); the fd, or -1 with err. */
+int journal_open(const char *path, struct xds_err *err);
+/* One line, synced before it returns (no journal: nothing to do). */
+int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Start the journal anew: "guest NAME SPEC" for every live guest. */
+int journal_guests(struct xds_sched *s, struct xds_err *err);
+int journal_empty(struct xds_sched *s, struct xds_err *err);
+
+/* ---- recover.c ---- */
+/* Thaw what the journal at path lists; attached: guests of this run to
+ * use where the journal names them (may be NULL). */
+int recover_journal(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err);
+
+/* ---- sched.c ---- */
+void sched_log(struct xds_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
