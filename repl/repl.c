@@ -11,7 +11,8 @@
  * loops between two ticks (the driver's stop flag points at ours while the
  * REPL runs).  Without a terminal, statements are read without prompts.
  * On the way out every task frozen in the session is thawed and counted.
- * Completion is complete.c's, the helpers helpers.c's.
+ * Completion is complete.c's, the helpers helpers.c's, the signals and
+ * quit() interrupt.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +36,6 @@
 
 enum { LINE_EOF = -1, LINE_INTR = -2 };
 
-volatile sig_atomic_t xds_repl_signal;
-static lua_State *replL;                /* the state a signal stops */
-static volatile sig_atomic_t running;   /* a command runs */
-static volatile sig_atomic_t quitting;  /* quit() or SIGTERM */
-static bool tty;
 static char history_file[4096];
 
 int xds_repl_pcall(lua_State *L, int narg, int nres)
@@ -50,45 +46,6 @@ int xds_repl_pcall(lua_State *L, int narg, int nres)
 	int status = lua_pcall(L, narg, nres, base);
 	lua_remove(L, base);
 	return status;
-}
-
-/* ---- signals ---- */
-
-static void stop_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "%s", xds_repl_signal == SIGTERM ? "terminated" : "interrupted!");
-}
-
-static void on_signal(int sig)
-{
-	xds_repl_signal = sig;
-	if (sig == SIGTERM) {
-		quitting = 1;
-		if (!tty)
-			close(STDIN_FILENO);
-	}
-	if (running && replL)
-		lua_sethook(replL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-void xds_repl_clear_interrupt(lua_State *L)
-{
-	if (lua_gethook(L) == stop_hook)
-		lua_sethook(L, NULL, 0, 0);
-	if (xds_repl_signal == SIGINT)
-		xds_repl_signal = 0;
-}
-
-void xds_repl_request_quit(void)
-{
-	quitting = 1;
-}
-
-bool xds_repl_is_tty(void)
-{
-	return tty;
 }
 
 /* ---- reading lines ---- */
@@ -121,7 +78,7 @@ static int tty_line(const char *prompt, char **out)
 	while (rl_state == 0) {
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 		if (poll(&p, 1, -1) < 0 && errno == EINTR) {
-			if (quitting)
+			if (xds_repl_quitting())
 				break;
 			if (xds_repl_signal == SIGINT) {
 				xds_repl_signal = 0;
@@ -172,7 +129,8 @@ static const char *prompt(lua_State *L, int first)
 static int pushline(lua_State *L, int first)
 {
 	char *line = NULL;
-	int rc = quitting ? LINE_EOF : tty ? tty_line(prompt(L, first), &line) : plain_line(&line);
+	int rc = xds_repl_quitting() ? LINE_EOF :
+		xds_repl_is_tty() ? tty_line(prompt(L, first), &line) : plain_line(&line);
 	if (rc != 1)
 		return rc;
 	lua_pushstring(L, line);
@@ -264,14 +222,11 @@ static void print_results(lua_State *L)
 /* The chunk on top runs; a signal from now on stops it. */
 static void run_command(lua_State *L)
 {
-	if (xds_repl_signal == SIGINT)
-		xds_repl_signal = 0;
-	running = 1;
+	xds_repl_command_begin();
 	int status = xds_repl_pcall(L, 0, LUA_MULTRET);
 	if (status == LUA_OK)
 		print_results(L);
-	running = 0;
-	xds_repl_clear_interrupt(L);
+	xds_repl_command_end(L);
 	if (status != LUA_OK)
 		report(L);
 	fflush(stdout);
@@ -280,7 +235,6 @@ static void run_command(lua_State *L)
 /* ---- the session ---- */
 
 struct session {
-	struct sigaction old_int, old_term;
 	struct xds_run *run;
 	volatile sig_atomic_t *old_stop;
 };
@@ -302,24 +256,14 @@ static void open_history(void)
 
 static void begin(lua_State *L, struct session *s)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	tty = isatty(STDIN_FILENO);
-	replL = L;
-	quitting = 0;
-	xds_repl_signal = 0;
-	sigaction(SIGINT, &sa, &s->old_int);
-	sigaction(SIGTERM, &sa, &s->old_term);
+	xds_repl_catch_signals(L);
 	s->run = xds_run_of(L);
 	if (s->run) {
 		s->old_stop = s->run->opt.stop;
 		s->run->opt.stop = &xds_repl_signal;
 	}
 	xds_repl_helpers_open(L);
-	if (!tty)
+	if (!xds_repl_is_tty())
 		return;
 	rl_readline_name = "xds-lua";
 	rl_catch_signals = 0;
@@ -347,7 +291,7 @@ static void thaw_session(struct session *s)
 static void end(lua_State *L, struct session *s)
 {
 	lua_settop(L, 0);
-	if (tty) {
+	if (xds_repl_is_tty()) {
 		fputs("\n", stdout);
 		if (history_file[0])
 			history_truncate_file(history_file, HISTORY_MAX);
@@ -356,9 +300,7 @@ static void end(lua_State *L, struct session *s)
 	thaw_session(s);
 	if (s->run)
 		s->run->opt.stop = s->old_stop;
-	sigaction(SIGINT, &s->old_int, NULL);
-	sigaction(SIGTERM, &s->old_term, NULL);
-	replL = NULL;
+	xds_repl_release_signals();
 }
 
 int xds_repl(lua_State *L)
@@ -366,7 +308,7 @@ int xds_repl(lua_State *L)
 	struct session s = {0};
 	int status;
 	begin(L, &s);
-	while (!quitting && (status = loadline(L)) != LINE_EOF) {
+	while (!xds_repl_quitting() && (status = loadline(L)) != LINE_EOF) {
 		if (status == LINE_INTR)
 			continue;
 		if (status == LUA_OK)

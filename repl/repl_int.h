@@ -1,9 +1,12 @@
 /*
  * repl_int.h - what the files of the REPL share, and nothing else.
  *
- * repl.c owns the loop, the terminal and SIGINT while the REPL runs;
- * complete.c the tab completion; helpers.c the global helpers (ps, top,
- * freeze, ...); history.c where the history file lives.
+ * repl.c owns the loop and the terminal; interrupt.c SIGINT, SIGTERM
+ * and quit() while the REPL runs; complete.c the tab completion;
+ * helpers.c the global helpers (ps, top, freeze, ...) and the task fields
+ * they and the completion name; history.c where the history file lives.
+ * Calls go one way: repl.c -> complete.c -> helpers.c -> interrupt.c,
+ * and repl.c -> helpers.c, interrupt.c, history.c.
  */
 #ifndef XDS_REPL_INT_H
 #define XDS_REPL_INT_H
@@ -14,14 +17,24 @@
 
 #include <lua.h>
 
-/* The signal (SIGINT, SIGTERM) that interrupted the running command, or
- * 0.  The tick driver's stop flag points here while the REPL runs. */
+/* interrupt.c.  The signal (SIGINT, SIGTERM) that interrupted the running
+ * command, or 0.  The tick driver's stop flag points here while the REPL
+ * runs. */
 extern volatile sig_atomic_t xds_repl_signal;
 
+/* Catch SIGINT and SIGTERM for a REPL on L (and see whether stdin is a
+ * terminal); release them as they were before. */
+void xds_repl_catch_signals(lua_State *L);
+void xds_repl_release_signals(void);
+/* Around each command: a signal during it stops its Lua code. */
+void xds_repl_command_begin(void);
+void xds_repl_command_end(lua_State *L);
 /* A command took the interruption itself (top): it ends quietly. */
 void xds_repl_clear_interrupt(lua_State *L);
 /* quit() was called: the loop ends after this command. */
 void xds_repl_request_quit(void);
+/* quit() or SIGTERM: no more commands. */
+bool xds_repl_quitting(void);
 /* Whether stdin is the terminal the REPL prompts on. */
 bool xds_repl_is_tty(void);
 

@@ -10,7 +10,9 @@
  * queued in the tree and current, that rq->cfs_tasks holds exactly the
  * queued tasks, that min_vruntime never goes back and no counter wrapped;
  * and it walks the task list.  It reads with simk_peek, never G(): a
- * corrupt guest is reported, not trusted.  It changes nothing.
+ * corrupt guest is reported, not trusted.  It changes nothing.  It also
+ * names a task's state (ps's letter), for its reports and hv.c's truth
+ * table.  hv.c calls it after every step; it calls nothing of hv.c.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,6 +31,27 @@ struct chk {
 	int nq, capq;
 	int found;
 };
+
+const char *sim_state_name(unsigned state, int exit_state)
+{
+	if (exit_state & EXIT_DEAD)
+		return "X";
+	if (exit_state & EXIT_ZOMBIE)
+		return "Z";
+	if (state == TASK_RUNNING)
+		return "R";
+	if (state & TASK_INTERRUPTIBLE)
+		return "S";
+	if (state & TASK_UNINTERRUPTIBLE)
+		return "D";
+	if (state & __TASK_STOPPED)
+		return "T";
+	if (state & TASK_DEAD)
+		return "X";
+	if (state & TASK_FROZEN)
+		return "D";
+	return "?";
+}
 
 void sim_violation(struct sim *s, const char *fmt, ...)
 {

@@ -556,27 +556,6 @@ struct sdom *sim_domain(struct sim *s, const char *name)
 	return NULL;
 }
 
-const char *sim_state_name(unsigned state, int exit_state)
-{
-	if (exit_state & EXIT_DEAD)
-		return "X";
-	if (exit_state & EXIT_ZOMBIE)
-		return "Z";
-	if (state == TASK_RUNNING)
-		return "R";
-	if (state & TASK_INTERRUPTIBLE)
-		return "S";
-	if (state & TASK_UNINTERRUPTIBLE)
-		return "D";
-	if (state & __TASK_STOPPED)
-		return "T";
-	if (state & TASK_DEAD)
-		return "X";
-	if (state & TASK_FROZEN)
-		return "D";
-	return "?";
-}
-
 static const char *task_state(struct stask *t)
 {
 	if (t->life == LF_DEAD)

@@ -212,10 +212,11 @@ unsigned long simk_nice_weight(int nice);
 void simk_lock(struct sdom *d, raw_spinlock_t *lock_gva);
 void simk_unlock(struct sdom *d, raw_spinlock_t *lock_gva);
 
-/* check.c: invariants after every step */
+/* check.c: invariants after every step; ps's letter for a task state */
 int sim_check_domain(struct sdom *d);
 void sim_violation(struct sim *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+const char *sim_state_name(unsigned state, int exit_state);
 
 /* hv.c: the hypervisor, time and the guests' programs */
 void sim_start(struct sim *s);
@@ -225,7 +226,6 @@ void sim_resume(struct sdom *d);
 void sim_timer_add(struct sim *s, uint64_t at, int kind, struct sdom *d, int arg);
 void sim_print_truth(struct sim *s, FILE *out, bool json);
 struct sdom *sim_domain(struct sim *s, const char *name);
-const char *sim_state_name(unsigned state, int exit_state);
 
 /* scenario.c */
 struct sim *sim_load(const char *path, uint64_t seed, char *err, size_t errlen);

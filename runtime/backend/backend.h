@@ -3,14 +3,28 @@
  *
  * A backend is a table of a handful of functions (LibVMI's driver idea,
  * kept small): list domains, pause, resume, ask whether paused, map guest
- * frames, read a vCPU's registers, count vCPUs, wake an idle vCPU (where
- * the hypervisor lets us), tell that a domain was asked to stop, close.  Layers above call
- * the be_* wrappers below and never learn which hypervisor they run on.
- * Each implementation lives in its own file here (qemu.c; xen.c) and
- * embeds struct backend at the start of its own state.
+ * frames, let mappings go, read a vCPU's registers, count vCPUs, wake an
+ * idle vCPU (where the hypervisor lets us), tell that a domain was asked
+ * to stop, close.  Layers above call the be_* wrappers below and never
+ * learn which hypervisor they run on.  Each implementation lives in its
+ * own file here (qemu.c; xen.c; image.c) and embeds struct backend at the
+ * start of its own state.
  *
  * Domains are numbered by the backend (qemu: 0..n-1 in the order added;
  * xen: domids).  Every function returns -1 (or NULL) with err on failure.
+ *
+ * Mapped frames, the one lifetime rule of every backend and every layer
+ * above: a pointer from be_map stays valid, mapping the frames it was
+ * asked for, until the next be_flush on that backend, or be_close.  No
+ * other call ends it: not more maps (a cache over its bound keeps
+ * mapping), not list, pause, status or regs (a domain that is gone, or
+ * reborn under its id, or whose pages changed, has its mappings forgotten
+ * for later maps but released only at the flush).  A backend that must
+ * let mappings go does it in flush.  Layers above call be_flush only
+ * where nothing can hold such a pointer: linux calls it at the start of
+ * each snapshot (lx_snapshot), between ticks, never inside a read, a
+ * freeze or a batch.  The bytes behind the pointer are the guest's and
+ * change while it runs; only the mapping is kept.
  */
 #ifndef XDS_BACKEND_H
 #define XDS_BACKEND_H
@@ -46,9 +60,14 @@ struct backend_ops {
 		      struct xds_err *err);
 	/* Pointer to nr_frames contiguous 4 KiB guest frames from gfn, or
 	 * NULL with err (frames outside guest RAM, a write map of a read-only
-	 * guest).  Valid until close; write through it only while paused. */
+	 * guest).  Valid until the next flush or close (above); write through
+	 * it only while paused. */
 	void *(*map)(struct backend *be, int dom, uint64_t gfn,
 		     size_t nr_frames, int writable, struct xds_err *err);
+	/* Release what map handed out that the backend does not mean to
+	 * keep (every pointer from map may be invalid after).  NULL: map's
+	 * pointers live until close. */
+	void (*flush)(struct backend *be);
 	/* Registers of one vCPU, read now (or in the current pause). */
 	int (*regs)(struct backend *be, int dom, int vcpu, struct be_regs *out,
 		    struct xds_err *err);
@@ -97,6 +116,13 @@ static inline void *be_map(struct backend *be, int dom, uint64_t gfn,
 	return be->ops->map(be, dom, gfn, nr_frames, writable, err);
 }
 
+/* The one point where pointers from be_map end (see "Mapped frames"). */
+static inline void be_flush(struct backend *be)
+{
+	if (be->ops->flush)
+		be->ops->flush(be);
+}
+
 static inline int be_regs(struct backend *be, int dom, int vcpu,
 			  struct be_regs *out, struct xds_err *err)
 {
@@ -133,7 +159,8 @@ static inline void be_close(struct backend *be)
  * address, true for the pc machine below the PCI hole) and whose QMP
  * socket we may use.  backend_qemu_new makes an empty backend;
  * backend_qemu_add connects one guest and returns its domain id (0, 1, ...
- * in order), or -1 with err.
+ * in order), or -1 with err.  Each RAM file is mapped whole when its
+ * guest is added, so map's pointers live until close (no flush).
  */
 struct backend *backend_qemu_new(struct xds_err *err);
 int backend_qemu_add(struct backend *be, const char *name,
@@ -147,7 +174,8 @@ char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,
 /*
  * The image backend: one domain (id 0) over RAM the caller holds (a dump,
  * a copy, a simulator in the same process), with fixed registers for
- * nr_vcpus vCPUs.  The caller keeps ram alive until close.
+ * nr_vcpus vCPUs.  The caller keeps ram alive until close; map points
+ * into it, so be_flush has nothing to do.
  */
 struct backend *backend_image_new(void *ram, uint64_t size, int nr_vcpus,
 				  const struct be_regs *regs, struct xds_err *err);

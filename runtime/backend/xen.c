@@ -15,8 +15,13 @@
  * odd MFN's bit 12 is not a PTI bit; kernel mode is VGCF_in_kernel, since
  * a 64-bit PV kernel runs in ring 3); an HVM/PVH vCPU's from the CPU record
  * of its HVM context (CR0/3/4, EFER, CPL as SS.DPL).
- * The cache is dropped when the domain's page count changes (balloon),
- * when its domid is reused, and on backend_xen_invalidate.
+ * Mappings live as backend.h's "Mapped frames" says: nothing is unmapped
+ * before be_flush.  The cache forgets its frames when the domain's page
+ * count changes (balloon), when its domid is reused, and on
+ * backend_xen_invalidate; a domain that is gone leaves its state on a
+ * list; flush then releases what was forgotten, trims caches over their
+ * bound, unmaps the multi-frame maps and frees the states of gone
+ * domains (whose pages Xen keeps until they are unmapped).
  * Kicks (an idle vCPU woken after a thaw) are events on the toolstack's
  * xenstore or console channel, sent with EVTCHNOP_send through libxencall;
  * XDS_XEN_NO_KICK=1 turns them off (bench/xen_reaction.sh measures both).
@@ -95,7 +100,7 @@ void backend_xen_cache_stats(struct backend *be, int dom,
 #define XEN_MAX_DOM0_PORTS 65536        /* bound on the scan of dom0's ports */
 #define XEN_KICK_CHANS    2             /* xenstore's, the console's */
 #define XEN_KICK_RELOOK_S 5             /* seconds before looking again for none */
-#define XEN_CACHE_FRAMES  (1u << 18)    /* 1 GiB of mappings per domain */
+#define XEN_CACHE_FRAMES  (1u << 18)    /* a flush leaves 1 GiB mapped per domain */
 #define XEN_CR0_PE        0x1ull
 #define XEN_CR0_PG        0x80000000ull
 #define XEN_CR4_LA57      (1ull << 12)
@@ -104,7 +109,8 @@ void backend_xen_cache_stats(struct backend *be, int dom,
 
 struct xen_backend;
 
-/* A mapping of several frames at once (map with nr_frames > 1). */
+/* A mapping of several frames at once (map with nr_frames > 1), never
+ * reused: unmapped at the next flush. */
 struct xen_multi {
 	void *addr;
 	size_t nr_frames;
@@ -138,6 +144,7 @@ struct xen_dom_state {
 	time_t chans_looked;    /* when none was found: look again later */
 	int nr_chans;
 	struct { evtchn_port_t local, remote; } chan[XEN_KICK_CHANS];
+	struct xen_dom_state *next_gone;        /* on xen_backend.gone */
 };
 
 struct xen_backend {
@@ -151,6 +158,7 @@ struct xen_backend {
 	uint64_t max_mfn;       /* highest machine frame of the host */
 	struct xen_dom_state *doms[XEN_MAX_DOMS];
 	int nr_doms;
+	struct xen_dom_state *gone;     /* left the list: freed at the flush */
 };
 
 static struct xen_backend *xbe(struct backend *be)
@@ -297,7 +305,6 @@ static void xen_state_update(struct xen_dom_state *st, const xc_domaininfo_t *in
 		st->known = 1;
 		memcpy(st->handle, info->handle, sizeof st->handle);
 		xen_fcache_clear(st->cache);
-		xen_drop_multi(st);
 		st->paused_by_us = 0;
 		st->type = xen_type_of(info);
 		unsigned int width = 8;
@@ -314,7 +321,6 @@ static void xen_state_update(struct xen_dom_state *st, const xc_domaininfo_t *in
 	/* pages given back or added (balloon): cached frames may be stale */
 	if (st->tot_pages != info->tot_pages) {
 		xen_fcache_clear(st->cache);
-		xen_drop_multi(st);
 		st->tot_pages = info->tot_pages;
 	}
 	st->nr_vcpus = info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ? 0 :
@@ -355,14 +361,27 @@ static struct xen_dom_state *xen_state_find(struct xen_backend *xb, int domid)
 	return NULL;
 }
 
+/* Out of the lookup at once; its mappings stay until the flush. */
 static void xen_state_remove(struct xen_backend *xb, int domid)
 {
 	for (int i = 0; i < xb->nr_doms; i++)
 		if (xb->doms[i]->domid == domid) {
-			xen_state_free(xb->doms[i]);
+			struct xen_dom_state *st = xb->doms[i];
+			xen_unwatch(st);
+			st->next_gone = xb->gone;
+			xb->gone = st;
 			xb->doms[i] = xb->doms[--xb->nr_doms];
 			return;
 		}
+}
+
+static void xen_free_gone(struct xen_backend *xb)
+{
+	while (xb->gone) {
+		struct xen_dom_state *st = xb->gone;
+		xb->gone = st->next_gone;
+		xen_state_free(st);
+	}
 }
 
 /* The state of domid, created or refreshed from fresh domain info. */
@@ -667,10 +686,18 @@ static int xen_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
 void backend_xen_invalidate(struct backend *be, int dom)
 {
 	struct xen_dom_state *st = xen_state_find(xbe(be), dom);
-	if (st) {
+	if (st)
 		xen_fcache_clear(st->cache);
-		xen_drop_multi(st);
+}
+
+static void xen_flush(struct backend *be)
+{
+	struct xen_backend *xb = xbe(be);
+	for (int i = 0; i < xb->nr_doms; i++) {
+		xen_fcache_trim(xb->doms[i]->cache);
+		xen_drop_multi(xb->doms[i]);
 	}
+	xen_free_gone(xb);
 }
 
 void backend_xen_cache_stats(struct backend *be, int dom,
@@ -846,6 +873,7 @@ static void xen_close(struct backend *be)
 		xencall_close(xb->xcall);
 	for (int i = 0; i < xb->nr_doms; i++)
 		xen_state_free(xb->doms[i]);
+	xen_free_gone(xb);
 	if (xb->fmem)
 		xenforeignmemory_close(xb->fmem);
 	xs_close(xb->xsh);
@@ -861,6 +889,7 @@ static const struct backend_ops xen_ops = {
 	.resume = xen_resume,
 	.status = xen_status,
 	.map = xen_map,
+	.flush = xen_flush,
 	.regs = xen_regs,
 	.nr_vcpus = xen_nr_vcpus,
 	.kick = xen_kick,

@@ -47,10 +47,11 @@ int backend_xen_available(void);
 int backend_xen_info(struct backend *be, int dom, struct xen_dom_info *out,
 		     struct xds_err *err);
 
-/* Unmap every cached frame of dom (its memory may have changed hands). */
+/* Forget every cached frame of dom (its memory may have changed hands):
+ * later maps map afresh; the old mappings go at the next be_flush. */
 void backend_xen_invalidate(struct backend *be, int dom);
 
-/* Frame cache counters of dom (all zero for an unknown domain). */
+/* Frame cache counters and size of dom (all zero for an unknown domain). */
 void backend_xen_cache_stats(struct backend *be, int dom,
 			     struct xen_fcache_stats *st);
 

@@ -2,12 +2,13 @@
  * xen_fcache.c - the mapped-frame cache of the xen backend (see
  * xen_fcache.h).
  *
- * Linear probing over a power-of-two table that doubles while it is under
- * half full; entries are only added, never removed one by one, so no
- * tombstones are needed: a clear unmaps every entry and empties the table.
- * The table never holds more than max_frames entries, so a probe always
- * ends at an empty slot.
+ * Linear probing over a power-of-two table that doubles before it is half
+ * full.  Entries are never removed one by one, so no tombstones are
+ * needed: a clear marks every entry stale (a lookup passes over it, its
+ * mappings stay), a trim unmaps every entry and empties the table.  The
+ * table always keeps an empty slot, so a probe always ends.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +19,11 @@
 struct xen_fcache_slot {
 	uint64_t frame;
 	void *ro, *rw;          /* both NULL: the slot is empty */
+	bool stale;             /* forgotten by a clear, mapped until a trim */
 };
 
 struct xen_fcache {
 	struct xen_fcache_ops ops;
-	size_t max_frames;
 	size_t nr_slots;        /* power of two, > 2 * held */
 	struct xen_fcache_slot *slots;
 	struct xen_fcache_stats st;
@@ -34,7 +35,7 @@ static size_t xen_fcache_hash(uint64_t frame, size_t nr_slots)
 	return (size_t)(frame >> 32) & (nr_slots - 1);
 }
 
-static int xen_fcache_empty(const struct xen_fcache_slot *s)
+static bool xen_fcache_empty(const struct xen_fcache_slot *s)
 {
 	return !s->ro && !s->rw;
 }
@@ -48,7 +49,7 @@ struct xen_fcache *xen_fcache_new(const struct xen_fcache_ops *ops,
 	if (!c)
 		return NULL;
 	c->ops = *ops;
-	c->max_frames = max_frames;
+	c->st.max_frames = max_frames;
 	c->nr_slots = XEN_FCACHE_MIN_SLOTS;
 	c->slots = calloc(c->nr_slots, sizeof *c->slots);
 	if (!c->slots) {
@@ -58,7 +59,7 @@ struct xen_fcache *xen_fcache_new(const struct xen_fcache_ops *ops,
 	return c;
 }
 
-void xen_fcache_clear(struct xen_fcache *c)
+static void xen_fcache_unmap_all(struct xen_fcache *c)
 {
 	for (size_t i = 0; i < c->nr_slots; i++) {
 		struct xen_fcache_slot *s = &c->slots[i];
@@ -69,32 +70,60 @@ void xen_fcache_clear(struct xen_fcache *c)
 		memset(s, 0, sizeof *s);
 	}
 	c->st.held = 0;
+	c->st.stale = 0;
+}
+
+void xen_fcache_clear(struct xen_fcache *c)
+{
+	for (size_t i = 0; i < c->nr_slots; i++)
+		if (!xen_fcache_empty(&c->slots[i]))
+			c->slots[i].stale = true;
+	c->st.stale = c->st.held;
 	c->st.clears++;
+}
+
+void xen_fcache_trim(struct xen_fcache *c)
+{
+	if (c->st.stale == 0 && c->st.held <= c->st.max_frames)
+		return;
+	xen_fcache_unmap_all(c);
+	c->st.trims++;
 }
 
 void xen_fcache_free(struct xen_fcache *c)
 {
 	if (!c)
 		return;
-	xen_fcache_clear(c);
+	xen_fcache_unmap_all(c);
 	free(c->slots);
 	free(c);
 }
 
+/* The live entry of frame, or the empty slot where it would go. */
 static struct xen_fcache_slot *xen_fcache_find(struct xen_fcache *c,
 					       uint64_t frame)
 {
 	size_t i = xen_fcache_hash(frame, c->nr_slots);
 	for (;;) {
 		struct xen_fcache_slot *s = &c->slots[i];
-		if (xen_fcache_empty(s) || s->frame == frame)
+		if (xen_fcache_empty(s) || (s->frame == frame && !s->stale))
 			return s;
 		i = (i + 1) & (c->nr_slots - 1);
 	}
 }
 
-/* Doubles the table; on allocation failure the old one stays (still
- * correct, only fuller). */
+/* The first empty slot on frame's probe path. */
+static struct xen_fcache_slot *xen_fcache_free_slot(struct xen_fcache *c,
+						    uint64_t frame)
+{
+	size_t i = xen_fcache_hash(frame, c->nr_slots);
+	while (!xen_fcache_empty(&c->slots[i]))
+		i = (i + 1) & (c->nr_slots - 1);
+	return &c->slots[i];
+}
+
+/* Doubles the table (stale entries move too); on allocation failure the
+ * old one stays (still correct, only fuller). */
 static void xen_fcache_grow(struct xen_fcache *c)
 {
 	size_t n = c->nr_slots * 2;
@@ -107,17 +136,25 @@ static void xen_fcache_grow(struct xen_fcache *c)
 	c->nr_slots = n;
 	for (size_t i = 0; i < old_n; i++)
 		if (!xen_fcache_empty(&old[i]))
-			*xen_fcache_find(c, old[i].frame) = old[i];
+			*xen_fcache_free_slot(c, old[i].frame) = old[i];
 	free(old);
 }
 
-/* Room for one more entry: clear when full, grow when half full. */
-static void xen_fcache_make_room(struct xen_fcache *c)
+/* Room for one more entry: grow when half full; 0 when an empty slot
+ * would be left after it. */
+static int xen_fcache_make_room(struct xen_fcache *c)
 {
-	if (c->st.held >= c->max_frames || c->st.held + 1 >= c->nr_slots)
-		xen_fcache_clear(c);
-	else if (2 * (c->st.held + 1) > c->nr_slots)
+	if (2 * (c->st.held + 1) > c->nr_slots)
 		xen_fcache_grow(c);
+	return c->st.held + 2 <= c->nr_slots ? 0 : -1;
+}
+
+static void *xen_fcache_map(struct xen_fcache *c, uint64_t frame, int writable)
+{
+	void *addr = c->ops.map(c->ops.ctx, frame, writable);
+	c->st.maps += addr != NULL;
+	c->st.failures += addr == NULL;
+	return addr;
 }
 
 void *xen_fcache_get(struct xen_fcache *c, uint64_t frame, int writable)
@@ -129,25 +166,23 @@ void *xen_fcache_get(struct xen_fcache *c, uint64_t frame, int writable)
 			c->st.hits++;
 			return *p;
 		}
-		*p = c->ops.map(c->ops.ctx, frame, writable);
-		c->st.maps += *p != NULL;
-		c->st.failures += *p == NULL;
-		return *p;
+		return *p = xen_fcache_map(c, frame, writable);
 	}
-	void *addr = c->ops.map(c->ops.ctx, frame, writable);
-	if (!addr) {
+	if (xen_fcache_make_room(c) < 0) {
 		c->st.failures++;
 		return NULL;
 	}
-	c->st.maps++;
-	xen_fcache_make_room(c);
-	s = xen_fcache_find(c, frame);
+	void *addr = xen_fcache_map(c, frame, writable);
+	if (!addr)
+		return NULL;
+	s = xen_fcache_free_slot(c, frame);
 	s->frame = frame;
 	if (writable)
 		s->rw = addr;
 	else
 		s->ro = addr;
-	c->st.held++;
+	if (++c->st.held > c->st.peak)
+		c->st.peak = c->st.held;
 	return addr;
 }
 

@@ -526,6 +526,7 @@ static int take(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)
 int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err)
 {
 	memset(out, 0, sizeof *out);
+	be_flush(g->be);        /* no view, no mapped frame is held between snapshots */
 	/* The guest runs while we read: a list that changed under us is read
 	 * again, with fresh translations. */
 	for (int attempt = 0; attempt < SNAP_TRIES; attempt++) {

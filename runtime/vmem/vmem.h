@@ -25,9 +25,10 @@
 /*
  * Guest physical memory as a backend offers it.  map() returns one 4 KiB
  * guest frame, or NULL when the frame cannot be mapped (a hole, a failed
- * foreign map).  vmem uses each pointer before its next call to map(), so
- * a backend cache of a single frame is enough.  vmem never asks for a
- * frame above max_gfn, the highest guest frame number (inclusive).
+ * foreign map).  The pointer's lifetime is be_map's (backend.h, "Mapped
+ * frames"): vmem keeps none beyond the read or write that mapped it.
+ * vmem never asks for a frame above max_gfn, the highest guest frame
+ * number (inclusive).
  */
 struct vmem_phys {
 	void *ctx;

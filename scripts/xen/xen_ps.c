@@ -188,10 +188,11 @@ int main(int argc, char **argv)
 		struct xds_guest *g = &h.guests[i];
 		struct xen_fcache_stats st;
 		backend_xen_cache_stats(g->be, g->dom, &st);
-		printf("xen-ps: dom %d (%s): %d tasks, %d cpus%s%s; frames held %zu, "
-		       "maps %llu, hits %llu, failed %llu\n", g->dom, g->name,
-		       g->snap.nr_tasks, g->snap.nr_cpus, g->error[0] ? ", error: " : "",
-		       g->error, st.held, (unsigned long long)st.maps,
+		printf("xen-ps: dom %d (%s): %d tasks, %d cpus%s%s; frames held %zu "
+		       "(peak %zu, bound %zu, trims %llu), maps %llu, hits %llu, failed %llu\n",
+		       g->dom, g->name, g->snap.nr_tasks, g->snap.nr_cpus,
+		       g->error[0] ? ", error: " : "", g->error, st.held, st.peak,
+		       st.max_frames, (unsigned long long)st.trims, (unsigned long long)st.maps,
 		       (unsigned long long)st.hits, (unsigned long long)st.failures);
 		struct be_regs r;
 		if (be_regs(g->be, g->dom, 0, &r, &err) == 0) {
