@@ -22,7 +22,7 @@ endif
 CFLAGS  ?= -O2 -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iruntime \
            -I/usr/include/libdwarf $(PKG_CFLAGS)
-LIBS    := $(PKG_LIBS) -ldwarf -lz -lm
+LIBS    := $(PKG_LIBS) -ldwarf -lelf -lz -lm
 
 RUNTIME_SRC := $(sort $(wildcard runtime/*/*.c lua/*.c repl/*.c))
 RUNTIME_SRC := $(filter-out lua/xds_lua.c,$(RUNTIME_SRC))

@@ -23,7 +23,7 @@ else
 	xds=$(mktemp /tmp/xds-profile-driver-XXXXXX)
 	cc -std=c11 -D_GNU_SOURCE -O2 -I. -Iruntime -I/usr/include/libdwarf \
 		bench/profile_driver.c runtime/profile/*.c runtime/util/err.c \
-		-o "$xds" -ldwarf -lz -lm || { echo "cannot build the driver"; exit 1; }
+		-o "$xds" -ldwarf -lelf -lz -lm || { echo "cannot build the driver"; exit 1; }
 fi
 prof=$(mktemp /tmp/xds-bench-profile-XXXXXX)
 trap 'rm -f "${xds#$B/xds-lua}" "$prof" "$prof.pahole"' EXIT

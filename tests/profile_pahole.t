@@ -31,7 +31,7 @@ else
 	# shellcheck disable=SC2086
 	cc -std=c11 -D_GNU_SOURCE -O1 -I. -Iruntime -I/usr/include/libdwarf \
 		$src -o "$T/xds-lua" $(pkg-config --libs lua5.4 2>/dev/null) \
-		-ldwarf -lz -lm || { echo "1..0 # SKIP cannot build a profile driver"; exit 0; }
+		-ldwarf -lelf -lz -lm || { echo "1..0 # SKIP cannot build a profile driver"; exit 0; }
 	PROFILE="$T/xds-lua"
 fi
 

@@ -1,8 +1,10 @@
 /*
- * profile.c - the declared tables, the derived flags, the completeness
- * check and profile_build, which runs the ELF, System.map and DWARF readers
- * in turn.  Reading files is left to profile_elf.c and profile_dwarf.c,
- * the text format to profile_io.c.
+ * profile.c - the profile as an object: the tables fields.def declares,
+ * names and lookups by name, the flags derived from the layout and the
+ * check that every required item is present.  It calls no other profile
+ * file; building a profile is profile_build.c's, reading files the
+ * readers' (profile_syms.c, profile_dwarf.c), the text format
+ * profile_io.c's.
  */
 #include <string.h>
 
@@ -34,6 +36,22 @@ const char *profile_struct_name(enum profile_struct_id id)
 const char *profile_sym_name(enum profile_sym_id id)
 {
 	return profile_sym_decls[id].name;
+}
+
+int profile_struct_by_name(const char *name)
+{
+	for (int t = 0; t < T__COUNT; t++)
+		if (strcmp(name, profile_struct_decls[t].name) == 0)
+			return t;
+	return -1;
+}
+
+int profile_sym_by_name(const char *name)
+{
+	for (int s = 0; s < S__COUNT; s++)
+		if (strcmp(name, profile_sym_decls[s].name) == 0)
+			return s;
+	return -1;
 }
 
 enum profile_struct_id profile_field_struct(enum profile_field_id id)
@@ -109,27 +127,4 @@ int profile_check(const struct profile *p, struct xds_err *err)
 			return xds_fail(err, "%s: no symbol '%s'", p->source,
 					profile_sym_decls[s].name);
 	return 0;
-}
-
-static void set_source(struct profile *p, const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	snprintf(p->source, sizeof p->source, "%s", base);
-}
-
-int profile_build(const char *elf_path, const char *sysmap_path,
-		  struct profile *p, struct xds_err *err)
-{
-	memset(p, 0, sizeof *p);
-	set_source(p, elf_path);
-	if (sysmap_path && profile_sysmap_read(sysmap_path, p, err) < 0)
-		return -1;
-	bool rel = false;
-	if (profile_elf_symbols(elf_path, !sysmap_path, p, &rel, err) < 0)
-		return -1;
-	if (profile_dwarf_fill(elf_path, rel, p, err) < 0)
-		return -1;
-	profile_derive(p);
-	return profile_check(p, err);
 }

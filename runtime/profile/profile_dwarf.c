@@ -9,15 +9,17 @@
  * comes from its first definition anywhere (.debug_info, then .debug_types).
  * Members are then found by offset (dwarf_offdie_b), searching through
  * anonymous struct/union members; every walk is bounded.
+ *
+ * libdwarf is used through its public API only, over the Elf that
+ * profile_elf.c opened and checked (dwarf_elf_init_b); relocations and
+ * compressed sections are libdwarf's own.  The declared tables are
+ * profile.c's.
  */
 #include <dwarf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libdwarf.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "profile/profile_dwobj.h"
+#include "profile/profile_elf.h"
 #include "profile/profile_int.h"
 
 #define MAX_TYPE_CHAIN 32       /* typedef/const/volatile links followed */
@@ -28,7 +30,6 @@ struct dw {
 	Dwarf_Debug dbg;
 	const char *path;
 	struct xds_err *err;
-	struct profile_dwobj obj;       /* the mapping, when obj.map is set */
 };
 
 struct die_ref {
@@ -50,14 +51,6 @@ static void die_free(struct dw *d, Dwarf_Die die)
 {
 	if (die)
 		dwarf_dealloc(d->dbg, die, DW_DLA_DIE);
-}
-
-static int wanted_struct(const char *name)
-{
-	for (int t = 0; t < T__COUNT; t++)
-		if (strcmp(name, profile_struct_decls[t].name) == 0)
-			return t;
-	return -1;
 }
 
 static bool all_required(const struct die_ref r[T__COUNT])
@@ -83,7 +76,7 @@ static int note_die(struct dw *d, Dwarf_Die die, Dwarf_Bool is_info,
 	int rc = dwarf_diename(die, &name, &e);
 	if (rc == DW_DLV_ERROR)
 		return dw_fail(d, e, "name");
-	int t = rc == DW_DLV_OK ? wanted_struct(name) : -1;
+	int t = rc == DW_DLV_OK ? profile_struct_by_name(name) : -1;
 	if (t < 0 || cu[t].have)
 		return 0;
 	if (dwarf_hasattr(die, DW_AT_declaration, &decl, &e) != DW_DLV_OK)
@@ -519,25 +512,23 @@ static int fill_struct(struct dw *d, struct die_ref ref,
 	return 0;
 }
 
-static int dw_open(struct dw *d, const char *path, bool relocatable)
+static int dw_open(struct dw *d, struct profile_elf *e)
 {
-	Dwarf_Error e = NULL;
-	int rc = relocatable ? 1 : profile_dwobj_open(&d->obj, path, &d->dbg,
-						      d->err);
-	if (rc <= 0)
-		return rc;
+	Dwarf_Error de = NULL;
 	/* Relocations are applied in .o files only; a vmlinux linked with
-	 * --emit-relocs carries them too, already applied. */
-	dwarf_set_reloc_application(relocatable);
-	rc = dwarf_init_path(path, NULL, 0, DW_DLC_READ, DW_GROUPNUMBER_ANY,
-			     NULL, NULL, &d->dbg, NULL, 0, NULL, &e);
+	 * --emit-relocs carries them too, already applied.  libdwarf reads
+	 * the setting as it loads each section: set it for every open. */
+	dwarf_set_reloc_application(profile_elf_relocatable(e));
+	int rc = dwarf_elf_init_b(e->elf, DW_DLC_READ, DW_GROUPNUMBER_ANY,
+				  NULL, NULL, &d->dbg, &de);
 	if (rc == DW_DLV_NO_ENTRY)
-		return xds_fail(d->err, "%s: no DWARF debug information", path);
+		return xds_fail(d->err, "%s: no DWARF debug information",
+				e->path);
 	if (rc != DW_DLV_OK) {
-		xds_fail(d->err, "%s: cannot read DWARF: %s", path,
-			 e ? dwarf_errmsg(e) : "unknown error");
-		if (e)
-			dwarf_dealloc(NULL, e, DW_DLA_ERROR);
+		xds_fail(d->err, "%s: cannot read DWARF: %s", e->path,
+			 de ? dwarf_errmsg(de) : "unknown error");
+		if (de)
+			dwarf_dealloc(NULL, de, DW_DLA_ERROR);
 		return -1;
 	}
 	return 0;
@@ -545,12 +536,7 @@ static int dw_open(struct dw *d, const char *path, bool relocatable)
 
 static void dw_close(struct dw *d)
 {
-	if (d->obj.map) {
-		dwarf_object_finish(d->dbg, NULL);
-		profile_dwobj_close(&d->obj);
-	} else {
-		dwarf_finish(d->dbg, NULL);
-	}
+	dwarf_finish(d->dbg, NULL);
 }
 
 static int find_structs(struct dw *d, struct die_ref best[T__COUNT])
@@ -562,12 +548,12 @@ static int find_structs(struct dw *d, struct die_ref best[T__COUNT])
 	return rc < 0 ? -1 : 0;
 }
 
-int profile_dwarf_fill(const char *elf_path, bool relocatable,
-		       struct profile *p, struct xds_err *err)
+int profile_dwarf_fill(struct profile_elf *e, struct profile *p,
+		       struct xds_err *err)
 {
 	struct dw d = { .path = p->source, .err = err };
 	struct die_ref best[T__COUNT];
-	if (dw_open(&d, elf_path, relocatable) < 0)
+	if (dw_open(&d, e) < 0)
 		return -1;
 	int rc = find_structs(&d, best);
 	for (int t = 0; rc == 0 && t < T__COUNT; t++)
@@ -629,14 +615,13 @@ int profile_dwarf_member(const char *elf_path, const char *type,
 	const char *base = strrchr(elf_path, '/');
 	struct dw d = { .path = base ? base + 1 : elf_path, .err = err };
 	struct die_ref ref = { 0, 0, false };
-	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
-	unsigned char eh[18] = { 0 };
-	bool rel = fd >= 0 && read(fd, eh, sizeof eh) == sizeof eh &&
-		   eh[16] == 1;        /* e_type == ET_REL, little-endian */
-	if (fd >= 0)
-		close(fd);
-	if (dw_open(&d, elf_path, rel) < 0)
+	struct profile_elf e;
+	if (profile_elf_open(&e, elf_path, err) < 0)
 		return -1;
+	if (dw_open(&d, &e) < 0) {
+		profile_elf_close(&e);
+		return -1;
+	}
 	int rc = find_named(&d, type, true, &ref);
 	if (rc == 0 && !ref.have)
 		rc = xds_fail(err, "%s: no struct %s", d.path, type);
@@ -647,5 +632,6 @@ int profile_dwarf_member(const char *elf_path, const char *type,
 				      d.path, type, path);
 	}
 	dw_close(&d);
+	profile_elf_close(&e);
 	return rc < 0 ? -1 : 0;
 }

@@ -10,7 +10,8 @@
  *   sym init_task 0xffffffff82a0c940   "-" when absent
  *
  * One item a line, '#' comments; what `profile show` prints is the file.
- * Loading re-derives the flags and checks required items like a build.
+ * Loading re-derives the flags and checks required items like a build
+ * (profile.c); building from an ELF is profile_build.c's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -132,11 +133,8 @@ static int load_struct(struct loader *l, char *args)
 	char name[64], val[32], extra;
 	if (sscanf(args, "%63s %31s %c", name, val, &extra) != 2)
 		return bad(l, "malformed struct line", args);
-	int t;
-	for (t = 0; t < T__COUNT; t++)
-		if (strcmp(name, profile_struct_name(t)) == 0)
-			break;
-	if (t == T__COUNT)
+	int t = profile_struct_by_name(name);
+	if (t < 0)
 		return bad(l, "unknown struct", name);
 	l->seen_struct[t] = true;
 	struct profile_type *x = &l->p->structs[t];
@@ -192,11 +190,8 @@ static int load_sym(struct loader *l, char *args)
 	char name[64], val[32], extra, *end;
 	if (sscanf(args, "%63s %31s %c", name, val, &extra) != 2)
 		return bad(l, "malformed sym line", args);
-	int s;
-	for (s = 0; s < S__COUNT; s++)
-		if (strcmp(name, profile_sym_name(s)) == 0)
-			break;
-	if (s == S__COUNT)
+	int s = profile_sym_by_name(name);
+	if (s < 0)
 		return bad(l, "unknown symbol", name);
 	l->seen_sym[s] = true;
 	struct profile_sym *y = &l->p->syms[s];

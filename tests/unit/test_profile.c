@@ -4,9 +4,11 @@
  * Compiles tests/unit/data/profile_kernel.c (which includes sim/kernel.h)
  * with cc -g, builds a profile from the object and checks every offset and
  * size against offsetof/sizeof computed here from the same header; then the
- * errors that name what is missing, renamed fields, System.map, the
- * executable (mmap) reader, save/load, and corrupt files.
+ * errors that name what is missing, renamed fields, System.map, an
+ * executable, compressed DWARF, objects and executables in turn,
+ * save/load, and corrupt profiles and ELF files.
  */
+#include <elf.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,16 +207,21 @@ static void test_object(void)
 	check_derived(&p);
 }
 
-static void expect_error(const char *flags, const char *out,
-			 const char *want, const char *what)
+static void expect_build_error(const char *path, const char *want,
+			       const char *what)
 {
 	struct profile p;
 	struct xds_err err = { "" };
-	const char *o = compile("profile_kernel", flags, out);
-	int rc = o ? profile_build(o, NULL, &p, &err) : 0;
+	int rc = path ? profile_build(path, NULL, &p, &err) : 0;
 	ok(rc < 0, "%s: build fails", what);
 	if (!ok(strstr(err.msg, want) != NULL, "%s: error names it", what))
 		diag("got '%s', want '%s'", err.msg, want);
+}
+
+static void expect_error(const char *flags, const char *out,
+			 const char *want, const char *what)
+{
+	expect_build_error(compile("profile_kernel", flags, out), want, what);
 }
 
 static void test_missing(void)
@@ -228,6 +235,9 @@ static void test_missing(void)
 	expect_error("-c -Drb_leftmost=leftmost", "profile_norbc.o",
 		     "struct rb_root_cached has no field 'rb_leftmost'",
 		     "rb_root_cached without rb_leftmost");
+	expect_error("-c -g0", "profile_nodwarf.o",
+		     "profile_nodwarf.o: no DWARF debug information",
+		     "an object compiled without -g");
 	struct profile p;
 	struct xds_err err = { "" };
 	ok(profile_build("/nonexistent/vmlinux", NULL, &p, &err) < 0 &&
@@ -473,6 +483,195 @@ static void test_anonymous_members(void)
 	}
 }
 
+/* -gz: libdwarf inflates the sections, in an executable and in an object
+ * whose relocations apply to the inflated bytes. */
+static void test_compressed(void)
+{
+	static const char *flags[2] = { "-gz -DPROFILE_MAIN", "-gz -c" };
+	static const char *outs[2] = { "kernel_gz.elf", "kernel_gz.o" };
+	for (int i = 0; i < 2; i++) {
+		struct profile p;
+		struct xds_err err = { "" };
+		const char *o = compile("profile_kernel", flags[i], outs[i]);
+		int rc = o ? profile_build(o, NULL, &p, &err) : -1;
+		if (!ok(rc == 0, "%s: compressed DWARF: profile builds",
+			outs[i]))
+			diag("%s", err.msg);
+		is_int(profile_struct(&p, T_TASK_STRUCT)->size,
+		       sizeof(struct task_struct), "%s: sizeof task_struct",
+		       outs[i]);
+		is_int(profile_field(&p, F_TASK_PID)->offset,
+		       offsetof(struct task_struct, pid),
+		       "%s: task_struct.pid offset", outs[i]);
+	}
+}
+
+/* libdwarf keeps process-wide state between opens: reading an object, an
+ * executable and the object again must give the same answers each time. */
+static void test_alternating_readers(void)
+{
+	const char *o = compile("profile_kernel", "-c", "alt.o");
+	const char *x = compile("profile_kernel", "-DPROFILE_MAIN", "alt.elf");
+	int good = 0;
+	for (int i = 0; i < 4; i++) {
+		struct profile p;
+		struct xds_err err = { "" };
+		const char *path = i % 2 ? x : o;
+		if (path && profile_build(path, NULL, &p, &err) == 0 &&
+		    profile_field(&p, F_RQ_CFS)->offset ==
+		    offsetof(struct rq, cfs))
+			good++;
+		else
+			diag("%s: %s", path ? path : "(compile failed)",
+			     err.msg);
+	}
+	is_int(good, 4, "object, executable, object, executable in one "
+	       "process: every build right");
+}
+
+/* The fixture executable's bytes, corrupted one way at a time. */
+static unsigned char image[1 << 18];
+static size_t image_len;
+
+static const char *write_image(const unsigned char *img, size_t len)
+{
+	static char path[128];
+	snprintf(path, sizeof path, "%s/corrupt.elf", dir);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(img, 1, len, f) != len) {
+		diag("cannot write %s", path);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	return fclose(f) == 0 ? path : NULL;
+}
+
+static Elf64_Shdr *shdrs(unsigned char *img)
+{
+	return (Elf64_Shdr *)(img + ((Elf64_Ehdr *)img)->e_shoff);
+}
+
+static unsigned section_index(unsigned char *img, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = shdrs(img);
+	const char *str = (const char *)img + sh[eh->e_shstrndx].sh_offset;
+	for (unsigned i = 1; i < eh->e_shnum; i++)
+		if (strcmp(str + sh[i].sh_name, name) == 0)
+			return i;
+	return 0;
+}
+
+enum shdr_field { SH_OFFSET, SH_SIZE, SH_NAME, SH_LINK, SH__COUNT };
+
+static void set_field(Elf64_Shdr *sh, enum shdr_field field, uint64_t v)
+{
+	if (field == SH_OFFSET)
+		sh->sh_offset = v;
+	else if (field == SH_SIZE)
+		sh->sh_size = v;
+	else if (field == SH_NAME)
+		sh->sh_name = (uint32_t)v;
+	else
+		sh->sh_link = (uint32_t)v;
+}
+
+/* A copy of the image with one section header field set; NULL if none. */
+static unsigned char *with_section(const char *name, enum shdr_field field,
+				   uint64_t v)
+{
+	static unsigned char img[sizeof image];
+	memcpy(img, image, image_len);
+	unsigned i = section_index(img, name);
+	if (i == 0)
+		return NULL;
+	set_field(&shdrs(img)[i], field, v);
+	return img;
+}
+
+static bool load_image(void)
+{
+	const char *x = compile("profile_kernel", "-DPROFILE_MAIN",
+				"image.elf");
+	FILE *f = x ? fopen(x, "rb") : NULL;
+	image_len = f ? fread(image, 1, sizeof image, f) : 0;
+	if (f)
+		fclose(f);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)image;
+	return image_len > sizeof *eh && image_len < sizeof image &&
+	       eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) <=
+	       image_len;
+}
+
+static void test_corrupt_elf(void)
+{
+	char want[128];
+	if (!ok(load_image(), "the fixture executable is read for corrupting"))
+		return;
+	uint64_t shoff = ((Elf64_Ehdr *)image)->e_shoff;
+	expect_build_error(write_image(image, shoff + 100),
+			   "section headers: file offset",
+			   "an ELF cut short in its section headers");
+	expect_build_error(write_image(image, sizeof(Elf64_Ehdr)),
+			   "section headers: file offset",
+			   "an ELF header and nothing after it");
+	expect_build_error(write_image(image, 20), "not a 64-bit",
+			   "an ELF cut short in its header");
+	unsigned char *img = with_section(".debug_info", SH_OFFSET, image_len + 4096);
+	expect_build_error(img ? write_image(img, image_len) : NULL,
+			   "section .debug_info: file offset",
+			   ".debug_info's offset past the end of the file");
+	img = with_section(".debug_abbrev", SH_SIZE, 1ull << 40);
+	expect_build_error(img ? write_image(img, image_len) : NULL,
+			   "section .debug_abbrev: file offset",
+			   ".debug_abbrev's size past the end of the file");
+	snprintf(want, sizeof want, "section %u:",
+		 section_index(image, ".debug_str"));
+	img = with_section(".debug_str", SH_NAME, 0xfffffff);
+	expect_build_error(img ? write_image(img, image_len) : NULL, want,
+			   "a section name outside .shstrtab");
+	img = with_section(".symtab", SH_LINK,
+			   section_index(image, ".debug_info"));
+	expect_build_error(img ? write_image(img, image_len) : NULL,
+			   "no symbol 'init_task'",
+			   "symbol names in a section that holds no strings");
+}
+
+/* Seeded random values in the section headers' offset, size, name and
+ * link: every build either succeeds or fails with a message naming the
+ * file (under ASan too: no read outside the file). */
+static void test_corrupt_elf_sweep(void)
+{
+	if (!image_len)
+		return;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)image;
+	static unsigned char img[sizeof image];
+	unsigned seed = 1, named = 0, failed = 0;
+	const unsigned n = 400;
+	for (unsigned it = 0; it < n; it++) {
+		struct profile p;
+		struct xds_err err = { "" };
+		memcpy(img, image, image_len);
+		Elf64_Shdr *sh = &shdrs(img)[1 + rand_r(&seed) %
+					    (eh->e_shnum - 1)];
+		uint64_t v = rand_r(&seed) % 4 ? rand_r(&seed) % (image_len + 64)
+			     : (uint64_t)rand_r(&seed) << 24;
+		enum shdr_field field = rand_r(&seed) % SH__COUNT;
+		set_field(sh, field, field == SH_LINK ? v % 64 : v);
+		const char *path = write_image(img, image_len);
+		if (!path || profile_build(path, NULL, &p, &err) == 0)
+			continue;
+		failed++;
+		if (strstr(err.msg, "corrupt.elf"))
+			named++;
+		else
+			diag("%u: '%s'", it, err.msg);
+	}
+	ok(failed > 0 && named == failed, "%u corrupted section headers: "
+	   "%u builds fail, each with an error naming the file", n, failed);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/xds-profile-XXXXXX");
@@ -486,6 +685,10 @@ int main(void)
 	test_sysmap_and_executable();
 	test_save_load();
 	test_anonymous_members();
+	test_compressed();
+	test_alternating_readers();
+	test_corrupt_elf();
+	test_corrupt_elf_sweep();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
