@@ -25,7 +25,7 @@ XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iruntime \
 LIBS    := $(PKG_LIBS) -ldwarf -lelf -lz -lm
 
 RUNTIME_SRC := $(sort $(wildcard runtime/*/*.c lua/*.c repl/*.c))
-RUNTIME_SRC := $(filter-out lua/xds_lua.c,$(RUNTIME_SRC))
+CLI_SRC     := $(sort $(wildcard cli/*.c))
 SIM_SRC     := $(sort $(wildcard sim/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -44,7 +44,7 @@ $(B)/libxds.a: $(RUNTIME_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/xds-lua: $(B)/obj/lua/xds_lua.o $(B)/libxds.a
+$(B)/xds-lua: $(CLI_SRC:%.c=$(B)/obj/%.o) $(B)/libxds.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # The simulator's guest kernel is compiled with -g: its DWARF is the

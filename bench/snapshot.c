@@ -31,29 +31,30 @@ int main(int argc, char **argv)
 	const char *scenario = argc > 1 ? argv[1] : "bench/host8x500.lua";
 	const char *sim = argc > 2 ? argv[2] : "build/xds-sim";
 	int n = argc > 3 ? atoi(argv[3]) : 200;
-	struct xds_host h;
 	struct xds_err err;
-	xds_host_init(&h);
-	if (xds_host_start_sim(&h, scenario, sim, 1, &err)) {
+	struct xds_attach_opts ao = { .helper = sim, .seed = 1 };
+	struct xds_host *h = xds_host_new(&err);
+	if (!h || xds_host_attach(h, "sim", scenario, &ao, &err)) {
 		fprintf(stderr, "snapshot: %s\n", err.msg);
+		xds_host_free(h);
 		return 1;
 	}
-	xds_host_sim_step(&h, 500000000ULL, &err);
+	xds_host_wait_until(h, xds_host_now(h) + 500000000ULL, &err);
 	double t0 = now_us();
-	if (xds_host_snapshot(&h, &err)) {
+	if (xds_host_snapshot(h, &err)) {
 		fprintf(stderr, "snapshot: %s\n", err.msg);
-		xds_host_close(&h);
+		xds_host_free(h);
 		return 1;
 	}
 	double first = now_us() - t0;
 	int tasks = 0;
-	for (int i = 0; i < h.nr_guests; i++)
-		tasks += h.guests[i].snap.nr_tasks;
+	for (int i = 0; i < xds_host_nr_guests(h); i++)
+		tasks += xds_guest_snapshot(xds_host_guest(h, i))->nr_tasks;
 	double *t = malloc((size_t)n * sizeof *t), sum = 0;
 	for (int i = 0; i < n && t; i++) {
-		xds_host_sim_step(&h, 10000000ULL, &err);     /* one 10 ms tick */
+		xds_host_wait_until(h, xds_host_now(h) + 10000000ULL, &err);     /* one 10 ms tick */
 		double a = now_us();
-		xds_host_snapshot(&h, &err);
+		xds_host_snapshot(h, &err);
 		t[i] = now_us() - a;
 		sum += t[i];
 	}
@@ -61,9 +62,9 @@ int main(int argc, char **argv)
 		qsort(t, (size_t)n, sizeof *t, cmp);
 		printf("snapshot of %d domains, %d tasks: first %.0f us; next %d: mean %.0f us, "
 		       "median %.0f us, worst %.0f us; %.0f ns per task (goal: whole host under 1000 us)\n",
-		       h.nr_guests, tasks, first, n, sum / n, t[n / 2], t[n - 1], 1000.0 * sum / n / tasks);
+		       xds_host_nr_guests(h), tasks, first, n, sum / n, t[n / 2], t[n - 1], 1000.0 * sum / n / tasks);
 	}
 	free(t);
-	xds_host_close(&h);
+	xds_host_free(h);
 	return 0;
 }

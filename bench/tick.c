@@ -32,74 +32,91 @@ static double ms(const struct xds_phase *p)
 	return p->count ? p->total_ns / 1e6 / p->count : 0;
 }
 
+static struct xds_host *sim_host(const char *sim, const char *scenario)
+{
+	struct xds_err err;
+	struct xds_attach_opts ao = { .helper = sim, .seed = 1 };
+	struct xds_host *h = xds_host_new(&err);
+	if (h && !xds_host_attach(h, "sim", scenario, &ao, &err))
+		return h;
+	fprintf(stderr, "tick: %s\n", err.msg);
+	xds_host_free(h);
+	return NULL;
+}
+
+static const struct lx_snapshot *snap_of(struct xds_host *h, int gi)
+{
+	return xds_guest_snapshot(xds_host_guest(h, gi));
+}
+
 static int tick_cost(const char *sim, int ticks)
 {
-	struct xds_host h;
-	struct xds_sched s;
 	struct xds_err err;
-	xds_host_init(&h);
-	if (xds_host_start_sim(&h, "bench/host8x500.lua", sim, 1, &err)) {
-		fprintf(stderr, "tick: %s\n", err.msg);
+	struct xds_host *h = sim_host(sim, "bench/host8x500.lua");
+	if (!h)
 		return 1;
-	}
 	struct xds_sched_opts o = { .tick_ns = 10000000 };
-	xds_sched_init(&s, &h, &o, &err);
+	struct xds_sched *s = xds_sched_new(h, &o, &err);
+	int nr = xds_host_nr_guests(h);
 	uint64_t x = 42;
 	struct xds_phase policy = { 0 };
-	xds_sched_advance(&s, &err);
-	xds_sched_snapshot(&s, &err);
+	xds_sched_advance(s, &err);
+	xds_sched_snapshot(s, &err);
 	int tasks = 0;
-	for (int i = 0; i < h.nr_guests; i++)
-		tasks += h.guests[i].snap.nr_tasks;
+	for (int i = 0; i < nr; i++)
+		tasks += snap_of(h, i)->nr_tasks;
 	for (int t = 0; t < ticks; t++) {
-		xds_sched_advance(&s, &err);
-		xds_sched_snapshot(&s, &err);
+		xds_sched_advance(s, &err);
+		xds_sched_snapshot(s, &err);
 		uint64_t p0 = now_ns();
-		for (int i = 0; i < s.nr_held; i++)
-			s.held[i].want = false;
+		for (int i = 0; i < xds_sched_nr_held(s); i++) {
+			const struct xds_held *hd = xds_sched_held_at(s, i);
+			struct lx_task t = { .addr = hd->addr, .pid = hd->pid };
+			xds_sched_request(s, hd->guest, &t, false, &err);
+		}
 		for (int k = 0; k < 2; k++) {
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			int gi = (int)((x >> 33) % (uint64_t)h.nr_guests);
-			struct lx_snapshot *sn = &h.guests[gi].snap;
+			int gi = (int)((x >> 33) % (uint64_t)nr);
+			const struct lx_snapshot *sn = snap_of(h, gi);
 			for (int n = 0, i = (int)((x >> 20) % (uint64_t)(sn->nr_tasks ? sn->nr_tasks : 1));
 			     n < 3 && i < sn->nr_tasks; i++)
 				if (sn->tasks[i].queued && !sn->tasks[i].running) {
-					xds_sched_request(&s, gi, &sn->tasks[i], true, &err);
+					xds_sched_request(s, gi, &sn->tasks[i], true, &err);
 					n++;
 				}
 		}
 		uint64_t p1 = now_ns();
 		policy.count++;
 		policy.total_ns += p1 - p0;
-		xds_sched_apply(&s, &err);
-		uint64_t whole = s.stats.snapshot.total_ns + policy.total_ns + s.stats.apply.total_ns;
-		(void)whole;
+		xds_sched_apply(s, &err);
 	}
-	double tick = ms(&s.stats.snapshot) + ms(&policy) + ms(&s.stats.apply);
+	const struct xds_stats *st = xds_sched_stats(s);
+	double tick = ms(&st->snapshot) + ms(&policy) + ms(&st->apply);
 	printf("tick, %d domains x %d tasks, 2 domains changed per tick: snapshot %.3f ms, policy %.3f ms, "
 	       "apply %.3f ms; whole tick %.3f ms (goal under 1 ms)\n",
-	       h.nr_guests, tasks / h.nr_guests, ms(&s.stats.snapshot), ms(&policy), ms(&s.stats.apply), tick);
+	       nr, tasks / nr, ms(&st->snapshot), ms(&policy), ms(&st->apply), tick);
 	printf("pause per changed domain: mean %.3f ms, max %.3f ms over %llu pauses; %llu freezes, %llu thaws, "
 	       "%llu retries, %llu refusals\n",
-	       ms(&s.stats.pause), s.stats.pause.max_ns / 1e6, (unsigned long long)s.stats.pause.count,
-	       (unsigned long long)s.stats.freezes, (unsigned long long)s.stats.thaws,
-	       (unsigned long long)s.stats.retries, (unsigned long long)s.stats.refusals);
-	xds_sched_fini(&s, &err);
-	xds_host_close(&h);
+	       ms(&st->pause), st->pause.max_ns / 1e6, (unsigned long long)st->pause.count,
+	       (unsigned long long)st->freezes, (unsigned long long)st->thaws,
+	       (unsigned long long)st->retries, (unsigned long long)st->refusals);
+	xds_sched_free(s, &err);
+	xds_host_free(h);
 	return 0;
 }
 
 static const struct lx_task *named(struct xds_host *h, int gi, const char *comm)
 {
-	for (int i = 0; i < h->guests[gi].snap.nr_tasks; i++)
-		if (!strcmp(h->guests[gi].snap.tasks[i].comm, comm))
-			return &h->guests[gi].snap.tasks[i];
+	const struct lx_snapshot *sn = snap_of(h, gi);
+	for (int i = 0; i < sn->nr_tasks; i++)
+		if (!strcmp(sn->tasks[i].comm, comm))
+			return &sn->tasks[i];
 	return NULL;
 }
 
 static void truth(struct xds_host *h, int64_t *web_busy, int64_t *bkup_cpu)
 {
-	struct json *j = xds_host_sim_tasks(h, NULL);
+	struct json *j = xds_host_truth(h, NULL);
 	for (size_t i = 0; j && i < json_len(json_get(j, "tasks")); i++) {
 		struct json *t = json_at(json_get(j, "tasks"), i);
 		const char *c = json_str(json_get(t, "comm"));
@@ -113,26 +130,24 @@ static void truth(struct xds_host *h, int64_t *web_busy, int64_t *bkup_cpu)
 
 static int reaction(const char *sim)
 {
-	struct xds_host h;
-	struct xds_sched s;
 	struct xds_err err;
-	xds_host_init(&h);
-	if (xds_host_start_sim(&h, "sim/scenarios/paper.lua", sim, 1, &err))
+	struct xds_host *h = sim_host(sim, "sim/scenarios/paper.lua");
+	if (!h)
 		return 1;
 	struct xds_sched_opts o = { .tick_ns = 10000000 };
-	xds_sched_init(&s, &h, &o, &err);
+	struct xds_sched *s = xds_sched_new(h, &o, &err);
 	int64_t web0 = 0, bkup0 = 0, web1, bkup1;
 	int wakes = 0, late = 0, max_late = 0, run = 0;
 	bool web_was = false;
-	truth(&h, &web0, &bkup0);
+	truth(h, &web0, &bkup0);
 	for (int t = 0; t < 6000; t++) {            /* 60 s */
-		xds_sched_advance(&s, &err);
-		xds_sched_snapshot(&s, &err);
-		const struct lx_task *web = named(&h, 1, "web"), *bkup = named(&h, 0, "bkup");
+		xds_sched_advance(s, &err);
+		xds_sched_snapshot(s, &err);
+		const struct lx_task *web = named(h, 1, "web"), *bkup = named(h, 0, "bkup");
 		if (web && bkup)
-			xds_sched_request(&s, 0, bkup, web->queued || web->running, &err);
-		xds_sched_apply(&s, &err);
-		truth(&h, &web1, &bkup1);
+			xds_sched_request(s, 0, bkup, web->queued || web->running, &err);
+		xds_sched_apply(s, &err);
+		truth(h, &web1, &bkup1);
 		bool web_runnable = web1 > web0;        /* ground truth: web wanted CPU this tick */
 		if (web_runnable && !web_was) {
 			wakes++;
@@ -149,8 +164,8 @@ static int reaction(const char *sim)
 	printf("reaction over 60 s of the paper's host: web became runnable %d times; bkup ran in %d ticks while "
 	       "web was runnable (%.2f ticks per wake, worst %d) - goal: one tick\n",
 	       wakes, late, wakes ? (double)late / wakes : 0, max_late);
-	xds_sched_fini(&s, &err);
-	xds_host_close(&h);
+	xds_sched_free(s, &err);
+	xds_host_free(h);
 	return 0;
 }
 

@@ -83,9 +83,11 @@ static void table_filter(lua_State *L, int t, struct filter *f)
 
 static bool is_domain(const struct xds_host *h, const char *name, size_t len)
 {
-	for (int i = 0; i < h->nr_guests; i++)
-		if (strlen(h->guests[i].name) == len && memcmp(h->guests[i].name, name, len) == 0)
+	for (int i = 0; i < xds_host_nr_guests(h); i++) {
+		const char *g = xds_guest_name(xds_host_guest(h, i));
+		if (strlen(g) == len && memcmp(g, name, len) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -134,11 +136,11 @@ static bool fields_match(const struct filter *f, const char *dom, const struct l
 static bool call_filter(lua_State *L, const struct filter *f, int guest, int task)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
-	uint64_t epoch = s->host->epoch;
+	uint64_t epoch = xds_host_epoch(s->host);
 	lua_pushvalue(L, f->func);
 	xds_task_push(L, guest, task);
 	lua_call(L, 1, 1);
-	if (!s->fresh || s->host->epoch != epoch)
+	if (!s->fresh || xds_host_epoch(s->host) != epoch)
 		luaL_error(L, "a filter function may not expire the snapshot it filters");
 	bool keep = lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -158,9 +160,9 @@ static int match_cmp(const void *a, const void *b)
 static int total_tasks(const struct xds_host *h)
 {
 	int n = 0;
-	for (int i = 0; i < h->nr_guests; i++)
-		if (!h->guests[i].error[0])
-			n += h->guests[i].snap.nr_tasks;
+	for (int i = 0; i < xds_host_nr_guests(h); i++)
+		if (!xds_guest_error(xds_host_guest(h, i))[0])
+			n += xds_guest_snapshot(xds_host_guest(h, i))->nr_tasks;
 	return n;
 }
 
@@ -175,11 +177,11 @@ static struct match *collect(lua_State *L, int idx, int *n)
 	struct xds_host *h = s->host;
 	struct match *m = lua_newuserdatauv(L, sizeof *m * (size_t)(total_tasks(h) + 1), 0);
 	*n = 0;
-	for (int gi = 0; gi < h->nr_guests; gi++) {
-		const struct xds_guest *g = &h->guests[gi];
-		for (int ti = 0; !g->error[0] && ti < g->snap.nr_tasks; ti++) {
-			const struct lx_task *t = &g->snap.tasks[ti];
-			if (f.func ? call_filter(L, &f, gi, ti) : fields_match(&f, g->name, t))
+	for (int gi = 0; gi < xds_host_nr_guests(h); gi++) {
+		const struct xds_guest *g = xds_host_guest(h, gi);
+		for (int ti = 0; !xds_guest_error(g)[0] && ti < xds_guest_snapshot(g)->nr_tasks; ti++) {
+			const struct lx_task *t = &xds_guest_snapshot(g)->tasks[ti];
+			if (f.func ? call_filter(L, &f, gi, ti) : fields_match(&f, xds_guest_name(g), t))
 				m[(*n)++] = (struct match){ gi, ti, t->pid };
 		}
 	}
@@ -202,9 +204,9 @@ int xds_lua_tasks(lua_State *L)
 static int dom_width(const struct xds_host *h)
 {
 	int w = 3;
-	for (int i = 0; i < h->nr_guests; i++)
-		if ((int)strlen(h->guests[i].name) > w)
-			w = (int)strlen(h->guests[i].name);
+	for (int i = 0; i < xds_host_nr_guests(h); i++)
+		if ((int)strlen(xds_guest_name(xds_host_guest(h, i))) > w)
+			w = (int)strlen(xds_guest_name(xds_host_guest(h, i)));
 	return w;
 }
 
@@ -226,7 +228,7 @@ struct ps_key {
 
 static const struct lx_task *match_task(const struct xds_host *h, const struct match *m)
 {
-	return &h->guests[m->guest].snap.tasks[m->task];
+	return &xds_guest_snapshot(xds_host_guest(h, m->guest))->tasks[m->task];
 }
 
 static int ps_cmp(const void *a, const void *b, void *arg)
@@ -238,7 +240,7 @@ static int ps_cmp(const void *a, const void *b, void *arg)
 	switch (k->by) {
 	case PS_CPU:  c = (ty->cputime_ns > tx->cputime_ns) - (ty->cputime_ns < tx->cputime_ns); break;
 	case PS_PID:  c = (tx->pid > ty->pid) - (tx->pid < ty->pid); break;
-	case PS_DOM:  c = strcmp(k->h->guests[x->guest].name, k->h->guests[y->guest].name); break;
+	case PS_DOM:  c = strcmp(xds_guest_name(xds_host_guest(k->h, x->guest)), xds_guest_name(xds_host_guest(k->h, y->guest))); break;
 	case PS_COMM: c = strncmp(tx->comm, ty->comm, sizeof tx->comm); break;
 	default:      break;
 	}
@@ -265,16 +267,18 @@ int xds_lua_ps(lua_State *L)
 		"COMM", "S", "CPU", "NI", "TIME", "QRF");
 	for (int i = 0; i < n; i++) {
 		const struct match *mi = &m[reverse ? n - 1 - i : i];
-		const struct xds_guest *g = &h->guests[mi->guest];
-		const struct lx_task *t = &g->snap.tasks[mi->task];
-		ps_row(stdout, w, g->name, t, xds_task_frozen(s, mi->guest, t));
+		const struct xds_guest *g = xds_host_guest(h, mi->guest);
+		const struct lx_task *t = &xds_guest_snapshot(g)->tasks[mi->task];
+		ps_row(stdout, w, xds_guest_name(g), t, xds_task_frozen(s, mi->guest, t));
 	}
 	fflush(stdout);
 	/* a guest that could not be read is not silently left out */
-	for (int gi = 0; gi < h->nr_guests; gi++)
-		if (!h->guests[gi].gone && h->guests[gi].error[0])
-			fprintf(stderr, "xds-lua: ps: %s is not listed: %s\n", h->guests[gi].name,
-				h->guests[gi].error);
+	for (int gi = 0; gi < xds_host_nr_guests(h); gi++) {
+		const struct xds_guest *g = xds_host_guest(h, gi);
+		if (!xds_guest_gone(g) && xds_guest_error(g)[0])
+			fprintf(stderr, "xds-lua: ps: %s is not listed: %s\n", xds_guest_name(g),
+				xds_guest_error(g));
+	}
 	fflush(stderr);
 	lua_pushinteger(L, n);
 	return 1;

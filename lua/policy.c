@@ -32,7 +32,6 @@
 #include <lualib.h>
 
 #include "lua/policy.h"
-#include "lua/run.h"
 #include "lua/xds.h"
 #include "lua/xds_int.h"
 
@@ -453,8 +452,8 @@ struct xds_policy *xds_policy_new(const char *path, const struct xds_policy_opts
 	set_global_fn(L, "xpcall", sb_xpcall);
 	if (o->host) {
 		xds_lua_open(L, o->host);
-		if (o->run)
-			xds_run_open(L, o->run);
+		if (o->on_open)
+			o->on_open(L, o->hook_ctx);
 	}
 	arm_hook(p, HOOK_EVERY);
 	return p;
@@ -464,8 +463,8 @@ void xds_policy_free(struct xds_policy *p)
 {
 	if (!p)
 		return;
-	if (p->L && p->opt.run)
-		xds_run_forget(p->opt.run, p->L);
+	if (p->L && p->opt.on_close)
+		p->opt.on_close(p->L, p->opt.hook_ctx);
 	if (p->L)
 		lua_close(p->L);
 	free(p);
@@ -608,18 +607,20 @@ static void push_snap(lua_State *L, struct xds_lstate *s, uint64_t tick, double 
 	lua_setfield(L, -2, "time");
 	lua_pushinteger(L, (lua_Integer)tick);
 	lua_setfield(L, -2, "tick");
-	lua_createtable(L, h->nr_guests, 0);
-	for (int g = 0; g < h->nr_guests; g++) {
-		xds_lua_push_domain(L, &h->guests[g]);
+	int nr = xds_host_nr_guests(h);
+	lua_createtable(L, nr, 0);
+	for (int g = 0; g < nr; g++) {
+		xds_lua_push_domain(L, xds_host_guest(h, g));
 		lua_rawseti(L, -2, g + 1);
 	}
 	lua_setfield(L, -2, "domains");
 	lua_newtable(L);
 	lua_Integer n = 0;
-	for (int g = 0; g < h->nr_guests; g++) {
-		if (h->guests[g].error[0])
+	for (int g = 0; g < nr; g++) {
+		const struct xds_guest *gu = xds_host_guest(h, g);
+		if (xds_guest_error(gu)[0])
 			continue;
-		for (int i = 0; i < h->guests[g].snap.nr_tasks; i++) {
+		for (int i = 0; i < xds_guest_snapshot(gu)->nr_tasks; i++) {
 			xds_task_pushs(L, s, g, i);
 			lua_rawseti(L, -2, ++n);
 		}

@@ -25,7 +25,6 @@
 #define XDS_POLICY_MEMCAP  (64u << 20)      /* bytes of the policy's state */
 
 struct xds_host;
-struct xds_run;
 struct xds_policy;
 
 struct xds_policy_opts {
@@ -33,7 +32,11 @@ struct xds_policy_opts {
 	uint64_t budget;            /* instructions per call; 0: XDS_POLICY_BUDGET */
 	size_t mem_cap;             /* bytes; 0: XDS_POLICY_MEMCAP */
 	struct xds_host *host;      /* for the xds module; NULL: no module */
-	struct xds_run *run;        /* tick driver; may be NULL */
+	/* a tick driver's: after the module is opened in the new state, and
+	 * before the state is closed (may be NULL) */
+	void (*on_open)(lua_State *L, void *ctx);
+	void (*on_close)(lua_State *L, void *ctx);
+	void *hook_ctx;
 };
 
 /* A fresh state for the file at path (not run yet).  NULL with err. */

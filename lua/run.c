@@ -8,7 +8,7 @@
  * every task is thawed (xds_sched_thaw_all) and the policy is freed.  The
  * scheduler owns what is frozen and the accounting; policy.c owns the
  * sandbox.  The Lua side: xds.load, xds.unload, xds.step, xds.run,
- * xds.frozen, xds.stats, xds.sim_truth, refused inside a policy's tick.
+ * xds.frozen, xds.stats, refused inside a policy's tick.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -60,6 +60,24 @@ struct xds_sched *xds_run_sched(struct xds_run *r)
 	return r->sched;
 }
 
+static void on_open(lua_State *L, void *r)
+{
+	xds_run_open(L, r);
+}
+
+static void on_close(lua_State *L, void *r)
+{
+	xds_run_forget(r, L);
+}
+
+void xds_run_policy_opts(struct xds_run *r, struct xds_policy_opts *po)
+{
+	*po = (struct xds_policy_opts){
+		.unsafe = r->opt.unsafe, .host = r->host,
+		.on_open = on_open, .on_close = on_close, .hook_ctx = r,
+	};
+}
+
 /* ---- Lua states ---- */
 
 static void remember(struct xds_run *r, lua_State *L)
@@ -76,6 +94,11 @@ void xds_run_forget(struct xds_run *r, lua_State *L)
 	for (int i = 0; i < r->nr_states; i++)
 		if (r->states[i] == L)
 			r->states[i] = r->states[--r->nr_states];
+}
+
+static int refresh(void *r, struct xds_err *err)
+{
+	return xds_run_snapshot(r, err);
 }
 
 int xds_run_snapshot(struct xds_run *r, struct xds_err *err)
@@ -124,14 +147,15 @@ int xds_run_set_policy(struct xds_run *r, struct xds_policy *p, int nargs, char 
 	r->policy = p;
 	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 	return 0;
 }
 
 static struct xds_policy *load(struct xds_run *r, const char *path, int nargs, char **args,
 			       struct xds_err *err)
 {
-	struct xds_policy_opts po = { .unsafe = r->opt.unsafe, .host = r->host, .run = r };
+	struct xds_policy_opts po;
+	xds_run_policy_opts(r, &po);
 	struct xds_policy *p = xds_policy_new(path, &po, err);
 	if (!p)
 		return NULL;
@@ -183,7 +207,7 @@ static int policy_failed(struct xds_run *r, struct xds_err *err)
 
 static double host_time(const struct xds_run *r)
 {
-	return r->sched ? (double)r->sched->now_ns / 1e9 : 0;
+	return r->sched ? (double)xds_sched_now(r->sched) / 1e9 : 0;
 }
 
 int xds_run_reload(struct xds_run *r, struct xds_err *err)
@@ -208,7 +232,7 @@ int xds_run_reload(struct xds_run *r, struct xds_err *err)
 	r->policy = p;
 	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
 	if (r->sched)
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 	return 0;
 }
 
@@ -241,21 +265,12 @@ static uint64_t mono_ns(void)
 
 /* The scheduler times snapshot and apply; the policy and the whole tick
  * (snapshot to apply, without the wait for it) are timed here. */
-static void phase_add(struct xds_phase *ph, uint64_t t0)
-{
-	uint64_t ns = mono_ns() - t0;
-	ph->count++;
-	ph->total_ns += ns;
-	if (ns > ph->max_ns)
-		ph->max_ns = ns;
-}
-
 static int policy_tick(struct xds_run *r, struct xds_err *err)
 {
 	uint64_t t0 = mono_ns();
 	int rc = xds_policy_tick(r->policy, r->ticks, host_time(r), false, err);
 	if (r->sched)
-		phase_add(&r->sched->stats.policy, t0);
+		xds_sched_add_policy_ns(r->sched, t0);
 	return rc;
 }
 
@@ -264,7 +279,7 @@ static int tick(struct xds_run *r, struct xds_err *err)
 {
 	maybe_reload(r);
 	if (r->sched) {
-		r->sched->opt.tick_ns = tick_ns(r);
+		xds_sched_set_tick(r->sched, tick_ns(r));
 		if (xds_sched_advance(r->sched, err) < 0)
 			return signalled(r) ? 1 : -1;
 	}
@@ -272,14 +287,14 @@ static int tick(struct xds_run *r, struct xds_err *err)
 	if (xds_run_snapshot(r, err) < 0)
 		return -1;
 	if (r->ticks == 0 && r->sched)
-		r->start_ns = r->sched->now_ns;
+		r->start_ns = xds_sched_now(r->sched);
 	r->ticks++;
 	if (r->policy && policy_tick(r, err) < 0)
 		return policy_failed(r, err);
 	if (!r->sched)
 		return 0;
 	int rc = xds_sched_apply(r->sched, err);
-	phase_add(&r->sched->stats.tick, t0);
+	xds_sched_add_tick_ns(r->sched, t0);
 	return rc;
 }
 
@@ -295,12 +310,12 @@ int xds_run_tick(struct xds_run *r, struct xds_err *err)
 
 static uint64_t elapsed_ns(const struct xds_run *r, uint64_t from)
 {
-	return r->sched && r->sched->now_ns > from ? r->sched->now_ns - from : 0;
+	return r->sched && xds_sched_now(r->sched) > from ? xds_sched_now(r->sched) - from : 0;
 }
 
 int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err)
 {
-	uint64_t from = r->sched ? r->sched->now_ns : 0;
+	uint64_t from = r->sched ? xds_sched_now(r->sched) : 0;
 	uint64_t n = 0, max_ticks = duration_ns ? duration_ns / tick_ns(r) + 1 : 0;
 	while (!(r->opt.stop && *r->opt.stop)) {
 		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks))
@@ -398,12 +413,12 @@ static int l_frozen(lua_State *L)
 	lua_newtable(L);
 	if (!r->sched)
 		return 1;
-	for (int i = 0, n = 0; i < r->sched->nr_held; i++) {
-		const struct xds_held *h = &r->sched->held[i];
+	for (int i = 0, n = 0; i < xds_sched_nr_held(r->sched); i++) {
+		const struct xds_held *h = xds_sched_held_at(r->sched, i);
 		if (h->hold == XH_NONE && !h->want)
 			continue;
 		lua_createtable(L, 0, 5);
-		lua_pushstring(L, r->host->guests[h->guest].name);
+		lua_pushstring(L, xds_guest_name(xds_host_guest(r->host, h->guest)));
 		lua_setfield(L, -2, "dom");
 		lua_pushinteger(L, h->pid);
 		lua_setfield(L, -2, "pid");
@@ -445,7 +460,7 @@ static int l_stats(lua_State *L)
 	struct xds_run *r = xds_lua_upstate(L)->run;
 	struct xds_stats st = {0};
 	if (r->sched)
-		st = r->sched->stats;
+		st = *xds_sched_stats(r->sched);
 	lua_createtable(L, 0, 12);
 	set_int(L, "ticks", st.ticks);
 	push_phase(L, "snapshot", &st.snapshot);
@@ -467,63 +482,6 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
-static void push_json(lua_State *L, const struct json *v, int depth);
-
-static void push_json_obj(lua_State *L, const struct json *v, int depth)
-{
-	lua_createtable(L, 0, (int)json_len(v));
-	for (size_t i = 0; i < json_len(v); i++) {
-		push_json(L, json_at(v, i), depth + 1);
-		lua_setfield(L, -2, json_key(v, i));
-	}
-}
-
-/* Ground truth is plain data: numbers (integers kept), strings, tables. */
-static void push_json(lua_State *L, const struct json *v, int depth)
-{
-	luaL_checkstack(L, 4, "ground truth too deep");
-	switch (json_type(v)) {
-	case JSON_BOOL: lua_pushboolean(L, json_bool(v, 0)); break;
-	case JSON_NUM:
-		if (json_is_int(v))
-			lua_pushinteger(L, json_int(v, 0));
-		else
-			lua_pushnumber(L, json_num(v, 0));
-		break;
-	case JSON_STR: lua_pushlstring(L, json_str(v), json_len(v)); break;
-	case JSON_ARR:
-		lua_createtable(L, (int)json_len(v), 0);
-		for (size_t i = 0; i < json_len(v); i++) {
-			push_json(L, json_at(v, i), depth + 1);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		break;
-	case JSON_OBJ: push_json_obj(L, v, depth); break;
-	default: lua_pushnil(L); break;
-	}
-}
-
-/* The rows of x-sim-tasks, with .time_ns and .violations on the array. */
-static int l_sim_truth(lua_State *L)
-{
-	struct xds_run *r = run_of(L, "xds.sim_truth");
-	struct xds_err err = {""};
-	if (r->host->sim_pid <= 0)
-		return luaL_error(L, "xds.sim_truth: only with --sim");
-	struct json *t = xds_host_sim_tasks(r->host, &err);
-	if (!t)
-		return luaL_error(L, "xds.sim_truth: %s", err.msg);
-	push_json(L, json_get(t, "tasks"), 0);
-	if (!lua_istable(L, -1)) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-	}
-	set_int(L, "time_ns", (uint64_t)json_int(json_get(t, "time_ns"), 0));
-	set_int(L, "violations", (uint64_t)json_int(json_get(t, "violations"), 0));
-	json_free(t);
-	return 1;
-}
-
 static const luaL_Reg run_funcs[] = {
 	{"load", l_load},
 	{"unload", l_unload},
@@ -531,7 +489,6 @@ static const luaL_Reg run_funcs[] = {
 	{"run", l_run},
 	{"frozen", l_frozen},
 	{"stats", l_stats},
-	{"sim_truth", l_sim_truth},
 	{NULL, NULL}
 };
 
@@ -541,6 +498,9 @@ void xds_run_open(lua_State *L, struct xds_run *r)
 	if (!s)
 		return;
 	s->run = r;
+	s->sched = r->sched;
+	s->refresh = refresh;
+	s->refresh_ctx = r;
 	remember(r, L);
 	lua_getglobal(L, "xds");
 	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
@@ -581,8 +541,10 @@ int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err)
 	*n = 0;
 	if (!r->sched)
 		return 0;
-	for (int i = 0; i < r->sched->nr_held; i++)
-		*n += r->sched->held[i].hold != XH_NONE || r->sched->held[i].want;
+	for (int i = 0; i < xds_sched_nr_held(r->sched); i++) {
+		const struct xds_held *h = xds_sched_held_at(r->sched, i);
+		*n += h->hold != XH_NONE || h->want;
+	}
 	int rc = thaw_all(r, err);
 	expire_states(r);
 	return rc;
@@ -592,8 +554,7 @@ int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err)
 
 static uint64_t run_ns(const struct xds_run *r)
 {
-	return r->sched && r->sched->now_ns > r->sched->start_ns
-		? r->sched->now_ns - r->sched->start_ns : 0;
+	return r->sched ? xds_sched_elapsed(r->sched) : 0;
 }
 
 static void report_task(struct strbuf *sb, const struct xds_run *r, const struct xds_acct *a)
@@ -622,7 +583,7 @@ static void report_stats(struct strbuf *sb, const struct xds_stats *st)
 static void report_truth(struct strbuf *sb, struct xds_run *r)
 {
 	struct xds_err err = {""};
-	struct json *t = xds_host_sim_tasks(r->host, &err);
+	struct json *t = xds_host_truth(r->host, &err);
 	sb_puts(sb, ", \"truth\": ");
 	if (t)
 		sb_json(sb, t);
@@ -642,14 +603,14 @@ int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 	else
 		sb_puts(&sb, "null");
 	sb_puts(&sb, ", \"tasks\": [");
-	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
+	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++) {
 		sb_puts(&sb, i ? ",\n  " : "\n  ");
-		report_task(&sb, r, &r->sched->acct[i]);
+		report_task(&sb, r, xds_sched_acct_at(r->sched, i));
 	}
 	sb_puts(&sb, "], \"stats\": ");
 	struct xds_stats st = {0};
-	report_stats(&sb, r->sched ? &r->sched->stats : &st);
-	if (r->host->sim_pid > 0)
+	report_stats(&sb, r->sched ? xds_sched_stats(r->sched) : &st);
+	if (xds_host_has_truth(r->host))
 		report_truth(&sb, r);
 	sb_puts(&sb, "}\n");
 	FILE *f = sb.oom ? NULL : fopen(path, "w");
@@ -671,17 +632,18 @@ static const struct json *truth_row(const struct json *tasks, const char *dom, i
 	return NULL;
 }
 
-/* With --sim: ours beside the simulator's, per task that ever ran. */
+/* Ours per task that ever ran, beside the host's own account where it
+ * keeps one. */
 void xds_run_print_table(struct xds_run *r, FILE *f)
 {
 	struct xds_err err = {""};
-	struct json *t = r->host->sim_pid > 0 ? xds_host_sim_tasks(r->host, &err) : NULL;
+	struct json *t = xds_host_has_truth(r->host) ? xds_host_truth(r->host, &err) : NULL;
 	const struct json *tasks = json_get(t, "tasks");
 	double dur = (double)run_ns(r) / 1e9;
 	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
 		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
-	for (int i = 0; r->sched && i < r->sched->nr_acct; i++) {
-		const struct xds_acct *a = &r->sched->acct[i];
+	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++) {
+		const struct xds_acct *a = xds_sched_acct_at(r->sched, i);
 		const char *dom = a->dom;
 		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
 		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
@@ -693,9 +655,9 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 			json_num(json_get(g, "wait_ns"), 0) / 1e9);
 	}
 	if (t)
-		fprintf(f, "invariant violations (simulator): %" PRId64 "\n",
+		fprintf(f, "invariant violations (host check): %" PRId64 "\n",
 			json_int(json_get(t, "violations"), -1));
-	else if (r->host->sim_pid > 0)
+	else if (xds_host_has_truth(r->host))
 		fprintf(f, "ground truth unavailable: %s\n", err.msg);
 	json_free(t);
 }

@@ -7,10 +7,10 @@
  * every Lua state that knows the driver, runs the policy's tick and
  * applies its wishes.  A policy that fails (error, budget, forbidden call)
  * is stopped, every task is thawed, and the tick reports why.  SIGHUP
- * reloads the policy between ticks.  The CLI (xds_lua.c) and the Lua
+ * reloads the policy between ticks.  The CLI (cli/main.c) and the Lua
  * functions xds.load, xds.step, xds.run ... (run.c) drive it; the report
- * at the end of a run comes from the scheduler's accounting and, with
- * --sim, the simulator's ground truth.
+ * at the end of a run comes from the scheduler's accounting and, where
+ * the host keeps one, the host's own account of its tasks.
  */
 #ifndef XDS_LUA_RUN_H
 #define XDS_LUA_RUN_H
@@ -29,6 +29,7 @@
 struct xds_host;
 struct xds_sched;
 struct xds_policy;
+struct xds_policy_opts;
 
 struct xds_run_opts {
 	uint64_t tick_ns;               /* --tick; 0: the policy's tick_ms, else 10 ms */
@@ -63,6 +64,9 @@ void xds_run_fini(struct xds_run *r);
  * arguments (copied); a previous one is unloaded first. */
 int xds_run_set_policy(struct xds_run *r, struct xds_policy *p, int nargs, char **args,
 		       struct xds_err *err);
+/* Options for a policy state this driver will run: the module opened on
+ * its host, the driver's functions in it. */
+void xds_run_policy_opts(struct xds_run *r, struct xds_policy_opts *po);
 /* Load path as the policy (sandboxed unless opt.unsafe; its chunk on the
  * budgets); -1 if it fails or is no policy. */
 int xds_run_load(struct xds_run *r, const char *path, int nargs, char **args,
@@ -85,12 +89,13 @@ int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err);
 int xds_run_snapshot(struct xds_run *r, struct xds_err *err);
 struct xds_sched *xds_run_sched(struct xds_run *r);
 
-/* The JSON report (--report) and, with --sim, the table on f. */
+/* The JSON report (--report), and the table on f (ours beside the host's
+ * own account where it keeps one). */
 int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err);
 void xds_run_print_table(struct xds_run *r, FILE *f);
 
 /* In L (where xds_lua_open ran): xds.load, unload, step, run, frozen,
- * stats, sim_truth; L is expired with every snapshot from now on. */
+ * stats; L is expired with every snapshot from now on. */
 void xds_run_open(lua_State *L, struct xds_run *r);
 /* L is about to close. */
 void xds_run_forget(struct xds_run *r, lua_State *L);

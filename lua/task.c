@@ -15,7 +15,6 @@
 
 #include <lauxlib.h>
 
-#include "lua/run.h"
 #include "lua/xds_int.h"
 #include "sched/sched.h"
 
@@ -33,11 +32,6 @@ static const char *const task_fields[] = {
 	"cputime", "vruntime", "queued", "running", "frozen", NULL
 };
 
-struct xds_lstate *xds_lua_upstate(lua_State *L)
-{
-	return lua_touserdata(L, lua_upvalueindex(1));
-}
-
 void xds_task_push(lua_State *L, int guest, int task)
 {
 	xds_task_pushs(L, xds_lua_upstate(L), guest, task);
@@ -45,23 +39,23 @@ void xds_task_push(lua_State *L, int guest, int task)
 
 void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task)
 {
-	struct xds_guest *g = &s->host->guests[guest];
-	const struct lx_task *t = &g->snap.tasks[task];
+	struct xds_guest *g = xds_host_guest(s->host, guest);
+	const struct lx_task *t = &xds_guest_snapshot(g)->tasks[task];
 	struct xds_ltask *u = lua_newuserdatauv(L, sizeof *u, 0);
-	u->epoch = s->host->epoch;
+	u->epoch = xds_host_epoch(s->host);
 	u->guest = guest;
 	u->task = task;
-	snprintf(u->label, sizeof u->label, "%s/%.16s[%d]", g->name, t->comm, t->pid);
+	snprintf(u->label, sizeof u->label, "%s/%.16s[%d]", xds_guest_name(g), t->comm, t->pid);
 	luaL_setmetatable(L, XDS_LUA_TASK);
 }
 
 static int task_expired(const struct xds_lstate *s, const struct xds_ltask *u)
 {
-	const struct xds_host *h = s->host;
-	if (!s->fresh || u->epoch != h->epoch || u->guest >= h->nr_guests)
+	struct xds_host *h = s->host;
+	if (!s->fresh || u->epoch != xds_host_epoch(h) || u->guest >= xds_host_nr_guests(h))
 		return 1;
-	const struct xds_guest *g = &h->guests[u->guest];
-	return g->error[0] || u->task >= g->snap.nr_tasks;
+	const struct xds_guest *g = xds_host_guest(h, u->guest);
+	return xds_guest_error(g)[0] || u->task >= xds_guest_snapshot(g)->nr_tasks;
 }
 
 const struct lx_task *xds_task_check(lua_State *L, int idx, int *guest)
@@ -73,7 +67,7 @@ const struct lx_task *xds_task_check(lua_State *L, int idx, int *guest)
 			   "take a new one with xds.tasks()", u->label);
 	if (guest)
 		*guest = u->guest;
-	return &s->host->guests[u->guest].snap.tasks[u->task];
+	return &xds_guest_snapshot(xds_host_guest(s->host, u->guest))->tasks[u->task];
 }
 
 static int field_index(const char *key)
@@ -92,15 +86,14 @@ static void push_state(lua_State *L, char state)
 
 bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
 {
-	const struct xds_sched *sched = s->run ? xds_run_sched(s->run) : NULL;
-	return sched && xds_sched_is_frozen(sched, guest, t->addr);
+	return s->sched && xds_sched_is_frozen(s->sched, guest, t->addr);
 }
 
 static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
 	switch (f) {
-	case F_DOM:      lua_pushstring(L, s->host->guests[guest].name); break;
+	case F_DOM:      lua_pushstring(L, xds_guest_name(xds_host_guest(s->host, guest))); break;
 	case F_PID:      lua_pushinteger(L, t->pid); break;
 	case F_TGID:     lua_pushinteger(L, t->tgid); break;
 	case F_COMM:     lua_pushlstring(L, t->comm, strnlen(t->comm, sizeof t->comm)); break;
@@ -166,7 +159,7 @@ static int task_wish(lua_State *L, bool freeze)
 	struct xds_err err = {""};
 	int guest;
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
-	struct xds_sched *sched = s->run ? xds_run_sched(s->run) : NULL;
+	struct xds_sched *sched = s->sched;
 	if (s->dry) {
 		s->dry_wishes++;
 		return 0;

@@ -8,11 +8,13 @@
  * scheduler sees every snapshot.  Inside a policy's tick time stands
  * still: xds.advance and xds.refresh refuse.  Task objects live in task.c,
  * xds.tasks and ps in filter.c, the tick driver's functions (xds.step,
- * xds.load, ...) in run.c.  The host itself (attach, snapshot, simulator)
- * belongs to runtime/sched.
+ * xds.load, ...) in run.c.  The host itself (attach, snapshot, clock)
+ * belongs to runtime/host; a kind of host's own controls appear here as
+ * xds.<kind>.<control>, by the names the host gives.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,56 +22,24 @@
 #include <lauxlib.h>
 
 #include "lua/xds.h"
-#include "lua/run.h"
 #include "lua/xds_int.h"
-
-void xds_lua_fresh(lua_State *L, struct xds_lstate *s)
-{
-	struct xds_host *h = s->host;
-	struct xds_err err = {""};
-	if (s->fresh)
-		return;
-	s->fresh = true;
-	if (h->nr_guests == 0)
-		return;
-	if ((s->run ? xds_run_snapshot(s->run, &err) : s->snapshot(h, &err)) == 0)
-		return;
-	for (int i = 0; i < h->nr_guests; i++)
-		if (h->guests[i].error[0])
-			return;
-	luaL_error(L, "xds: snapshot failed: %s", err.msg);
-}
-
-int xds_lua_checkdom(lua_State *L, struct xds_lstate *s, int idx)
-{
-	const char *name;
-	if (lua_istable(L, idx)) {
-		lua_getfield(L, idx, "name");
-		name = lua_tostring(L, -1);
-		lua_pop(L, 1);
-		luaL_argexpected(L, name != NULL, idx, "domain name or domain");
-	} else {
-		name = luaL_checkstring(L, idx);
-	}
-	for (int i = 0; i < s->host->nr_guests; i++)
-		if (strcmp(s->host->guests[i].name, name) == 0)
-			return i;
-	return luaL_error(L, "no domain named '%s'", name);
-}
+#include "util/json.h"
 
 void xds_lua_push_domain(lua_State *L, const struct xds_guest *g)
 {
+	const struct lx_snapshot *snap = xds_guest_snapshot(g);
+	const char *error = xds_guest_error(g);
 	lua_createtable(L, 0, 5);
-	lua_pushstring(L, g->name);
+	lua_pushstring(L, xds_guest_name(g));
 	lua_setfield(L, -2, "name");
-	lua_pushinteger(L, g->lx ? lx_nr_cpus(g->lx) : g->snap.nr_cpus);
+	lua_pushinteger(L, xds_guest_vcpus(g));
 	lua_setfield(L, -2, "vcpus");
-	lua_pushinteger(L, g->error[0] ? 0 : g->snap.nr_tasks);
+	lua_pushinteger(L, error[0] ? 0 : snap->nr_tasks);
 	lua_setfield(L, -2, "tasks");
-	lua_pushinteger(L, g->lx ? (lua_Integer)lx_slide(g->lx) : 0);
+	lua_pushinteger(L, (lua_Integer)xds_guest_slide(g));
 	lua_setfield(L, -2, "slide");
-	if (g->error[0]) {
-		lua_pushstring(L, g->error);
+	if (error[0]) {
+		lua_pushstring(L, error);
 		lua_setfield(L, -2, "error");
 	}
 }
@@ -78,20 +48,20 @@ static int xds_domains(lua_State *L)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
 	xds_lua_fresh(L, s);
-	lua_createtable(L, s->host->nr_guests, 0);
-	for (int i = 0; i < s->host->nr_guests; i++) {
-		xds_lua_push_domain(L, &s->host->guests[i]);
+	lua_createtable(L, xds_host_nr_guests(s->host), 0);
+	for (int i = 0; i < xds_host_nr_guests(s->host); i++) {
+		xds_lua_push_domain(L, xds_host_guest(s->host, i));
 		lua_rawseti(L, -2, i + 1);
 	}
 	return 1;
 }
 
-static void push_rq_tasks(lua_State *L, const struct xds_guest *g, int guest,
+static void push_rq_tasks(lua_State *L, const struct lx_snapshot *snap, int guest,
 			  const struct lx_rq *rq)
 {
 	lua_createtable(L, rq->nr_tree, 0);
 	for (int i = 0, n = 0; i < rq->nr_tree; i++) {
-		if (rq->tree[i] < 0 || rq->tree[i] >= g->snap.nr_tasks)
+		if (rq->tree[i] < 0 || rq->tree[i] >= snap->nr_tasks)
 			continue;
 		xds_task_push(L, guest, rq->tree[i]);
 		lua_rawseti(L, -2, ++n);
@@ -105,15 +75,16 @@ static int xds_runqueue(lua_State *L)
 	xds_lua_fresh(L, s);
 	int guest = xds_lua_checkdom(L, s, 1);
 	lua_Integer cpu = luaL_checkinteger(L, 2);
-	const struct xds_guest *g = &s->host->guests[guest];
-	if (g->error[0])
-		return luaL_error(L, "domain %s has no snapshot: %s", g->name, g->error);
-	luaL_argcheck(L, cpu >= 0 && cpu < g->snap.nr_cpus, 2, "no such CPU");
-	const struct lx_rq *rq = &g->snap.rqs[cpu];
+	const struct xds_guest *g = xds_host_guest(s->host, guest);
+	const struct lx_snapshot *snap = xds_guest_snapshot(g);
+	if (xds_guest_error(g)[0])
+		return luaL_error(L, "domain %s has no snapshot: %s", xds_guest_name(g), xds_guest_error(g));
+	luaL_argcheck(L, cpu >= 0 && cpu < snap->nr_cpus, 2, "no such CPU");
+	const struct lx_rq *rq = &snap->rqs[cpu];
 	lua_createtable(L, 0, 6);
 	lua_pushinteger(L, rq->cpu);
 	lua_setfield(L, -2, "cpu");
-	if (rq->curr >= 0 && rq->curr < g->snap.nr_tasks) {
+	if (rq->curr >= 0 && rq->curr < snap->nr_tasks) {
 		xds_task_push(L, guest, rq->curr);
 		lua_setfield(L, -2, "curr");
 	}
@@ -123,7 +94,7 @@ static int xds_runqueue(lua_State *L)
 	lua_setfield(L, -2, "min_vruntime");
 	lua_pushboolean(L, rq->locked);
 	lua_setfield(L, -2, "locked");
-	push_rq_tasks(L, g, guest, rq);
+	push_rq_tasks(L, snap, guest, rq);
 	return 1;
 }
 
@@ -142,29 +113,6 @@ static int xds_refresh(lua_State *L)
 	return 0;
 }
 
-static const struct { const char *name; double ns; } units[] = {
-	{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"", 1e9}, {"min", 60e9}, {NULL, 0}
-};
-
-/* A duration: a number of seconds, or a string "10ms", "2s", "1.5min". */
-uint64_t xds_lua_checkduration(lua_State *L, int idx)
-{
-	double ns = -1;
-	if (lua_type(L, idx) == LUA_TNUMBER) {
-		ns = lua_tonumber(L, idx) * 1e9;
-	} else {
-		const char *str = luaL_checkstring(L, idx);
-		char *end;
-		double v = strtod(str, &end);
-		for (int i = 0; end != str && units[i].name; i++)
-			if (strcmp(end, units[i].name) == 0)
-				ns = v * units[i].ns;
-	}
-	luaL_argcheck(L, isfinite(ns) && ns >= 0 && ns < 1e18, idx,
-		      "duration expected (seconds, or a string like \"10ms\", \"2s\")");
-	return (uint64_t)ns;
-}
-
 /* Sleeps stop early when a signal handler set a hook (the CLI's SIGINT). */
 static void sleep_ns(lua_State *L, uint64_t ns)
 {
@@ -178,27 +126,123 @@ static int xds_advance(lua_State *L)
 	struct xds_lstate *s = outside_tick(L, "xds.advance");
 	uint64_t ns = xds_lua_checkduration(L, 1);
 	s->fresh = false;
-	if (s->host->sim_pid > 0) {
-		struct xds_err err = {""};
-		if (xds_host_sim_step(s->host, ns, &err) < 0)
-			return luaL_error(L, "xds.advance: %s", err.msg);
-	} else {
+	if (!xds_host_clock_virtual(s->host)) {
 		sleep_ns(L, ns);
+		return 0;
 	}
+	struct xds_err err = {""};
+	if (xds_host_wait_until(s->host, xds_host_now(s->host) + ns, &err) < 0)
+		return luaL_error(L, "xds.advance: %s", err.msg);
 	return 0;
 }
 
 static int xds_time(lua_State *L)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
-	struct timespec ts;
-	if (s->host->sim_pid > 0) {
-		lua_pushnumber(L, (lua_Number)s->host->sim_time_ns / 1e9);
-		return 1;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	lua_pushnumber(L, (lua_Number)xds_host_time_of_day(s->host));
 	return 1;
+}
+
+static void push_json(lua_State *L, const struct json *v, int depth);
+
+static void push_json_obj(lua_State *L, const struct json *v, int depth)
+{
+	lua_createtable(L, 0, (int)json_len(v));
+	for (size_t i = 0; i < json_len(v); i++) {
+		push_json(L, json_at(v, i), depth + 1);
+		lua_setfield(L, -2, json_key(v, i));
+	}
+}
+
+/* A control's answer is plain data: numbers (integers kept), strings, tables. */
+static void push_json(lua_State *L, const struct json *v, int depth)
+{
+	luaL_checkstack(L, 4, "a host control's answer is too deep");
+	switch (json_type(v)) {
+	case JSON_BOOL: lua_pushboolean(L, json_bool(v, 0)); break;
+	case JSON_NUM:
+		if (json_is_int(v))
+			lua_pushinteger(L, json_int(v, 0));
+		else
+			lua_pushnumber(L, json_num(v, 0));
+		break;
+	case JSON_STR: lua_pushlstring(L, json_str(v), json_len(v)); break;
+	case JSON_ARR:
+		lua_createtable(L, (int)json_len(v), 0);
+		for (size_t i = 0; i < json_len(v); i++) {
+			push_json(L, json_at(v, i), depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_OBJ: push_json_obj(L, v, depth); break;
+	default: lua_pushnil(L); break;
+	}
+}
+
+
+/* {key = number | boolean | string, ...} as a JSON object (no nesting). */
+static void push_args_json(lua_State *L, int idx)
+{
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	luaL_addchar(&b, '{');
+	lua_pushnil(L);
+	for (int n = 0; lua_next(L, idx); n++) {
+		luaL_argexpected(L, lua_type(L, -2) == LUA_TSTRING, idx, "table of named arguments");
+		const char *k = lua_tostring(L, -2);
+		char num[64];
+		if (lua_isinteger(L, -1))
+			snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+		else if (lua_type(L, -1) == LUA_TNUMBER)
+			snprintf(num, sizeof num, "%.17g", lua_tonumber(L, -1));
+		else if (lua_isboolean(L, -1))
+			snprintf(num, sizeof num, "%s", lua_toboolean(L, -1) ? "true" : "false");
+		else
+			luaL_argerror(L, idx, "argument values are numbers or booleans");
+		lua_pop(L, 1);
+		lua_pushfstring(L, "%s\"%s\": %s", n ? ", " : "", k, num);
+		luaL_addvalue(&b);      /* names are the control's own words: no escapes */
+	}
+	luaL_addchar(&b, '}');
+	luaL_pushresult(&b);
+}
+
+/* xds.<kind>.<name>([args]): one of the host kind's own controls. */
+static int xds_control(lua_State *L)
+{
+	const char *name = lua_tostring(L, lua_upvalueindex(2));
+	struct xds_lstate *s = outside_tick(L, name);
+	const char *args = NULL;
+	if (!lua_isnoneornil(L, 1)) {
+		luaL_checktype(L, 1, LUA_TTABLE);
+		push_args_json(L, 1);
+		args = lua_tostring(L, -1);
+	}
+	struct xds_err err = {""};
+	struct json *r = xds_host_control(s->host, name, args, &err);
+	if (!r)
+		return luaL_error(L, "%s: %s", name, err.msg);
+	s->fresh = false;               /* a control may move the host on */
+	push_json(L, r, 0);
+	json_free(r);
+	return 1;
+}
+
+/* The table of a host kind's controls, where the host has one. */
+static void open_controls(lua_State *L, struct xds_host *h)
+{
+	const char *const *names;
+	const char *table = xds_host_controls(h, &names);
+	if (!table)
+		return;
+	lua_newtable(L);
+	for (int i = 0; names[i]; i++) {
+		lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
+		lua_pushstring(L, names[i]);
+		lua_pushcclosure(L, xds_control, 2);
+		lua_setfield(L, -2, names[i]);
+	}
+	lua_setfield(L, -2, table);
 }
 
 static const luaL_Reg xds_funcs[] = {
@@ -217,13 +261,13 @@ void xds_lua_open(lua_State *L, struct xds_host *h)
 	struct xds_lstate *s = lua_newuserdatauv(L, sizeof *s, 0);
 	memset(s, 0, sizeof *s);
 	s->host = h;
-	s->snapshot = xds_host_snapshot;
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
 	xds_task_init(L);
 	luaL_newlibtable(L, xds_funcs);
 	lua_rotate(L, -2, 1);
 	luaL_setfuncs(L, xds_funcs, 1);
+	open_controls(L, h);
 	lua_getfield(L, -1, "ps");          /* ps() is also a global */
 	lua_setglobal(L, "ps");
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -233,23 +277,3 @@ void xds_lua_open(lua_State *L, struct xds_host *h)
 	lua_setglobal(L, "xds");
 }
 
-struct xds_lstate *xds_lua_state(lua_State *L)
-{
-	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
-	struct xds_lstate *s = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	return s;
-}
-
-void xds_lua_expire(lua_State *L)
-{
-	struct xds_lstate *s = xds_lua_state(L);
-	if (s)
-		s->fresh = false;
-}
-
-struct xds_host *xds_lua_host(lua_State *L)
-{
-	struct xds_lstate *s = xds_lua_state(L);
-	return s ? s->host : NULL;
-}

@@ -16,6 +16,8 @@
 
 #include "host/host.h"
 
+struct xds_sched;
+
 #define XDS_LUA_STATE "xds.state"
 #define XDS_LUA_TASK  "xds.task"
 
@@ -24,8 +26,10 @@ struct xds_run;
 struct xds_lstate {
 	struct xds_host *host;
 	bool fresh;                 /* host's latest snapshot is current */
-	/* xds_host_snapshot; unit tests put a fake in its place */
-	int (*snapshot)(struct xds_host *h, struct xds_err *err);
+	/* a new snapshot through the tick driver (NULL: the host's own) */
+	int (*refresh)(void *ctx, struct xds_err *err);
+	void *refresh_ctx;
+	struct xds_sched *sched;    /* the driver's scheduler, or NULL */
 	struct xds_run *run;        /* the tick driver (run.c), or NULL */
 	bool in_tick;               /* a policy's tick or stop is running */
 	bool dry;                   /* freeze/thaw are counted, not wished */

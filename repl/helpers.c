@@ -558,7 +558,7 @@ static const struct helper helpers[] = {
 	 "(\"U1/bkup*\"), now", h_freeze},
 	{"thaw", "thaw(x)", "thaw what freeze(x) took", h_thaw},
 	{"frozen", "frozen()", "list the tasks held frozen (or about to be)", h_frozen},
-	{"step", "step([n])", "run n ticks (default 1; with --sim, n ticks of virtual time)", h_step},
+	{"step", "step([n])", "run n ticks (default 1; of virtual time on a host that keeps it)", h_step},
 	{"run", "run(seconds)", "run the loaded policy that long (\"2s\", \"500ms\", or seconds)", h_run},
 	{"load", "load(path [, args...])", "load a policy file; it runs on every tick (load(chunk) stays Lua's)", h_load},
 	{"unload", "unload()", "stop the policy and thaw its tasks", h_unload},

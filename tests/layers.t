@@ -3,8 +3,7 @@
 # between folders, none inside lua/, no call against a rule the layer
 # table of scripts/layers enforces, no hypervisor named in the layers that
 # must not know it.  First the checker itself is shown a small tree with
-# each fault, so that a silent checker cannot pass.  The lua/ cycles and
-# the names are being removed: those two checks are TAP TODO until then.
+# each fault, so that a silent checker cannot pass.
 # Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" layers
@@ -48,7 +47,7 @@ ok $? "no call cycle crosses folders"
 report '^error: cycle across'
 
 ! grep -q '^error: cycle inside lua/' "$T/out"
-ok $? "no call cycle inside lua/ # TODO lua/ cycles are being removed"
+ok $? "no call cycle inside lua/"
 report '^error: cycle inside lua/'
 
 ! grep -q '^error: layer:' "$T/out"
@@ -57,5 +56,5 @@ report '^error: layer:'
 
 scripts/layers --strict-names >"$T/names" 2>&1
 ! grep -q '^name: ' "$T/names"
-ok $? "runtime/sched, runtime/linux, lua/ and repl/ name no hypervisor nor the simulator # TODO names are being moved below host"
+ok $? "runtime/sched, runtime/linux, lua/ and repl/ name no hypervisor nor the simulator"
 grep '^name: ' "$T/names" | cut -c1-200 | sed 's/^/#   /'

@@ -38,7 +38,7 @@ io_msg = tostring(msg):gsub("\n", " | ")
 print("message " .. io_msg)
 print("frozen " .. #xds.frozen())
 xds.step(5)
-local function truth() local by = {} for _, r in ipairs(xds.sim_truth()) do by[r.comm] = r end return by end
+local function truth() local by = {} for _, r in ipairs(xds.sim.tasks().tasks) do by[r.comm] = r end return by end
 local t1 = truth()
 xds.step(100)
 local t2 = truth()
@@ -79,7 +79,7 @@ rc=$?
 	grep -q '"frozen_ns"' "$T/r.json" && grep -q '"wait_ns"' "$T/r.json" &&
 	grep -q '"share"' "$T/r.json" && grep -q '"truth"' "$T/r.json" && grep -q '"violations": 0' "$T/r.json"
 ok $? "--report: per task CPU, share, frozen, waiting; ground truth; 0 violations" || show "$T/err"
-grep -Eq '^U1 +320 +bkup ' "$T/out" && grep -q '^invariant violations (simulator): 0$' "$T/out"
+grep -Eq '^U1 +320 +bkup ' "$T/out" && grep -q '^invariant violations (host check): 0$' "$T/out"
 ok $? "a --sim run ends with the table" || show "$T/out"
 
 # --trace: each change tried, its outcome, in the order done; the frozen

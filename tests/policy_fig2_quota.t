@@ -24,8 +24,8 @@ cat >"$T/idle.lua" <<'LUA'
 local policy, ticks = ...
 if policy ~= "none" then xds.load(policy) end
 local function rows()
-  local by, t = {}, xds.sim_truth()
-  for _, r in ipairs(t) do by[r.dom .. "/" .. r.comm] = r end
+  local by, t = {}, xds.sim.tasks()
+  for _, r in ipairs(t.tasks) do by[r.dom .. "/" .. r.comm] = r end
   return by, t.violations
 end
 local others = { "U1/proc1", "U1/proc2", "U2/proc3" }
@@ -75,8 +75,8 @@ cat >"$T/quota.lua" <<'LUA'
 local policy = ...
 if policy ~= "none" then xds.load(policy, "U1/bkup=20%") end
 local function bkup()
-  local t = xds.sim_truth()
-  for _, r in ipairs(t) do if r.comm == "bkup" then return r.cputime_ns, t.violations end end
+  local t = xds.sim.tasks()
+  for _, r in ipairs(t.tasks) do if r.comm == "bkup" then return r.cputime_ns, t.violations end end
 end
 local c0 = bkup()
 local max_viol = 0

@@ -19,8 +19,8 @@ cat >"$T/measure.lua" <<'LUA'
 local policy = ...
 if policy ~= "none" then xds.load(policy) end
 local function rows()
-  local by, t = {}, xds.sim_truth()
-  for _, r in ipairs(t) do by[r.comm] = r end
+  local by, t = {}, xds.sim.tasks()
+  for _, r in ipairs(t.tasks) do by[r.comm] = r end
   return by, t.violations
 end
 local prev = rows()

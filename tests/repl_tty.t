@@ -117,7 +117,7 @@ send C-c
 wait_for 'step: interrupted$' 10 && clear_pane && line 'while true do end' && sleep 0.3 && send C-c &&
 	wait_for 'interrupted!' 10 && line 'print(1 + 1)' && wait_for '^2$'
 ok $? "Ctrl-C interrupts step() and a Lua loop, not the REPL"
-line 'function truth(p) for _, r in ipairs(xds.sim_truth()) do if r.dom == "U1" and r.pid == p then return r.cputime_ns end end end'
+line 'function truth(p) for _, r in ipairs(xds.sim.tasks().tasks) do if r.dom == "U1" and r.pid == p then return r.cputime_ns end end end'
 line 'function cpu(f) return xds.tasks(f)[1].cputime end'
 line 'freeze("U1/bkup")'
 wait_for '^froze U1/bkup\[320\]$'

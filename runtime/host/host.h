@@ -80,6 +80,8 @@ uint64_t xds_host_epoch(const struct xds_host *h);
 uint64_t xds_host_now(const struct xds_host *h);
 int xds_host_wait_until(struct xds_host *h, uint64_t t_ns, struct xds_err *err);
 double xds_host_time_of_day(const struct xds_host *h);
+/* Host time moves only when it is advanced (a simulator's virtual time). */
+bool xds_host_clock_virtual(const struct xds_host *h);
 /* Every guest dies with this run (a private simulator): nothing could be
  * recovered by a later one, so a run needs no journal. */
 bool xds_host_ephemeral(const struct xds_host *h);
@@ -108,7 +110,7 @@ void xds_host_kill_helpers(const struct xds_host *h);
 
 /* Guest slots 0..n-1, gone ones included. */
 int xds_host_nr_guests(const struct xds_host *h);
-struct xds_guest *xds_host_guest(struct xds_host *h, int i);
+struct xds_guest *xds_host_guest(const struct xds_host *h, int i);
 /* The live guest of that name, or NULL; its index in *index if not NULL. */
 struct xds_guest *xds_host_find(struct xds_host *h, const char *name, int *index);
 
@@ -121,6 +123,9 @@ const struct lx_snapshot *xds_guest_snapshot(const struct xds_guest *g);
 const char *xds_guest_error(const struct xds_guest *g);
 /* The guest's kernel (NULL for a guest without one: static, gone). */
 struct lx_guest *xds_guest_lx(struct xds_guest *g);
+/* Its vCPUs, and its kernel's KASLR slide (0 without a kernel). */
+int xds_guest_vcpus(const struct xds_guest *g);
+uint64_t xds_guest_slide(const struct xds_guest *g);
 /* How to find this guest again in a later run (the journal keeps it). */
 const char *xds_guest_spec(const struct xds_guest *g);
 

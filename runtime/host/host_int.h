@@ -41,6 +41,7 @@ struct host_kind {
 	/* a virtual clock: now, and advancing it by ns; NULL: the wall clock */
 	uint64_t (*now)(const void *priv);
 	int (*advance)(void *priv, uint64_t ns, struct xds_err *err);
+	bool (*realtime)(const void *priv);     /* that clock follows the wall clock */
 	/* controls by name (NULL-terminated), under table name `name` */
 	const char *const *controls;
 	struct json *(*control)(void *priv, const char *name, const char *args_json,
@@ -84,6 +85,9 @@ struct xds_guest *host_put_guest(struct xds_host *h, const struct host_kind *kin
 				 struct lx_guest *lx, const char *spec, struct xds_err *err);
 /* Detach guest g and mark its slot gone (its backend stays its kind's). */
 void host_drop_guest(struct xds_guest *g, const char *why);
+/* The private directory of the simulator a host started, or NULL: white-
+ * box tests reach its domains' own sockets there (sim.c). */
+const char *host_sim_dir(const struct xds_host *h);
 /* A deep copy of a snapshot (static.c). */
 int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, struct xds_err *err);
 /* Does any live guest use be. */

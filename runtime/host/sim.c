@@ -299,6 +299,11 @@ static int sim_advance(void *priv, uint64_t ns, struct xds_err *err)
 	return 0;
 }
 
+static bool sim_realtime(const void *priv)
+{
+	return ((const struct sim_host *)priv)->realtime;
+}
+
 static const char *const sim_controls[] = { "step", "tasks", "status", NULL };
 
 static struct json *sim_control(void *priv, const char *name, const char *args_json,
@@ -343,11 +348,20 @@ static void sim_kill_helpers(const void *priv)
 		kill(s->pid, SIGKILL);
 }
 
+const char *host_sim_dir(const struct xds_host *h)
+{
+	for (int i = 0; i < h->nr_src; i++)
+		if (h->src[i].kind == &host_kind_sim && h->src[i].priv)
+			return ((const struct sim_host *)h->src[i].priv)->dir;
+	return NULL;
+}
+
 const struct host_kind host_kind_sim = {
 	.name = "sim",
 	.attach = sim_attach,
 	.now = sim_now,
 	.advance = sim_advance,
+	.realtime = sim_realtime,
 	.controls = sim_controls,
 	.control = sim_control,
 	.truth = sim_truth,

@@ -126,7 +126,4 @@ int profile_dwarf_member(const char *elf_path, const char *type,
 			 const char *path, uint32_t *offset, uint32_t *size,
 			 struct xds_err *err);
 
-/* `xds-lua profile build|show ...`; argv[0] is "profile".  Exit status. */
-int profile_cli(int argc, char **argv);
-
 #endif

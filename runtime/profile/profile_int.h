@@ -2,7 +2,7 @@
  * profile_int.h - what the profile files share among themselves.  Not for
  * use outside runtime/profile.
  *
- * Calls go one way: profile_cli.c over profile_build.c (the front door)
+ * Calls go one way: cli/profile.c over profile_build.c (the front door)
  * and profile_io.c; the front door over the readers, profile_syms.c and
  * profile_dwarf.c; the readers over profile_elf.c (libelf); and everyone
  * over profile.c, which holds the declared tables and calls no one.

@@ -28,7 +28,7 @@
  * its freezer (suspend: save, migration) and its shutdown (SIGKILL to
  * every task) need every task able to run; 20 s is the freezer's limit. */
 #define RELEASE_NS (30ULL * 1000000000ULL)
-/* Guests come and go (Xen domains): look for them about once a second. */
+/* Guests come and go (a hypervisor's domains): look for them about once a second. */
 #define RESCAN_NS 1000000000ULL
 
 static uint64_t mono_ns(void)

@@ -6,8 +6,8 @@
  * wishes for this tick, the journal that lets a later run thaw what a
  * crashed one left, per-task accounting and statistics.  A tick is:
  *
- *   xds_sched_advance()   time passes: one tick of virtual time with
- *                         --sim, else sleep until the next tick
+ *   xds_sched_advance()   time passes: one tick of the host's clock
+ *                         (virtual, or slept on the wall clock)
  *   xds_sched_snapshot()  read every guest (no pause); settle the frozen
  *                         set against what the guests now show
  *   (the policy runs: xds_sched_request() for each wish)

@@ -1,7 +1,7 @@
 /*
  * xen_ps.c - a driver of the xen backend inside the nested dom0, for what
  * `xds-lua --xen` does not print: attaches every domU through
- * xds_host_attach_xen, snapshots them `--count` times, and prints each
+ * the host layer's "xen" kind, snapshots them `--count` times, and prints each
  * task of the last snapshot as "XPS DOMAIN PID TGID STATE COMM", with
  * the time each phase took (bench/xen_map.sh), the frame-cache counters
  * and a check of each PV guest's root table (ROOT-CHECK).  With
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "backend/xen.h"
-#include "host/host.h"
+#include "host/host_int.h"        /* a white-box driver: the guests' backends */
 
 static double now_ms(void)
 {
@@ -98,7 +98,9 @@ static int watch(struct xds_host *h, const char *dir, int ticks, int interval_ms
 	int checked[XDS_MAX_GUESTS] = { 0 }, failures = 0;
 	for (int k = 1; k <= ticks; k++) {
 		int changed = 0;
-		if (xds_host_xen_rescan(h, dir, &changed, &err) < 0) {
+		struct xds_attach_opts ao = { .profile_dir = dir };
+		if ((k == 1 ? xds_host_attach(h, "xen", NULL, &ao, &err)
+		     : xds_host_rescan(h, &changed, &err)) < 0) {
 			printf("TICK %d rescan-error %s\n", k, err.msg);
 			failures++;
 		}
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--interval"))
 			interval = atoi(argv[i + 1]);
 	}
-	static struct xds_host h;
+	struct xds_host *h;
 	struct xds_err err;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 5 && !strcmp(argv[1], "--build-profile")) {
@@ -155,14 +157,18 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	xds_host_init(&h);
+	if (!(h = xds_host_new(&err))) {
+		fprintf(stderr, "xen-ps: %s\n", err.msg);
+		return 2;
+	}
 	if (ticks > 0) {
-		int rc = watch(&h, dir, ticks, interval);
-		xds_host_close(&h);
+		int rc = watch(h, dir, ticks, interval);
+		xds_host_free(h);
 		return rc;
 	}
 	double t0 = now_ms();
-	int n = xds_host_attach_xen(&h, dir, &err);
+	struct xds_attach_opts ao = { .profile_dir = dir };
+	int n = xds_host_attach(h, "xen", NULL, &ao, &err) < 0 ? -1 : xds_host_nr_guests(h);
 	double t1 = now_ms();
 	if (n < 0) {
 		fprintf(stderr, "xen-ps: %s\n", err.msg);
@@ -172,7 +178,7 @@ int main(int argc, char **argv)
 	double *ms = calloc(count > 0 ? (size_t)count : 1, sizeof *ms);
 	for (int k = 0; ms && k < count; k++) {
 		double s0 = now_ms();
-		int rc = xds_host_snapshot(&h, &err);
+		int rc = xds_host_snapshot(h, &err);
 		ms[k] = now_ms() - s0;
 		if (k < 3 || rc)
 			printf("xen-ps: snapshot %d: %.2f ms%s%s\n", k + 1, ms[k],
@@ -184,8 +190,8 @@ int main(int argc, char **argv)
 		       "(%d ticks)\n", ms[0], ms[1 + (count - 1) / 2], ms[count - 1], count);
 	}
 	free(ms);
-	for (int i = 0; i < h.nr_guests; i++) {
-		struct xds_guest *g = &h.guests[i];
+	for (int i = 0; i < h->nr_guests; i++) {
+		struct xds_guest *g = &h->guests[i];
 		struct xen_fcache_stats st;
 		backend_xen_cache_stats(g->be, g->dom, &st);
 		printf("xen-ps: dom %d (%s): %d tasks, %d cpus%s%s; frames held %zu "
@@ -203,7 +209,7 @@ int main(int argc, char **argv)
 		print_tasks(g);
 	}
 	double c0 = now_ms();
-	xds_host_close(&h);
+	xds_host_free(h);
 	printf("xen-ps: report %.1f ms, close %.1f ms\n", c0 - t1, now_ms() - c0);
 	return n > 0 ? 0 : 1;
 }

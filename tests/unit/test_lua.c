@@ -17,15 +17,10 @@
 #include "lua/xds_int.h"
 #include "tests/tap.h"
 
-static int nr_snapshots;
+static struct xds_host *host;
 
-static int fake_snapshot(struct xds_host *h, struct xds_err *err)
-{
-	(void)err;
-	h->epoch++;
-	nr_snapshots++;
-	return 0;
-}
+/* Every xds_host_snapshot bumps the host's epoch: the snapshots taken. */
+#define nr_snapshots ((int)xds_host_epoch(host))
 
 static struct lx_task u1_tasks[] = {
 	{ .pid = 320, .tgid = 320, .comm = "bkup", .state = 'R', .cpu = 0, .nice = 19,
@@ -47,15 +42,19 @@ static struct lx_rq u1_rqs[] = {
 	{ .cpu = 1, .curr = -1, .locked = true },
 };
 
-static void fill_host(struct xds_host *h)
+/* Two guests given as snapshots: U1 with five tasks, U2 unreadable. */
+static struct xds_host *fill_host(void)
 {
-	memset(h, 0, sizeof *h);
-	h->sim_pid = -1;
-	h->nr_guests = 2;
-	strcpy(h->guests[0].name, "U1");
-	h->guests[0].snap = (struct lx_snapshot){ u1_tasks, 5, u1_rqs, 2 };
-	strcpy(h->guests[1].name, "U2");
-	strcpy(h->guests[1].error, "U2: linux_banner not found");
+	struct xds_err err;
+	struct xds_host *h = xds_host_new(&err);
+	struct lx_snapshot u1 = { u1_tasks, 5, u1_rqs, 2 };
+	if (!h || xds_host_add_static(h, "U1", &u1, NULL, &err) ||
+	    xds_host_add_static(h, "U2", NULL, "U2: linux_banner not found", &err))
+	{
+		printf("Bail out! static host: %s\n", err.msg);
+		exit(1);
+	}
+	return h;
 }
 
 static lua_State *open_state(struct xds_host *h)
@@ -63,9 +62,6 @@ static lua_State *open_state(struct xds_host *h)
 	lua_State *L = luaL_newstate();
 	luaL_openlibs(L);
 	xds_lua_open(L, h);
-	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
-	((struct xds_lstate *)lua_touserdata(L, -1))->snapshot = fake_snapshot;
-	lua_pop(L, 1);
 	return L;
 }
 
@@ -228,9 +224,8 @@ static void test_durations(lua_State *L)
 
 int main(void)
 {
-	static struct xds_host h;
-	fill_host(&h);
-	lua_State *L = open_state(&h);
+	host = fill_host();
+	lua_State *L = open_state(host);
 	test_domains(L);
 	test_fields(L);
 	test_filters(L);
@@ -239,5 +234,6 @@ int main(void)
 	test_ps(L);
 	test_durations(L);
 	lua_close(L);
+	xds_host_free(host);
 	return done_testing();
 }

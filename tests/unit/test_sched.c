@@ -14,21 +14,21 @@
 #include "../tap.h"
 #include "../simctl.h"
 #include "backend/qmp.h"
+#include "host/host_int.h"
 #include "sched/sched.h"
 
 static int guest_of(struct xds_host *h, const char *name)
 {
-	for (int i = 0; i < h->nr_guests; i++)
-		if (!strcmp(h->guests[i].name, name))
-			return i;
-	return -1;
+	int i = -1;
+	xds_host_find(h, name, &i);
+	return i;
 }
 
 static const struct lx_task *task_named(struct xds_host *h, int gi, const char *comm)
 {
 	if (gi < 0)
 		return NULL;
-	struct lx_snapshot *s = &h->guests[gi].snap;
+	const struct lx_snapshot *s = xds_guest_snapshot(xds_host_guest(h, gi));
 	for (int i = 0; i < s->nr_tasks; i++)
 		if (!strcmp(s->tasks[i].comm, comm))
 			return &s->tasks[i];
@@ -38,7 +38,7 @@ static const struct lx_task *task_named(struct xds_host *h, int gi, const char *
 /* One tick of the paper's policy: hold bkup while web is runnable. */
 static int policy_tick(struct xds_sched *s, struct xds_err *err)
 {
-	struct xds_host *h = s->host;
+	struct xds_host *h = xds_sched_host(s);
 	if (xds_sched_advance(s, err) || xds_sched_snapshot(s, err))
 		return -1;
 	int u1 = guest_of(h, "U1"), u2 = guest_of(h, "U2");
@@ -54,7 +54,7 @@ static int policy_tick(struct xds_sched *s, struct xds_err *err)
 static int64_t truth(struct xds_host *h, const char *comm, const char *field)
 {
 	struct xds_err err;
-	struct json *j = xds_host_sim_tasks(h, &err);
+	struct json *j = xds_host_truth(h, &err);
 	int64_t v = -1;
 	for (size_t i = 0; j && i < json_len(json_get(j, "tasks")); i++) {
 		struct json *t = json_at(json_get(j, "tasks"), i);
@@ -65,36 +65,68 @@ static int64_t truth(struct xds_host *h, const char *comm, const char *field)
 	return v;
 }
 
-static void loop_on_sim(const char *journal)
+static int64_t violations(struct xds_host *h)
 {
-	struct xds_host h;
-	struct xds_sched s;
+	struct xds_err err;
+	struct json *j = xds_host_truth(h, &err);
+	int64_t v = j ? json_int(json_get(j, "violations"), -1) : -1;
+	json_free(j);
+	return v;
+}
+
+static void step(struct xds_host *h, uint64_t ns)
+{
+	xds_host_wait_until(h, xds_host_now(h) + ns, NULL);
+}
+
+/* The paper's scenario on a simulated host of its own. */
+static struct xds_host *sim_host(void)
+{
 	struct xds_err err;
 	char sim[256];
-	xds_host_init(&h);
-	if (xds_host_start_sim(&h, "sim/scenarios/paper.lua", simctl_bin("xds-sim", sim, sizeof sim), 1, &err)) {
-		ok(0, "simulated host: %s", err.msg);
+	struct xds_attach_opts ao = { .helper = simctl_bin("xds-sim", sim, sizeof sim), .seed = 1 };
+	struct xds_host *h = xds_host_new(&err);
+	if (h && xds_host_attach(h, "sim", "sim/scenarios/paper.lua", &ao, &err) == 0)
+		return h;
+	ok(0, "simulated host: %s", err.msg);
+	xds_host_free(h);
+	return NULL;
+}
+
+static const struct xds_held *held0(const struct xds_sched *s)
+{
+	return xds_sched_nr_held(s) ? xds_sched_held_at(s, 0) : NULL;
+}
+
+static void loop_on_sim(const char *journal)
+{
+	struct xds_err err;
+	struct xds_host *h = sim_host();
+	if (!h)
+		return;
+	struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
+	struct xds_sched *s = xds_sched_new(h, &o, &err);
+	ok(s != NULL, "scheduler starts with a journal");
+	if (!s) {
+		xds_host_free(h);
 		return;
 	}
-	struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
-	ok(xds_sched_init(&s, &h, &o, &err) == 0, "scheduler starts with a journal");
-	struct xds_sched other;
-	ok(xds_sched_init(&other, &h, &o, &err) < 0 && strstr(err.msg, "in use by another xds-lua"),
+	ok(xds_sched_new(h, &o, &err) == NULL && strstr(err.msg, "in use by another xds-lua"),
 	   "a second scheduler on the same journal is refused: %s", err.msg);
 	ok(xds_sched_recover(journal, NULL, &err) < 0 && strstr(err.msg, "in use"),
 	   "so is recovering a journal a live run holds");
 	int bad = 0, ticks_held = 0, bkup_ran_held = 0;
-	int64_t bkup_cpu = truth(&h, "bkup", "cputime_ns");
+	int64_t bkup_cpu = truth(h, "bkup", "cputime_ns");
 	bool journal_checked = false;
 	for (int t = 0; t < 1000 && !bad; t++) {         /* 10 s of virtual time */
-		bool held_before = xds_sched_is_frozen(&s, guest_of(&h, "U1"), task_named(&h, 0, "bkup") ?
-						       task_named(&h, 0, "bkup")->addr : 0);
-		if (policy_tick(&s, &err)) {
+		bool held_before = xds_sched_is_frozen(s, guest_of(h, "U1"), task_named(h, 0, "bkup") ?
+						       task_named(h, 0, "bkup")->addr : 0);
+		if (policy_tick(s, &err)) {
 			diag("tick %d: %s", t, err.msg);
 			bad++;
 		}
-		int64_t now = truth(&h, "bkup", "cputime_ns");
-		const struct xds_held *hd = s.nr_held ? &s.held[0] : NULL;
+		int64_t now = truth(h, "bkup", "cputime_ns");
+		const struct xds_held *hd = held0(s);
 		if (held_before && hd && hd->hold == XH_FROZEN) {
 			ticks_held++;
 			bkup_ran_held += now > bkup_cpu + 100000;   /* the tick it left its CPU aside */
@@ -115,19 +147,21 @@ static void loop_on_sim(const char *journal)
 	is_int(bad, 0, "1000 ticks without an error");
 	ok(ticks_held > 100, "bkup was held in %d ticks", ticks_held);
 	ok(bkup_ran_held <= 2, "bkup got no CPU while held (%d ticks with some)", bkup_ran_held);
+	const struct xds_stats *st = xds_sched_stats(s);
 	diag("stats: %llu freezes, %llu thaws, %llu retries, %llu refusals; pause mean %.1f us max %.1f us",
-	     (unsigned long long)s.stats.freezes, (unsigned long long)s.stats.thaws,
-	     (unsigned long long)s.stats.retries, (unsigned long long)s.stats.refusals,
-	     s.stats.pause.count ? s.stats.pause.total_ns / 1e3 / s.stats.pause.count : 0, s.stats.pause.max_ns / 1e3);
-	ok(s.stats.freezes >= 3 && s.stats.thaws >= 3, "bkup was frozen and thawed as web came and went");
-	is_int(s.stats.refusals, 0, "nothing refused");
-	ok(xds_sched_fini(&s, &err) == 0, "the end thaws everything (%s)", s.nr_held ? err.msg : "ok");
+	     (unsigned long long)st->freezes, (unsigned long long)st->thaws,
+	     (unsigned long long)st->retries, (unsigned long long)st->refusals,
+	     st->pause.count ? st->pause.total_ns / 1e3 / st->pause.count : 0, st->pause.max_ns / 1e3);
+	ok(st->freezes >= 3 && st->thaws >= 3, "bkup was frozen and thawed as web came and went");
+	is_int(st->refusals, 0, "nothing refused");
+	int rc = xds_sched_free(s, &err);
+	ok(rc == 0, "the end thaws everything (%s)", rc ? err.msg : "ok");
 	is_int(simctl_file_size(journal), 0, "a clean end empties the journal");
-	int64_t before = truth(&h, "bkup", "cputime_ns");
-	xds_host_sim_step(&h, 500000000ULL, &err);
-	ok(truth(&h, "bkup", "cputime_ns") > before, "after the end bkup runs again");
-	is_int(xds_host_sim_violations(&h, &err), 0, "no invariant of the guest kernels was violated");
-	xds_host_close(&h);
+	int64_t before = truth(h, "bkup", "cputime_ns");
+	step(h, 500000000ULL);
+	ok(truth(h, "bkup", "cputime_ns") > before, "after the end bkup runs again");
+	is_int(violations(h), 0, "no invariant of the guest kernels was violated");
+	xds_host_free(h);
 }
 
 /* The power button (QMP system_powerdown) on U1 while bkup is held: the
@@ -136,42 +170,39 @@ static void loop_on_sim(const char *journal)
  * holds bkup again. */
 static void powerdown_releases(void)
 {
-	struct xds_host h;
-	struct xds_sched s;
 	struct xds_err err;
-	char sim[256], path[300];
-	xds_host_init(&h);
-	if (xds_host_start_sim(&h, "sim/scenarios/paper.lua", simctl_bin("xds-sim", sim, sizeof sim), 1, &err)) {
-		ok(0, "simulated host: %s", err.msg);
+	char path[300];
+	struct xds_host *h = sim_host();
+	if (!h)
 		return;
-	}
 	char logbuf[8192] = "";
 	FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
 	struct xds_sched_opts o = { .tick_ns = 10000000, .log = log };
-	if (xds_sched_init(&s, &h, &o, &err)) {
+	struct xds_sched *s = xds_sched_new(h, &o, &err);
+	if (!s) {
 		ok(0, "scheduler: %s", err.msg);
-		xds_host_close(&h);
+		xds_host_free(h);
 		return;
 	}
-	int u1 = guest_of(&h, "U1"), t = 0, bad = 0;
-	for (; t < 300 && !bad && !(s.nr_held && s.held[0].hold == XH_FROZEN); t++)
-		bad += policy_tick(&s, &err) != 0;
-	ok(!bad && s.nr_held == 1 && s.held[0].hold == XH_FROZEN, "bkup is held (tick %d)", t);
-	snprintf(path, sizeof path, "%s/U1.qmp", h.sim_dir);
+	int u1 = guest_of(h, "U1"), t = 0, bad = 0;
+	for (; t < 300 && !bad && !(held0(s) && held0(s)->hold == XH_FROZEN); t++)
+		bad += policy_tick(s, &err) != 0;
+	ok(!bad && xds_sched_nr_held(s) == 1 && held0(s)->hold == XH_FROZEN, "bkup is held (tick %d)", t);
+	snprintf(path, sizeof path, "%s/U1.qmp", host_sim_dir(h));
 	struct qmp *q = qmp_open(path, 2000, &err);
 	struct json *r = q ? qmp_execute(q, "system_powerdown", NULL, &err) : NULL;
 	ok(r != NULL, "system_powerdown on U1's QMP socket (%s)", r ? "ok" : err.msg);
 	json_free(r);
 	int released = -1, held_again = -1;
-	int64_t c0 = truth(&h, "bkup", "cputime_ns"), c1 = c0;
+	int64_t c0 = truth(h, "bkup", "cputime_ns"), c1 = c0;
 	for (t = 0; t < 3200 && !bad; t++) {
-		bad += policy_tick(&s, &err) != 0;
-		bool held = s.nr_held && s.held[0].guest == u1;
+		bad += policy_tick(s, &err) != 0;
+		bool held = held0(s) && held0(s)->guest == u1;
 		if (released < 0 && !held)
 			released = t;
 		if (released >= 0 && t == released + 100)
-			c1 = truth(&h, "bkup", "cputime_ns");
-		if (released >= 0 && held_again < 0 && held && s.held[0].hold == XH_FROZEN)
+			c1 = truth(h, "bkup", "cputime_ns");
+		if (released >= 0 && held_again < 0 && held && held0(s)->hold == XH_FROZEN)
 			held_again = t;
 	}
 	is_int(bad, 0, "no tick failed");
@@ -182,9 +213,9 @@ static void powerdown_releases(void)
 	ok(strstr(logbuf, "U1 is asked to shut down, reboot or suspend: its tasks are given back (1 held)") != NULL,
 	   "the log says why");
 	qmp_close(q);
-	xds_sched_fini(&s, &err);
+	xds_sched_free(s, &err);
 	fclose(log);
-	xds_host_close(&h);
+	xds_host_free(h);
 }
 
 static char *spec(const struct simctl *sc, const char *dom, char *buf, size_t n)
@@ -211,23 +242,22 @@ static void crash_and_recover(const char *journal)
 	fflush(stdout);
 	pid_t child = fork();
 	if (child == 0) {
-		struct xds_host h;
-		struct xds_sched s;
-		xds_host_init(&h);
-		if (xds_host_add_qemu(&h, spec(&sc, "U1", s1, sizeof s1), NULL, &err) ||
-		    xds_host_add_qemu(&h, spec(&sc, "U2", s2, sizeof s2), NULL, &err))
+		struct xds_host *h = xds_host_new(&err);
+		if (!h || xds_host_attach(h, "qemu", spec(&sc, "U1", s1, sizeof s1), NULL, &err) ||
+		    xds_host_attach(h, "qemu", spec(&sc, "U2", s2, sizeof s2), NULL, &err))
 			_exit(2);
 		struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
-		if (xds_sched_init(&s, &h, &o, &err))
+		struct xds_sched *s = xds_sched_new(h, &o, &err);
+		if (!s)
 			_exit(3);
 		for (int t = 0; t < 200; t++) {
-			if (xds_sched_snapshot(&s, &err))
+			if (xds_sched_snapshot(s, &err))
 				_exit(4);
-			const struct lx_task *bkup = task_named(&h, guest_of(&h, "U1"), "bkup");
+			const struct lx_task *bkup = task_named(h, guest_of(h, "U1"), "bkup");
 			if (bkup)
-				xds_sched_request(&s, 0, bkup, true, &err);
-			xds_sched_apply(&s, &err);
-			if (s.nr_held && s.held[0].hold == XH_FROZEN)
+				xds_sched_request(s, 0, bkup, true, &err);
+			xds_sched_apply(s, &err);
+			if (held0(s) && held0(s)->hold == XH_FROZEN)
 				raise(SIGKILL);           /* die holding it: no cleanup at all */
 			usleep(2000);
 		}

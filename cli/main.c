@@ -1,5 +1,5 @@
 /*
- * xds_lua.c - main() of xds-lua: the lua interpreter's command line plus
+ * main.c - main() of xds-lua: the lua interpreter's command line plus
  * the host to look at.
  *
  *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
@@ -17,9 +17,9 @@
  * tick loop runs it (lua/run.c) until --duration, SIGINT or SIGTERM, then
  * the report.  -i (or no script on a terminal) opens the REPL instead.
  * Whatever happens (error, SIGINT, SIGTERM) every frozen task is thawed and
- * the host closed before exit, so a simulator is never left running.  The
- * module is lua/xds.c; the REPL repl/repl.c; the host and scheduler
- * runtime/sched.
+ * the host closed before exit, so a simulator is never left running.  This
+ * is the top of the tree: it chooses the kinds of host by name through
+ * runtime/host, starts runtime/sched, and runs lua/ and repl/ on them.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -35,13 +35,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "cli/cli.h"
+#include "host/host.h"
 #include "lua/policy.h"
 #include "lua/run.h"
 #include "lua/xds.h"
-#include "profile/profile.h"
 #include "repl/repl.h"
-#include "backend/xen.h"
-#include "host/host.h"
 #include "sched/sched.h"
 
 #define XDS_VERSION "xds-lua 0.1"
@@ -51,11 +50,9 @@ static const char progname[] = "xds-lua";
 /* What the process has one of: its Lua state, host, scheduler and tick
  * driver, for the signals and atexit. */
 static lua_State *globalL;
-static struct xds_host host;
-static bool host_open;
-static struct xds_sched sched;
+static struct xds_host *host;
+static struct xds_sched *sched;
 static FILE *trace_file;            /* --trace, closed after the last thaw */
-static bool sched_open;
 static struct xds_run driver;
 static bool driver_open;
 static volatile sig_atomic_t signalled, hangup;
@@ -98,7 +95,7 @@ static void usage(FILE *f)
 		"  --profile FILE   kernel profile for --qemu guests that give none\n"
 		"  --xen            attach every domU of this Xen host whose kernel has a profile\n"
 		"                   (the default in a dom0 when neither --sim nor --qemu is given)\n"
-		"  --profile-dir D  where --xen looks for profiles (default " XDS_XEN_PROFILE_DIR ")\n"
+		"  --profile-dir D  where --xen looks for profiles (default /etc/xds/profiles)\n"
 		"A script that returns a policy (a table with tick) or defines tick() runs\n"
 		"as a policy, every tick:\n"
 		"  --tick MS        tick length (default: the policy's tick_ms, else 10)\n"
@@ -115,13 +112,14 @@ static void usage(FILE *f)
 		"In Lua: xds.domains(), xds.tasks([filter]), xds.runqueue(dom, cpu),\n"
 		"xds.refresh(), xds.advance(duration), xds.time(), ps([filter]),\n"
 		"xds.load(policy, ...), xds.unload(), xds.step([n]), xds.run(duration),\n"
-		"xds.frozen(), xds.stats(), xds.sim_truth(); task:freeze(), task:thaw().\n",
+		"xds.frozen(), xds.stats(); with --sim xds.sim.step{ns = N}, xds.sim.tasks(),\n"
+		"xds.sim.status(); task:freeze(), task:thaw().\n",
 		progname, progname);
 }
 
 static void print_version(void)
 {
-	printf("%s (%s)\n", XDS_VERSION, LUA_RELEASE);
+	printf("%s (%s; hosts: %s)\n", XDS_VERSION, LUA_RELEASE, xds_host_kinds());
 	fflush(stdout);
 }
 
@@ -152,7 +150,7 @@ static int optarg_of(int argc, char **argv, int *i, const char *opt, const char 
 	return **v ? 1 : fail("%s: missing argument", opt);
 }
 
-/* Only the shape; xds_host_add_qemu checks the rest.  Caught here so that
+/* Only the shape; the host layer checks the rest.  Caught here so that
  * a wrong command line starts nothing. */
 static int check_qemu(const char *spec)
 {
@@ -345,8 +343,8 @@ static void on_signal(int sig)
 	if (signalled) {
 		if (now.tv_sec - first.tv_sec < 2)
 			return;
-		if (host.sim_pid > 0)
-			kill(host.sim_pid, SIGKILL);
+		if (host)
+			xds_host_kill_helpers(host);
 		_exit(128 + sig);
 	}
 	first = now;
@@ -377,47 +375,26 @@ static void catch_signals(void)
 	xds_policy_set_interrupt(&signalled);
 }
 
-static const char *sim_binary(char *buf, size_t size)
-{
-	const char *env = getenv("XDS_SIM");
-	char exe[PATH_MAX];
-	if (env && *env)
-		return env;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n < 0)
-		return "xds-sim";
-	exe[n] = '\0';
-	snprintf(buf, size, "%s/xds-sim", dirname(exe));
-	return buf;
-}
-
-static int start_sim(const struct options *o, struct xds_err *err)
-{
-	char path[PATH_MAX + 16];
-	host.sim_realtime = o->realtime;
-	return xds_host_start_sim(&host, o->sim, sim_binary(path, sizeof path), o->has_seed ? o->seed : 1, err);
-}
-
 static int attach(const struct options *o)
 {
 	struct xds_err err = {""};
+	struct xds_attach_opts ao = {
+		.profile = o->profile, .profile_dir = o->profile_dir,
+		.seed = o->has_seed ? o->seed : 1, .realtime = o->realtime,
+	};
 	if (o->sim) {
 		if (access(o->sim, R_OK) < 0)
 			return fail("--sim: %s: %s", o->sim, strerror(errno));
-		if (start_sim(o, &err) < 0)
+		if (xds_host_attach(host, "sim", o->sim, &ao, &err) < 0)
 			return fail("%s", err.msg);     /* "--sim SCENARIO: ..." */
 	}
 	for (int i = 0; i < o->nr_qemu; i++)
-		if (xds_host_add_qemu(&host, o->qemu[i], o->profile, &err) < 0)
+		if (xds_host_attach(host, "qemu", o->qemu[i], &ao, &err) < 0)
 			return fail("%s", err.msg);     /* "--qemu NAME: ..." */
 	/* in a Xen dom0 the domUs are the default guests */
-	if (o->xen || (!o->sim && !o->nr_qemu && !o->recover && backend_xen_available())) {
-		host.xen = true;
-		snprintf(host.xen_profile_dir, sizeof host.xen_profile_dir, "%s",
-			 o->profile_dir ? o->profile_dir : XDS_XEN_PROFILE_DIR);
-		if (xds_host_attach_xen(&host, host.xen_profile_dir, &err) < 0)
+	if (o->xen || (!o->sim && !o->nr_qemu && !o->recover && xds_host_kind_available("xen")))
+		if (xds_host_attach(host, "xen", NULL, &ao, &err) < 0)
 			return fail("--xen: %s", err.msg);
-	}
 	return 0;
 }
 
@@ -498,7 +475,7 @@ static int run_policy(const struct options *o)
 		status = fail("%s", err.msg) ? 1 : 1;
 	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
-	if (host.sim_pid > 0)
+	if (xds_host_has_truth(host))
 		xds_run_print_table(&driver, stdout);
 	return status;
 }
@@ -512,7 +489,8 @@ static int handle_script(int argc, char **argv, const struct options *o)
 	int nargs = argc - o->script - 1;
 	if (strcmp(fname, "-") == 0 && strcmp(argv[o->script - 1], "--") != 0)
 		fname = NULL;
-	struct xds_policy_opts po = { .unsafe = o->unsafe, .host = &host, .run = &driver };
+	struct xds_policy_opts po;
+	xds_run_policy_opts(&driver, &po);
 	struct xds_policy *p = xds_policy_new(fname, &po, &err);
 	if (p)
 		xds_policy_set_argv(p, argc, argv, o->script);
@@ -592,13 +570,10 @@ static int start_sched(const struct options *o, const char *journal)
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
 		.log = stderr, .stop = &signalled, .reload = &hangup,
 	};
-	/* xds_sched_init thaws first what a crashed run's journal lists */
-	if (host.nr_guests > 0) {
-		if (xds_sched_init(&sched, &host, &so, &err) < 0)
-			return fail("%s", err.msg);
-		sched_open = true;
-	}
-	xds_run_init(&driver, &host, sched_open ? &sched : NULL, &ro);
+	/* xds_sched_new thaws first what a crashed run's journal lists */
+	if (xds_host_nr_guests(host) > 0 && !(sched = xds_sched_new(host, &so, &err)))
+		return fail("%s", err.msg);
+	xds_run_init(&driver, host, sched, &ro);
 	driver_open = true;
 	return 0;
 }
@@ -610,22 +585,22 @@ static void close_host(void)
 	if (driver_open)
 		xds_run_fini(&driver);
 	driver_open = false;
-	if (sched_open && xds_sched_fini(&sched, &err) < 0)
+	if (sched && xds_sched_free(sched, &err) < 0)
 		fail("%s", err.msg);
-	sched_open = false;
+	sched = NULL;
 	if (trace_file)
 		fclose(trace_file);
 	trace_file = NULL;
-	if (host_open)
-		xds_host_close(&host);
-	host_open = false;
+	struct xds_host *h = host;
+	host = NULL;
+	xds_host_free(h);
 }
 
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	if (argc > 1 && strcmp(argv[1], "profile") == 0)
-		return profile_cli(argc - 1, argv + 1);
+		return cli_profile(argc - 1, argv + 1);
 	int r = collect_args(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? 0 : 1;
@@ -633,10 +608,6 @@ int main(int argc, char **argv)
 	const char *journal = o.journal ? o.journal : default_journal(jbuf, sizeof jbuf);
 	if (o.recover)
 		return recover(journal) < 0 ? 1 : 0;
-	/* a private simulated host dies with us: no journal could thaw it later,
-	 * and none is shared with other runs */
-	if (!o.journal && o.sim && !o.nr_qemu && !o.xen)
-		journal = NULL;
 	if (o.trace && !(trace_file = fopen(o.trace, "w"))) {
 		fail("--trace %s: %s", o.trace, strerror(errno));
 		return 1;
@@ -646,12 +617,18 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;
 	luaL_openlibs(L);
 	globalL = L;
-	xds_host_init(&host);
-	host_open = true;
+	struct xds_err err = {""};
+	if (!(host = xds_host_new(&err)))
+		return fail("%s", err.msg), 1;
 	atexit(close_host);
 	catch_signals();
-	int status = attach(&o) < 0 || start_sched(&o, journal) < 0 ? 1
-		: (xds_lua_open(L, &host), xds_run_open(L, &driver), run(L, argc, argv, &o));
+	int status = attach(&o) < 0 ? 1 : 0;
+	/* a private simulated host dies with us: no journal could thaw it later,
+	 * and none is shared with other runs */
+	if (!status && !o.journal && xds_host_ephemeral(host))
+		journal = NULL;
+	status = status || start_sched(&o, journal) < 0 ? 1
+		: (xds_lua_open(L, host), xds_run_open(L, &driver), run(L, argc, argv, &o));
 	globalL = NULL;
 	close_host();
 	lua_close(L);

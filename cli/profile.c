@@ -1,5 +1,5 @@
 /*
- * profile_cli.c - the `profile` subcommand of xds-lua:
+ * profile.c - the `profile` subcommand of xds-lua:
  *
  *   profile build --vmlinux ELF [--system-map MAP] -o FILE
  *   profile show FILE
@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "cli/cli.h"
 #include "profile/profile.h"
 
 #define USAGE "usage: xds-lua profile build --vmlinux ELF " \
@@ -82,7 +83,7 @@ static int cli_show(int argc, char **argv)
 	return profile_print(&p, stdout) < 0 ? 1 : 0;
 }
 
-int profile_cli(int argc, char **argv)
+int cli_profile(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage("%s", "missing command (build or show)");

@@ -1,0 +1,11 @@
+/*
+ * cli.h - what the files of the command line share: main() (main.c)
+ * dispatches subcommands to the others.
+ */
+#ifndef XDS_CLI_H
+#define XDS_CLI_H
+
+/* `xds-lua profile build|show ...`; argv[0] is "profile".  Exit status. */
+int cli_profile(int argc, char **argv);
+
+#endif
