@@ -116,16 +116,17 @@ static const struct lx_task *named(struct xds_host *h, int gi, const char *comm)
 
 static void truth(struct xds_host *h, int64_t *web_busy, int64_t *bkup_cpu)
 {
-	struct json *j = xds_host_truth(h, NULL);
-	for (size_t i = 0; j && i < json_len(json_get(j, "tasks")); i++) {
-		struct json *t = json_at(json_get(j, "tasks"), i);
-		const char *c = json_str(json_get(t, "comm"));
-		if (!strcmp(c, "web"))
-			*web_busy = json_int(json_get(t, "cputime_ns"), 0) + json_int(json_get(t, "wait_ns"), 0);
-		if (!strcmp(c, "bkup"))
-			*bkup_cpu = json_int(json_get(t, "cputime_ns"), 0);
+	json_t *j = xds_host_truth(h, NULL), *t;
+	size_t i;
+	json_array_foreach(json_object_get(j, "tasks"), i, t) {
+		const char *c = json_string_value(json_object_get(t, "comm"));
+		json_int_t cpu = json_integer_value(json_object_get(t, "cputime_ns"));
+		if (c && !strcmp(c, "web"))
+			*web_busy = cpu + json_integer_value(json_object_get(t, "wait_ns"));
+		if (c && !strcmp(c, "bkup"))
+			*bkup_cpu = cpu;
 	}
-	json_free(j);
+	json_decref(j);
 }
 
 static int reaction(const char *sim)

@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 
 #include "lua/xds_int.h"
+#include "util/utf8.h"
 
 struct filter {
 	int func;                   /* stack index of a function filter, or 0 */
@@ -210,10 +211,12 @@ static int dom_width(const struct xds_host *h)
 	return w;
 }
 
+/* The comm as bytes become text (util/utf8.h): UTF-8 kept, control bytes escaped. */
 static void ps_row(FILE *out, int w, const char *dom, const struct lx_task *t, bool frozen)
 {
-	fprintf(out, "%-*s %7d %7d %-15.*s %c %3d %3d %12.3f %c%c%c\n", w, dom, t->pid, t->tgid,
-		(int)strnlen(t->comm, sizeof t->comm), t->comm, t->state ? t->state : '?',
+	struct utf8_shown comm = utf8_shown(t->comm, sizeof t->comm);
+	fprintf(out, "%-*s %7d %7d %s%*s %c %3d %3d %12.3f %c%c%c\n", w, dom, t->pid, t->tgid,
+		comm.s, utf8_pad(comm.s, 15), "", t->state ? t->state : '?',
 		t->cpu, t->nice, (double)t->cputime_ns / 1e6,
 		t->queued ? 'Q' : '-', t->running ? 'R' : '-', frozen ? 'F' : '-');
 }

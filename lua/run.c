@@ -23,6 +23,7 @@
 #include "host/host.h"
 #include "sched/sched.h"
 #include "util/json.h"
+#include "util/utf8.h"
 
 #define DEFAULT_TICK_NS 10000000u
 
@@ -557,76 +558,69 @@ static uint64_t run_ns(const struct xds_run *r)
 	return r->sched ? xds_sched_elapsed(r->sched) : 0;
 }
 
-static void report_task(struct strbuf *sb, const struct xds_run *r, const struct xds_acct *a)
+static json_t *text(const char *s, size_t n)
+{
+	return xds_json_bytes(s, strnlen(s, n));
+}
+
+static json_t *report_task(const struct xds_run *r, const struct xds_acct *a)
 {
 	uint64_t cpu = a->cpu_last - a->cpu_first, dur = run_ns(r);
-	sb_puts(sb, "{\"dom\": ");
-	sb_json_str(sb, a->dom);
-	sb_printf(sb, ", \"pid\": %d, \"tgid\": %d, \"comm\": ", a->pid, a->tgid);
-	sb_json_strn(sb, a->comm, strnlen(a->comm, sizeof a->comm));
-	sb_printf(sb, ", \"cputime_ns\": %" PRIu64 ", \"share\": %.6f, \"frozen_ns\": %" PRIu64
-		  ", \"wait_ns\": %" PRIu64 ", \"alive\": %s}", cpu,
-		  dur ? (double)cpu / (double)dur : 0.0, a->frozen_ns, a->wait_ns,
-		  a->alive ? "true" : "false");
+	return json_pack("{s:o,s:i,s:i,s:o,s:I,s:f,s:I,s:I,s:b}", "dom", text(a->dom, sizeof a->dom),
+			 "pid", a->pid, "tgid", a->tgid, "comm", text(a->comm, sizeof a->comm),
+			 "cputime_ns", (json_int_t)cpu, "share", dur ? (double)cpu / (double)dur : 0.0,
+			 "frozen_ns", (json_int_t)a->frozen_ns, "wait_ns", (json_int_t)a->wait_ns,
+			 "alive", a->alive);
 }
 
-static void report_stats(struct strbuf *sb, const struct xds_stats *st)
+static json_t *report_stats(const struct xds_stats *st)
 {
-	sb_printf(sb, "{\"ticks\": %" PRIu64 ", \"freezes\": %" PRIu64 ", \"thaws\": %" PRIu64
-		  ", \"retries\": %" PRIu64 ", \"refusals\": %" PRIu64 ", \"undone\": %" PRIu64
-		  ", \"kicks\": %" PRIu64
-		  ", \"tick_max_ns\": %" PRIu64 ", \"tick_mean_ns\": %" PRIu64 "}",
-		  st->ticks, st->freezes, st->thaws, st->retries, st->refusals, st->undone, st->kicks,
-		  st->tick.max_ns, st->tick.count ? st->tick.total_ns / st->tick.count : 0);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)st->ticks,
+			 "freezes", (json_int_t)st->freezes, "thaws", (json_int_t)st->thaws,
+			 "retries", (json_int_t)st->retries, "refusals", (json_int_t)st->refusals,
+			 "undone", (json_int_t)st->undone, "kicks", (json_int_t)st->kicks,
+			 "tick_max_ns", (json_int_t)st->tick.max_ns,
+			 "tick_mean_ns", (json_int_t)(st->tick.count ? st->tick.total_ns / st->tick.count : 0));
 }
 
-static void report_truth(struct strbuf *sb, struct xds_run *r)
+/* The host's own account beside ours, or the reason it is missing. */
+static void report_truth(json_t *rep, struct xds_run *r)
 {
 	struct xds_err err = {""};
-	struct json *t = xds_host_truth(r->host, &err);
-	sb_puts(sb, ", \"truth\": ");
-	if (t)
-		sb_json(sb, t);
-	else
-		sb_json_str(sb, err.msg);
-	sb_printf(sb, ", \"violations\": %" PRId64, t ? json_int(json_get(t, "violations"), -1) : -1);
-	json_free(t);
+	json_t *t = xds_host_truth(r->host, &err);
+	json_t *v = json_object_get(t, "violations");
+	json_object_set_new(rep, "truth", t ? t : text(err.msg, sizeof err.msg));
+	json_object_set_new(rep, "violations", json_integer(json_is_integer(v) ? json_integer_value(v) : -1));
 }
 
+/* One line of JSON; the share with 6 digits. */
 int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 {
-	struct strbuf sb = {0};
-	sb_printf(&sb, "{\"duration_ns\": %" PRIu64 ", \"ticks\": %" PRIu64 ", \"policy\": ",
-		  run_ns(r), r->ticks);
-	if (r->policy_name[0])
-		sb_json_str(&sb, r->policy_name);
-	else
-		sb_puts(&sb, "null");
-	sb_puts(&sb, ", \"tasks\": [");
-	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++) {
-		sb_puts(&sb, i ? ",\n  " : "\n  ");
-		report_task(&sb, r, xds_sched_acct_at(r->sched, i));
-	}
-	sb_puts(&sb, "], \"stats\": ");
-	struct xds_stats st = {0};
-	report_stats(&sb, r->sched ? xds_sched_stats(r->sched) : &st);
-	if (xds_host_has_truth(r->host))
-		report_truth(&sb, r);
-	sb_puts(&sb, "}\n");
-	FILE *f = sb.oom ? NULL : fopen(path, "w");
-	int rc = f && fputs(sb_str(&sb), f) >= 0 ? 0 : -1;
+	struct xds_stats none = {0};
+	json_t *tasks = json_array();
+	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++)
+		json_array_append_new(tasks, report_task(r, xds_sched_acct_at(r->sched, i)));
+	json_t *rep = json_pack("{s:I,s:I,s:o?,s:o,s:o}", "duration_ns", (json_int_t)run_ns(r),
+				"ticks", (json_int_t)r->ticks,
+				"policy", r->policy_name[0] ? text(r->policy_name, sizeof r->policy_name) : NULL,
+				"tasks", tasks, "stats", report_stats(r->sched ? xds_sched_stats(r->sched) : &none));
+	if (rep && xds_host_has_truth(r->host))
+		report_truth(rep, r);
+	FILE *f = rep ? fopen(path, "w") : NULL;
+	int rc = f && json_dumpf(rep, f, JSON_REAL_PRECISION(6)) == 0 && fputc('\n', f) != EOF ? 0 : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;
-	sb_free(&sb);
+	json_decref(rep);
 	return rc < 0 ? xds_fail(err, "--report %s: cannot write it", path) : 0;
 }
 
-static const struct json *truth_row(const struct json *tasks, const char *dom, int pid)
+static const json_t *truth_row(const json_t *tasks, const char *dom, int pid)
 {
-	for (size_t i = 0; i < json_len(tasks); i++) {
-		const struct json *t = json_at(tasks, i);
-		if (json_int(json_get(t, "pid"), -1) == pid &&
-		    strcmp(json_str(json_get(t, "dom")) ? json_str(json_get(t, "dom")) : "", dom) == 0)
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *d = json_string_value(json_object_get(t, "dom"));
+		if (json_integer_value(json_object_get(t, "pid")) == pid && d && !strcmp(d, dom))
 			return t;
 	}
 	return NULL;
@@ -637,8 +631,8 @@ static const struct json *truth_row(const struct json *tasks, const char *dom, i
 void xds_run_print_table(struct xds_run *r, FILE *f)
 {
 	struct xds_err err = {""};
-	struct json *t = xds_host_has_truth(r->host) ? xds_host_truth(r->host, &err) : NULL;
-	const struct json *tasks = json_get(t, "tasks");
+	json_t *t = xds_host_has_truth(r->host) ? xds_host_truth(r->host, &err) : NULL;
+	const json_t *tasks = json_object_get(t, "tasks");
 	double dur = (double)run_ns(r) / 1e9;
 	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
 		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
@@ -648,16 +642,18 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 		double cpu = (double)(a->cpu_last - a->cpu_first) / 1e9;
 		if (a->cpu_last == a->cpu_first && a->frozen_ns == 0 && a->wait_ns == 0)
 			continue;
-		const struct json *g = truth_row(tasks, dom, a->pid);
-		fprintf(f, "%-6s %6d %-16.16s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
-			a->comm, cpu, dur > 0 ? 100 * cpu / dur : 0.0, (double)a->frozen_ns / 1e9,
-			(double)a->wait_ns / 1e9, json_num(json_get(g, "cputime_ns"), 0) / 1e9,
-			json_num(json_get(g, "wait_ns"), 0) / 1e9);
+		const json_t *g = truth_row(tasks, dom, a->pid);
+		struct utf8_shown comm = utf8_shown(a->comm, sizeof a->comm);
+		fprintf(f, "%-6s %6d %s%*s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
+			comm.s, utf8_pad(comm.s, 16), "", cpu, dur > 0 ? 100 * cpu / dur : 0.0,
+			(double)a->frozen_ns / 1e9, (double)a->wait_ns / 1e9,
+			json_number_value(json_object_get(g, "cputime_ns")) / 1e9,
+			json_number_value(json_object_get(g, "wait_ns")) / 1e9);
 	}
 	if (t)
 		fprintf(f, "invariant violations (host check): %" PRId64 "\n",
-			json_int(json_get(t, "violations"), -1));
+			(int64_t)json_integer_value(json_object_get(t, "violations")));
 	else if (xds_host_has_truth(r->host))
 		fprintf(f, "ground truth unavailable: %s\n", err.msg);
-	json_free(t);
+	json_decref(t);
 }

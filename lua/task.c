@@ -17,11 +17,12 @@
 
 #include "lua/xds_int.h"
 #include "sched/sched.h"
+#include "util/utf8.h"
 
 struct xds_ltask {
 	uint64_t epoch;             /* host epoch of the snapshot */
 	int guest, task;            /* indexes into host guests and snap.tasks */
-	char label[96];             /* "DOM/comm[pid]" */
+	char label[144];            /* "DOM/comm[pid]", the comm shown (util/utf8.h) */
 };
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
@@ -45,7 +46,8 @@ void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task)
 	u->epoch = xds_host_epoch(s->host);
 	u->guest = guest;
 	u->task = task;
-	snprintf(u->label, sizeof u->label, "%s/%.16s[%d]", xds_guest_name(g), t->comm, t->pid);
+	snprintf(u->label, sizeof u->label, "%s/%s[%d]", xds_guest_name(g),
+		 utf8_shown(t->comm, sizeof t->comm).s, t->pid);
 	luaL_setmetatable(L, XDS_LUA_TASK);
 }
 

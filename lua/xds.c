@@ -143,68 +143,65 @@ static int xds_time(lua_State *L)
 	return 1;
 }
 
-static void push_json(lua_State *L, const struct json *v, int depth);
-
-static void push_json_obj(lua_State *L, const struct json *v, int depth)
+/* A control's answer is plain data: numbers (integers kept), strings,
+ * tables.  Depth is bounded by jansson's parser (JSON_PARSER_MAX_DEPTH). */
+static void push_json(lua_State *L, json_t *v)
 {
-	lua_createtable(L, 0, (int)json_len(v));
-	for (size_t i = 0; i < json_len(v); i++) {
-		push_json(L, json_at(v, i), depth + 1);
-		lua_setfield(L, -2, json_key(v, i));
-	}
-}
-
-/* A control's answer is plain data: numbers (integers kept), strings, tables. */
-static void push_json(lua_State *L, const struct json *v, int depth)
-{
+	size_t i;
+	const char *key;
+	json_t *e;
 	luaL_checkstack(L, 4, "a host control's answer is too deep");
-	switch (json_type(v)) {
-	case JSON_BOOL: lua_pushboolean(L, json_bool(v, 0)); break;
-	case JSON_NUM:
-		if (json_is_int(v))
-			lua_pushinteger(L, json_int(v, 0));
-		else
-			lua_pushnumber(L, json_num(v, 0));
-		break;
-	case JSON_STR: lua_pushlstring(L, json_str(v), json_len(v)); break;
-	case JSON_ARR:
-		lua_createtable(L, (int)json_len(v), 0);
-		for (size_t i = 0; i < json_len(v); i++) {
-			push_json(L, json_at(v, i), depth + 1);
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_TRUE:
+	case JSON_FALSE: lua_pushboolean(L, json_is_true(v)); break;
+	case JSON_INTEGER: lua_pushinteger(L, json_integer_value(v)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+	case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(v), 0);
+		json_array_foreach(v, i, e) {
+			push_json(L, e);
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
 		}
 		break;
-	case JSON_OBJ: push_json_obj(L, v, depth); break;
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(v));
+		json_object_foreach(v, key, e) {
+			push_json(L, e);
+			lua_setfield(L, -2, key);
+		}
+		break;
 	default: lua_pushnil(L); break;
 	}
 }
 
-
-/* {key = number | boolean | string, ...} as a JSON object (no nesting). */
-static void push_args_json(lua_State *L, int idx)
+/* {name = number | boolean | string, ...} as a JSON object (no nesting);
+ * raises on anything else.  The caller frees it. */
+static json_t *args_json(lua_State *L, int idx)
 {
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	luaL_addchar(&b, '{');
+	json_t *o = json_object();
+	bool bad = !o;
 	lua_pushnil(L);
-	for (int n = 0; lua_next(L, idx); n++) {
-		luaL_argexpected(L, lua_type(L, -2) == LUA_TSTRING, idx, "table of named arguments");
-		const char *k = lua_tostring(L, -2);
-		char num[64];
-		if (lua_isinteger(L, -1))
-			snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+	while (!bad && lua_next(L, idx)) {
+		json_t *v = NULL;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			v = NULL;
+		else if (lua_isinteger(L, -1))
+			v = json_integer(lua_tointeger(L, -1));
 		else if (lua_type(L, -1) == LUA_TNUMBER)
-			snprintf(num, sizeof num, "%.17g", lua_tonumber(L, -1));
+			v = json_real(lua_tonumber(L, -1));
 		else if (lua_isboolean(L, -1))
-			snprintf(num, sizeof num, "%s", lua_toboolean(L, -1) ? "true" : "false");
-		else
-			luaL_argerror(L, idx, "argument values are numbers or booleans");
-		lua_pop(L, 1);
-		lua_pushfstring(L, "%s\"%s\": %s", n ? ", " : "", k, num);
-		luaL_addvalue(&b);      /* names are the control's own words: no escapes */
+			v = json_boolean(lua_toboolean(L, -1));
+		else if (lua_type(L, -1) == LUA_TSTRING)
+			v = xds_json_bytes(lua_tostring(L, -1), lua_rawlen(L, -1));
+		bad = !v || json_object_set_new(o, lua_tostring(L, -2), v);
+		lua_pop(L, bad ? 2 : 1);        /* on to the next key, or out */
 	}
-	luaL_addchar(&b, '}');
-	luaL_pushresult(&b);
+	if (bad) {
+		json_decref(o);
+		luaL_argerror(L, idx, "a table of named numbers, booleans or strings");
+	}
+	return o;
 }
 
 /* xds.<kind>.<name>([args]): one of the host kind's own controls. */
@@ -212,19 +209,20 @@ static int xds_control(lua_State *L)
 {
 	const char *name = lua_tostring(L, lua_upvalueindex(2));
 	struct xds_lstate *s = outside_tick(L, name);
-	const char *args = NULL;
+	json_t *args = NULL;
 	if (!lua_isnoneornil(L, 1)) {
 		luaL_checktype(L, 1, LUA_TTABLE);
-		push_args_json(L, 1);
-		args = lua_tostring(L, -1);
+		lua_settop(L, 1);
+		args = args_json(L, 1);
 	}
 	struct xds_err err = {""};
-	struct json *r = xds_host_control(s->host, name, args, &err);
+	json_t *r = xds_host_control(s->host, name, args, &err);
+	json_decref(args);
 	if (!r)
 		return luaL_error(L, "%s: %s", name, err.msg);
 	s->fresh = false;               /* a control may move the host on */
-	push_json(L, r, 0);
-	json_free(r);
+	push_json(L, r);
+	json_decref(r);
 	return 1;
 }
 

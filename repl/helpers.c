@@ -25,6 +25,7 @@
 #include "lua/policy.h"
 #include "lua/run.h"
 #include "repl/repl_int.h"
+#include "util/utf8.h"
 
 #define TOP_INTERVAL_NS 500000000u
 
@@ -165,8 +166,9 @@ static void print_rows(const struct row *rows, int n)
 	printf("%-*s %7s %7s %-15s S CPU  NI %10s %s\n", w, "DOM", "PID", "TGID", "COMM", "%CPU", "QRF");
 	for (int i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
-		printf("%-*s %7d %7d %-15s %c %3d %3d %10.3f %c%c%c\n", w, r->dom, r->pid, r->tgid,
-		       r->comm, r->state ? r->state : '?', r->cpu, r->nice,
+		struct utf8_shown comm = utf8_shown(r->comm, sizeof r->comm);
+		printf("%-*s %7d %7d %s%*s %c %3d %3d %10.3f %c%c%c\n", w, r->dom, r->pid, r->tgid,
+		       comm.s, utf8_pad(comm.s, 15), "", r->state ? r->state : '?', r->cpu, r->nice,
 		       100 * r->share,
 		       r->queued ? 'Q' : '-', r->running ? 'R' : '-', r->frozen ? 'F' : '-');
 	}
@@ -274,8 +276,9 @@ static int h_frozen(lua_State *L)
 		copy_field(L, row, "dom", dom, sizeof dom);
 		copy_field(L, row, "comm", comm, sizeof comm);
 		copy_field(L, row, "hold", hold, sizeof hold);
-		printf("%-6s %7d %-15s %s%s\n", dom, (int)int_field(L, row, "pid"), comm, hold,
-		       bool_field(L, row, "want") ? "" : " (thaw wished)");
+		struct utf8_shown shown = utf8_shown(comm, sizeof comm);
+		printf("%-6s %7d %s%*s %s%s\n", dom, (int)int_field(L, row, "pid"), shown.s,
+		       utf8_pad(shown.s, 15), "", hold, bool_field(L, row, "want") ? "" : " (thaw wished)");
 		lua_pop(L, 1);
 	}
 	fflush(stdout);

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "simk.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 static uint64_t rng_next(uint64_t *state)
 {
@@ -569,39 +571,47 @@ static const char *task_state(struct stask *t)
 	return sim_state_name(st, ex);
 }
 
-void sim_print_truth(struct sim *s, FILE *out, bool json)
+/* Every task born so far; comms and names under util/json.h's byte rule. */
+json_t *sim_truth_json(struct sim *s)
 {
-	if (json) {
-		fprintf(out, "{\"time_ns\": %llu, \"violations\": %llu, \"tasks\": [",
-			(unsigned long long)s->now, (unsigned long long)s->violations);
-	} else {
-		fprintf(out, "virtual time %.3f s\n", (double)s->now / 1e9);
-		fprintf(out, "%-8s %7s %7s %-16s %-5s %3s %12s %12s %12s\n", "DOM", "PID", "TGID",
-			"COMM", "STATE", "CPU", "CPU_MS", "WAIT_MS", "HELD_MS");
-	}
-	bool first = true;
+	json_t *tasks = json_array();
 	for (int i = 0; i < s->nr_tasks; i++) {
 		struct stask *t = &s->tasks[i];
 		if (t->life == LF_UNBORN)
 			continue;
-		const char *st = task_state(t);
-		if (json) {
-			fprintf(out, "%s\n  {\"dom\": \"%s\", \"pid\": %d, \"tgid\": %d, \"comm\": \"%s\", "
-				"\"state\": \"%s\", \"cpu\": %d, \"nice\": %d, \"alive\": %s, "
-				"\"cputime_ns\": %llu, \"wait_ns\": %llu, \"held_ns\": %llu}",
-				first ? "" : ",", t->d->name, t->pid, t->tgid, t->comm, st, t->cpu,
-				t->nice, t->life == LF_ALIVE ? "true" : "false",
-				(unsigned long long)t->cpu_ns, (unsigned long long)t->wait_ns,
-				(unsigned long long)t->held_ns);
-		} else {
-			fprintf(out, "%-8s %7d %7d %-16s %-5s %3d %12.3f %12.3f %12.3f\n", t->d->name,
-				t->pid, t->tgid, t->comm, st, t->cpu, (double)t->cpu_ns / 1e6,
-				(double)t->wait_ns / 1e6, (double)t->held_ns / 1e6);
-		}
-		first = false;
+		json_array_append_new(tasks, json_pack(
+			"{s:o,s:i,s:i,s:o,s:s,s:i,s:i,s:b,s:I,s:I,s:I}",
+			"dom", xds_json_bytes(t->d->name, strlen(t->d->name)), "pid", t->pid,
+			"tgid", t->tgid, "comm", xds_json_bytes(t->comm, strnlen(t->comm, sizeof t->comm)),
+			"state", task_state(t), "cpu", t->cpu, "nice", t->nice, "alive", t->life == LF_ALIVE,
+			"cputime_ns", (json_int_t)t->cpu_ns, "wait_ns", (json_int_t)t->wait_ns,
+			"held_ns", (json_int_t)t->held_ns));
 	}
-	if (json)
-		fprintf(out, "\n]}\n");
-	else
-		fprintf(out, "invariant violations: %llu\n", (unsigned long long)s->violations);
+	return json_pack("{s:I,s:I,s:o}", "time_ns", (json_int_t)s->now,
+			 "violations", (json_int_t)s->violations, "tasks", tasks);
+}
+
+void sim_print_truth(struct sim *s, FILE *out, bool json)
+{
+	if (json) {
+		json_t *t = sim_truth_json(s);
+		if (t)
+			json_dumpf(t, out, 0);
+		fputc('\n', out);
+		json_decref(t);
+		return;
+	}
+	fprintf(out, "virtual time %.3f s\n", (double)s->now / 1e9);
+	fprintf(out, "%-8s %7s %7s %-16s %-5s %3s %12s %12s %12s\n", "DOM", "PID", "TGID",
+		"COMM", "STATE", "CPU", "CPU_MS", "WAIT_MS", "HELD_MS");
+	for (int i = 0; i < s->nr_tasks; i++) {
+		struct stask *t = &s->tasks[i];
+		if (t->life == LF_UNBORN)
+			continue;
+		struct utf8_shown comm = utf8_shown(t->comm, sizeof t->comm);
+		fprintf(out, "%-8s %7d %7d %s%*s %-5s %3d %12.3f %12.3f %12.3f\n", t->d->name,
+			t->pid, t->tgid, comm.s, utf8_pad(comm.s, 16), "", task_state(t), t->cpu,
+			(double)t->cpu_ns / 1e6, (double)t->wait_ns / 1e6, (double)t->held_ns / 1e6);
+	}
+	fprintf(out, "invariant violations: %llu\n", (unsigned long long)s->violations);
 }

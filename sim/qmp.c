@@ -8,10 +8,14 @@
  * x-sim-step {"ns": N} (returns when done), x-sim-status, x-sim-tasks,
  * quit.  One thread, one poll loop; in virtual time nothing moves between
  * x-sim-step calls, in real time the loop steps the host by the wall clock.
+ * Every reply is built with jansson; names, comms and messages go through
+ * xds_json_bytes (util/json.h), so a reply is valid JSON and UTF-8 whatever
+ * bytes a scenario put in them.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,41 +85,52 @@ static void send_text(struct client *c, const char *text)
 	}
 }
 
-static void send_sb(struct client *c, struct strbuf *sb)
+/* Send v (consumed) as one line.  A reply that cannot be encoded (out of
+ * memory) is an error reply, so that the client is not left waiting. */
+static void send_json(struct client *c, json_t *v)
 {
-	sb_puts(sb, "\r\n");
-	send_text(c, sb_str(sb));
-	sb_free(sb);
+	if (!v)
+		v = json_pack("{s:{s:s,s:s}}", "error", "class", "GenericError",
+			      "desc", "xds-sim: cannot encode the reply");
+	char *text = v ? json_dumps(v, 0) : NULL;
+	json_decref(v);
+	if (text) {
+		send_text(c, text);
+		send_text(c, "\r\n");
+	}
+	free(text);
 }
 
 static void reply_error(struct client *c, const char *cls, const char *desc)
 {
-	struct strbuf sb = { 0 };
-	sb_printf(&sb, "{\"error\": {\"class\": \"%s\", \"desc\": ", cls);
-	sb_json_str(&sb, desc);
-	sb_puts(&sb, "}}");
-	send_sb(c, &sb);
+	send_json(c, json_pack("{s:{s:s,s:o}}", "error", "class", cls,
+			       "desc", xds_json_bytes(desc, strlen(desc))));
+}
+
+static void reply(struct client *c, json_t *ret)
+{
+	send_json(c, json_pack("{s:o}", "return", ret));
 }
 
 static void reply_empty(struct client *c)
 {
-	send_text(c, "{\"return\": {}}\r\n");
+	reply(c, json_object());
 }
 
 static void send_event(struct server *sv, int dom, const char *name)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	char buf[160];
-	snprintf(buf, sizeof buf, "{\"timestamp\": {\"seconds\": %lld, \"microseconds\": %ld}, "
-		 "\"event\": \"%s\"}\r\n", (long long)ts.tv_sec, ts.tv_nsec / 1000, name);
+	json_t *ev = json_pack("{s:{s:I,s:I},s:s}", "timestamp", "seconds", (json_int_t)ts.tv_sec,
+			       "microseconds", (json_int_t)(ts.tv_nsec / 1000), "event", name);
 	for (int i = 0; i < sv->nr_cl; i++)
 		if (sv->cl[i].dom == dom && sv->cl[i].negotiated)
-			send_text(&sv->cl[i], buf);
+			send_json(&sv->cl[i], json_incref(ev));
+	json_decref(ev);
 }
 
 /* One vCPU's block of "info registers", in QEMU 7.2's long-mode layout. */
-static void print_vcpu(struct strbuf *sb, struct sdom *d, int cpu, bool header)
+static void print_vcpu(FILE *out, struct sdom *d, int cpu, bool header)
 {
 	struct svcpu *v = &d->vcpu[cpu];
 	bool user = v->cpl == 3;
@@ -125,63 +140,68 @@ static void print_vcpu(struct strbuf *sb, struct sdom *d, int cpu, bool header)
 	uint64_t rip = user ? 0x401000 + (uint64_t)cpu * 0x40 : d->kimg_va + 0x1000 + (v->halted ? 0x80 : 0x200);
 	uint64_t rsp = user ? 0x7ffc0000f000ULL : d->page_offset + 0x7f000 + (uint64_t)cpu * 0x4000;
 	if (header)
-		sb_printf(sb, "CPU#%d\r\n", cpu);
-	sb_printf(sb, "RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 RDX=0000000000000000\r\n");
-	sb_printf(sb, "RSI=0000000000000000 RDI=0000000000000000 RBP=0000000000000000 RSP=%016llx\r\n",
-		  (unsigned long long)rsp);
-	sb_printf(sb, "R8 =0000000000000000 R9 =0000000000000000 R10=0000000000000000 R11=0000000000000000\r\n");
-	sb_printf(sb, "R12=0000000000000000 R13=0000000000000000 R14=0000000000000000 R15=0000000000000000\r\n");
-	sb_printf(sb, "RIP=%016llx RFL=00000246 [---Z-P-] CPL=%d II=0 A20=1 SMM=0 HLT=%d\r\n",
-		  (unsigned long long)rip, v->cpl, v->halted ? 1 : 0);
+		fprintf(out, "CPU#%d\r\n", cpu);
+	fprintf(out, "RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 RDX=0000000000000000\r\n");
+	fprintf(out, "RSI=0000000000000000 RDI=0000000000000000 RBP=0000000000000000 RSP=%016llx\r\n",
+		(unsigned long long)rsp);
+	fprintf(out, "R8 =0000000000000000 R9 =0000000000000000 R10=0000000000000000 R11=0000000000000000\r\n");
+	fprintf(out, "R12=0000000000000000 R13=0000000000000000 R14=0000000000000000 R15=0000000000000000\r\n");
+	fprintf(out, "RIP=%016llx RFL=00000246 [---Z-P-] CPL=%d II=0 A20=1 SMM=0 HLT=%d\r\n",
+		(unsigned long long)rip, v->cpl, v->halted ? 1 : 0);
 	const char *seg = user ? "ES =002b 0000000000000000 ffffffff 00c0f300 DPL=3 DS   [-WA]\r\n"
 			       : "ES =0000 0000000000000000 00000000 00000000\r\n";
-	sb_puts(sb, seg);
-	sb_printf(sb, "CS =%s 0000000000000000 ffffffff 00a0%s00 DPL=%d CS64 [-RA]\r\n",
-		  user ? "0033" : "0010", user ? "fb" : "9b", user ? 3 : 0);
-	sb_printf(sb, "SS =%s 0000000000000000 ffffffff 00c0%s00 DPL=%d DS   [-WA]\r\n",
-		  user ? "002b" : "0018", user ? "f3" : "93", user ? 3 : 0);
-	sb_puts(sb, "DS =0000 0000000000000000 00000000 00000000\r\n");
-	sb_puts(sb, "FS =0000 0000000000000000 00000000 00000000\r\n");
-	sb_printf(sb, "GS =0000 %016llx 00000000 00000000\r\n",
-		  (unsigned long long)d->percpu[cpu]);
-	sb_puts(sb, "LDT=0000 0000000000000000 00000000 00008200 DPL=0 LDT\r\n");
-	sb_puts(sb, "TR =0040 fffffe0000003000 00004087 00008900 DPL=0 TSS64-avl\r\n");
-	sb_puts(sb, "GDT=     fffffe0000001000 0000007f\r\n");
-	sb_puts(sb, "IDT=     fffffe0000000000 00000fff\r\n");
-	sb_printf(sb, "CR0=80050033 CR2=0000000000000000 CR3=%016llx CR4=%08x\r\n",
-		  (unsigned long long)cr3, d->pti ? 0x003606f0 : 0x003406f0);
-	sb_puts(sb, "DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 \r\n");
-	sb_puts(sb, "DR6=00000000ffff0ff0 DR7=0000000000000400\r\n");
-	sb_puts(sb, "EFER=0000000000000d01\r\n");
+	fputs(seg, out);
+	fprintf(out, "CS =%s 0000000000000000 ffffffff 00a0%s00 DPL=%d CS64 [-RA]\r\n",
+		user ? "0033" : "0010", user ? "fb" : "9b", user ? 3 : 0);
+	fprintf(out, "SS =%s 0000000000000000 ffffffff 00c0%s00 DPL=%d DS   [-WA]\r\n",
+		user ? "002b" : "0018", user ? "f3" : "93", user ? 3 : 0);
+	fputs("DS =0000 0000000000000000 00000000 00000000\r\n", out);
+	fputs("FS =0000 0000000000000000 00000000 00000000\r\n", out);
+	fprintf(out, "GS =0000 %016llx 00000000 00000000\r\n",
+		(unsigned long long)d->percpu[cpu]);
+	fputs("LDT=0000 0000000000000000 00000000 00008200 DPL=0 LDT\r\n", out);
+	fputs("TR =0040 fffffe0000003000 00004087 00008900 DPL=0 TSS64-avl\r\n", out);
+	fputs("GDT=     fffffe0000001000 0000007f\r\n", out);
+	fputs("IDT=     fffffe0000000000 00000fff\r\n", out);
+	fprintf(out, "CR0=80050033 CR2=0000000000000000 CR3=%016llx CR4=%08x\r\n",
+		(unsigned long long)cr3, d->pti ? 0x003606f0 : 0x003406f0);
+	fputs("DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 \r\n", out);
+	fputs("DR6=00000000ffff0ff0 DR7=0000000000000400\r\n", out);
+	fputs("EFER=0000000000000d01\r\n", out);
 }
 
 static void hmp(struct client *c, struct sdom *d, const char *line)
 {
-	struct strbuf out = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	if (!out) {
+		reply_error(c, "GenericError", "out of memory");
+		return;
+	}
 	while (*line == ' ')
 		line++;
 	if (!strcmp(line, "info registers -a")) {
 		for (int cpu = 0; cpu < d->nr_vcpus; cpu++) {
-			print_vcpu(&out, d, cpu, true);
-			sb_puts(&out, "\r\n");
+			print_vcpu(out, d, cpu, true);
+			fputs("\r\n", out);
 		}
 	} else if (!strcmp(line, "info registers")) {
-		print_vcpu(&out, d, 0, false);
+		print_vcpu(out, d, 0, false);
 	} else {
 		char word[64];
 		snprintf(word, sizeof word, "%s", line);
 		word[strcspn(word, " ")] = 0;
-		sb_printf(&out, "unknown command: '%s'\r\n", word);
+		fprintf(out, "unknown command: '%s'\r\n", word);
 	}
-	struct strbuf sb = { 0 };
-	sb_puts(&sb, "{\"return\": ");
-	sb_json_str(&sb, sb_str(&out));
-	sb_puts(&sb, "}");
-	sb_free(&out);
-	send_sb(c, &sb);
+	if (fclose(out) == 0)
+		reply(c, xds_json_bytes(text, len));
+	else
+		reply_error(c, "GenericError", "out of memory");
+	free(text);
 }
 
-static void domain_command(struct server *sv, struct client *c, const char *cmd, struct json *args)
+static void domain_command(struct server *sv, struct client *c, const char *cmd, json_t *args)
 {
 	struct sdom *d = sv->s->doms[c->dom];
 	if (!strcmp(cmd, "stop")) {
@@ -198,21 +218,21 @@ static void domain_command(struct server *sv, struct client *c, const char *cmd,
 			send_event(sv, c->dom, "RESUME");
 	} else if (!strcmp(cmd, "query-status")) {
 		const char *st = d->crashed ? "guest-panicked" : d->paused ? "paused" : "running";
-		char buf[160];
-		snprintf(buf, sizeof buf, "{\"return\": {\"status\": \"%s\", \"singlestep\": false, "
-			 "\"running\": %s}}\r\n", st, !d->paused && !d->crashed ? "true" : "false");
-		send_text(c, buf);
+		reply(c, json_pack("{s:s,s:b,s:b}", "status", st, "singlestep", 0,
+				   "running", !d->paused && !d->crashed));
 	} else if (!strcmp(cmd, "query-cpus-fast")) {
-		struct strbuf sb = { 0 };
-		sb_puts(&sb, "{\"return\": [");
-		for (int i = 0; i < d->nr_vcpus; i++)
-			sb_printf(&sb, "%s{\"cpu-index\": %d, \"qom-path\": \"/machine/unattached/device[%d]\", "
-				  "\"thread-id\": %d, \"target\": \"x86_64\", \"props\": {\"core-id\": 0, "
-				  "\"thread-id\": 0, \"socket-id\": %d}}", i ? ", " : "", i, i, (int)getpid(), i);
-		sb_puts(&sb, "]}");
-		send_sb(c, &sb);
+		json_t *cpus = json_array();
+		for (int i = 0; i < d->nr_vcpus; i++) {
+			char qom[64];
+			snprintf(qom, sizeof qom, "/machine/unattached/device[%d]", i);
+			json_array_append_new(cpus, json_pack("{s:i,s:s,s:i,s:s,s:{s:i,s:i,s:i}}",
+							      "cpu-index", i, "qom-path", qom, "thread-id", (int)getpid(),
+							      "target", "x86_64", "props", "core-id", 0, "thread-id", 0,
+							      "socket-id", i));
+		}
+		reply(c, cpus);
 	} else if (!strcmp(cmd, "human-monitor-command")) {
-		const char *line = json_str(json_get(args, "command-line"));
+		const char *line = json_string_value(json_object_get(args, "command-line"));
 		if (!line)
 			reply_error(c, "GenericError", "Parameter 'command-line' is missing");
 		else
@@ -233,62 +253,38 @@ static void domain_command(struct server *sv, struct client *c, const char *cmd,
 	}
 }
 
+static json_t *as_json(const char *s)
+{
+	return xds_json_bytes(s, strlen(s));
+}
+
 static void host_status(struct client *c, struct sim *s)
 {
-	struct strbuf sb = { 0 };
-	sb_printf(&sb, "{\"return\": {\"time_ns\": %llu, \"violations\": %llu, \"domains\": [",
-		  (unsigned long long)s->now, (unsigned long long)s->violations);
+	json_t *doms = json_array(), *msgs = json_array();
 	for (int i = 0; i < s->nr_doms; i++) {
 		struct sdom *d = s->doms[i];
-		sb_printf(&sb, "%s{\"name\": ", i ? ", " : "");
-		sb_json_str(&sb, d->name);
-		sb_printf(&sb, ", \"vcpus\": %d, \"paused\": %s, \"crashed\": %s, \"oops\": ", d->nr_vcpus,
-			  d->paused ? "true" : "false", d->crashed ? "true" : "false");
-		sb_json_str(&sb, d->oops);
-		sb_puts(&sb, "}");
+		json_array_append_new(doms, json_pack("{s:o,s:i,s:b,s:b,s:o}", "name", as_json(d->name),
+						      "vcpus", d->nr_vcpus, "paused", d->paused,
+						      "crashed", d->crashed, "oops", as_json(d->oops)));
 	}
-	sb_puts(&sb, "], \"messages\": [");
 	int n = s->nr_last < 8 ? s->nr_last : 8;
-	for (int i = 0; i < n; i++) {
-		int k = (s->nr_last - n + i) % 8;
-		sb_puts(&sb, i ? ", " : "");
-		sb_json_str(&sb, s->last_violation[k]);
-	}
-	sb_puts(&sb, "]}}");
-	send_sb(c, &sb);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(msgs, as_json(s->last_violation[(s->nr_last - n + i) % 8]));
+	reply(c, json_pack("{s:I,s:I,s:o,s:o}", "time_ns", (json_int_t)s->now,
+			   "violations", (json_int_t)s->violations, "domains", doms, "messages", msgs));
 }
 
-static void host_tasks(struct client *c, struct sim *s)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f) {
-		reply_error(c, "GenericError", "out of memory");
-		return;
-	}
-	sim_print_truth(s, f, true);
-	fclose(f);
-	struct strbuf sb = { 0 };
-	sb_puts(&sb, "{\"return\": ");
-	sb_append(&sb, text, len);
-	while (sb.len && (sb.buf[sb.len - 1] == '\n'))
-		sb.buf[--sb.len] = 0;
-	sb_puts(&sb, "}");
-	free(text);
-	send_sb(c, &sb);
-}
-
-static void host_command(struct server *sv, struct client *c, const char *cmd, struct json *args)
+static void host_command(struct server *sv, struct client *c, const char *cmd, json_t *args)
 {
 	struct sim *s = sv->s;
 	if (!strcmp(cmd, "x-sim-step")) {
-		struct json *ns = json_get(args, "ns");
-		if (!json_is_int(ns) || json_int(ns, -1) < 0 || json_int(ns, 0) > (int64_t)3600 * 1000000000LL) {
+		json_t *ns = json_object_get(args, "ns");
+		json_int_t v = json_integer_value(ns);
+		if (!json_is_integer(ns) || v < 0 || v > (json_int_t)3600 * 1000000000LL) {
 			reply_error(c, "GenericError", "x-sim-step needs {\"ns\": N} with 0 <= N <= 1 hour");
 			return;
 		}
-		sim_step(s, (uint64_t)json_int(ns, 0));
+		sim_step(s, (uint64_t)v);
 		if (s->halted) {
 			char desc[320];
 			snprintf(desc, sizeof desc, "--strict: stopped at an invariant violation: %s",
@@ -296,13 +292,11 @@ static void host_command(struct server *sv, struct client *c, const char *cmd, s
 			reply_error(c, "GenericError", desc);
 			return;
 		}
-		char buf[96];
-		snprintf(buf, sizeof buf, "{\"return\": {\"time_ns\": %llu}}\r\n", (unsigned long long)s->now);
-		send_text(c, buf);
+		reply(c, json_pack("{s:I}", "time_ns", (json_int_t)s->now));
 	} else if (!strcmp(cmd, "x-sim-status")) {
 		host_status(c, s);
 	} else if (!strcmp(cmd, "x-sim-tasks")) {
-		host_tasks(c, s);
+		reply(c, sim_truth_json(s));
 	} else if (!strcmp(cmd, "system_powerdown")) {
 		reply_empty(c);         /* the power button: the guest is told, goes on */
 		send_event(sv, c->dom, "POWERDOWN");
@@ -316,20 +310,13 @@ static void host_command(struct server *sv, struct client *c, const char *cmd, s
 	}
 }
 
-static void handle(struct server *sv, struct client *c, const char *text, size_t len)
+static void handle(struct server *sv, struct client *c, json_t *req)
 {
-	struct xds_err err;
-	struct json *req = json_parse(text, len, &err);
-	if (!req || json_type(req) != JSON_OBJ) {
-		reply_error(c, "GenericError", req ? "QMP input must be a JSON object" : err.msg);
-		json_free(req);
-		return;
-	}
-	const char *cmd = json_str(json_get(req, "execute"));
-	struct json *args = json_get(req, "arguments");
-	struct json *id = json_get(req, "id");
-	(void)id;
-	if (!cmd) {
+	const char *cmd = json_string_value(json_object_get(req, "execute"));
+	json_t *args = json_object_get(req, "arguments");
+	if (!json_is_object(req)) {
+		reply_error(c, "GenericError", "QMP input must be a JSON object");
+	} else if (!cmd) {
 		reply_error(c, "GenericError", "QMP input lacks member 'execute'");
 	} else if (!strcmp(cmd, "qmp_capabilities")) {
 		c->negotiated = true;
@@ -342,7 +329,6 @@ static void handle(struct server *sv, struct client *c, const char *text, size_t
 	} else {
 		domain_command(sv, c, cmd, args);
 	}
-	json_free(req);
 }
 
 static void drop_client(struct server *sv, int i)
@@ -363,8 +349,9 @@ static void accept_client(struct server *sv, int lfd, int dom)
 	}
 	struct client *c = &sv->cl[sv->nr_cl++];
 	*c = (struct client){ .fd = fd, .dom = dom };
-	send_text(c, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, "
-		  "\"package\": \"xds-sim\"}, \"capabilities\": [\"oob\"]}}\r\n");
+	send_json(c, json_pack("{s:{s:{s:{s:i,s:i,s:i},s:s},s:[s]}}", "QMP", "version", "qemu",
+			       "micro", 0, "minor", 2, "major", 7, "package", "xds-sim",
+			       "capabilities", "oob"));
 }
 
 /* Reads what the client sent and answers every complete command in it. */
@@ -385,19 +372,18 @@ static bool serve_client(struct server *sv, struct client *c)
 		return r < 0 && errno == EINTR;
 	c->len += (size_t)r;
 	for (;;) {
-		long n = json_frame(c->in, c->len);
-		if (n < 0)
-			return false;
-		if (n == 0)
-			return true;
-		handle(sv, c, c->in, (size_t)n);
-		memmove(c->in, c->in + n, c->len - (size_t)n);
-		c->len -= (size_t)n;
-		size_t skip = 0;
-		while (skip < c->len && strchr(" \t\r\n", c->in[skip]))
-			skip++;
-		memmove(c->in, c->in + skip, c->len - skip);
-		c->len -= skip;
+		json_t *req;
+		size_t used;
+		struct xds_err err;
+		int got = xds_json_take(c->in, c->len, &req, &used, &err);
+		if (got < 0)
+			reply_error(c, "GenericError", err.msg);
+		memmove(c->in, c->in + used, c->len - used);
+		c->len -= used;
+		if (got <= 0)
+			return got == 0;    /* bad JSON: answered, and the client dropped */
+		handle(sv, c, req);
+		json_decref(req);
 	}
 }
 

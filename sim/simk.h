@@ -225,6 +225,8 @@ void sim_pause(struct sdom *d);
 void sim_resume(struct sdom *d);
 void sim_timer_add(struct sim *s, uint64_t at, int kind, struct sdom *d, int arg);
 void sim_print_truth(struct sim *s, FILE *out, bool json);
+/* The truth as x-sim-tasks returns it: {time_ns, violations, tasks}. */
+struct json_t *sim_truth_json(struct sim *s);
 struct sdom *sim_domain(struct sim *s, const char *name);
 
 /* scenario.c */

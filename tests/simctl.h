@@ -105,7 +105,7 @@ static inline int simctl_stop(struct simctl *sc)
 	int rc = -1;
 	if (sc->host) {
 		struct xds_err err;
-		json_free(qmp_execute(sc->host, "quit", NULL, &err));
+		json_decref(qmp_execute(sc->host, "quit", NULL, &err));
 		qmp_close(sc->host);
 		sc->host = NULL;
 	}
@@ -212,29 +212,36 @@ static inline struct qmp *simctl_domain(struct simctl *sc, const char *name, str
 	return q;
 }
 
+/* An integer member of an object (NULL is fine), or -1. */
+static inline int64_t simctl_int(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
 /* Advance virtual time by ns.  Returns the new time in ns, or -1. */
 static inline int64_t simctl_step(struct simctl *sc, uint64_t ns, struct xds_err *err)
 {
-	char args[64];
-	snprintf(args, sizeof args, "{\"ns\": %" PRIu64 "}", ns);
-	struct json *r = qmp_execute(sc->host, "x-sim-step", args, err);
+	json_t *args = json_pack("{s:I}", "ns", (json_int_t)ns);
+	json_t *r = qmp_execute(sc->host, "x-sim-step", args, err);
+	json_decref(args);
 	if (!r)
 		return -1;
-	int64_t t = json_int(json_get(r, "time_ns"), -1);
-	json_free(r);
+	int64_t t = simctl_int(r, "time_ns");
+	json_decref(r);
 	if (t < 0)
 		return xds_fail(err, "x-sim-step: reply without time_ns");
 	return t;
 }
 
 /* x-sim-tasks: {"time_ns", "violations", "tasks": [...]}; caller frees. */
-static inline struct json *simctl_tasks(struct simctl *sc, struct xds_err *err)
+static inline json_t *simctl_tasks(struct simctl *sc, struct xds_err *err)
 {
 	return qmp_execute(sc->host, "x-sim-tasks", NULL, err);
 }
 
 /* x-sim-status: {"time_ns", "violations", "domains", "messages"}. */
-static inline struct json *simctl_status(struct simctl *sc, struct xds_err *err)
+static inline json_t *simctl_status(struct simctl *sc, struct xds_err *err)
 {
 	return qmp_execute(sc->host, "x-sim-status", NULL, err);
 }
@@ -242,19 +249,20 @@ static inline struct json *simctl_status(struct simctl *sc, struct xds_err *err)
 /* Violations so far, or -1. */
 static inline int64_t simctl_violations(struct simctl *sc, struct xds_err *err)
 {
-	struct json *st = simctl_status(sc, err);
-	int64_t v = json_int(json_get(st, "violations"), -1);
-	json_free(st);
+	json_t *st = simctl_status(sc, err);
+	int64_t v = simctl_int(st, "violations");
+	json_decref(st);
 	return v;
 }
 
 /* The task of dom with that comm (first match) in an x-sim-tasks reply. */
-static inline struct json *simctl_task(const struct json *tasks, const char *dom, const char *comm)
+static inline json_t *simctl_task(const json_t *tasks, const char *dom, const char *comm)
 {
-	const struct json *arr = json_get(tasks, "tasks");
-	for (size_t i = 0; i < json_len(arr); i++) {
-		struct json *t = json_at(arr, i);
-		const char *d = json_str(json_get(t, "dom")), *c = json_str(json_get(t, "comm"));
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(tasks, "tasks"), i, t) {
+		const char *d = json_string_value(json_object_get(t, "dom"));
+		const char *c = json_string_value(json_object_get(t, "comm"));
 		if (d && c && !strcmp(d, dom) && !strcmp(c, comm))
 			return t;
 	}
@@ -262,20 +270,21 @@ static inline struct json *simctl_task(const struct json *tasks, const char *dom
 }
 
 /* A field of a task as an integer (cputime_ns, wait_ns, pid...), or -1. */
-static inline int64_t simctl_task_int(const struct json *tasks, const char *dom, const char *comm,
+static inline int64_t simctl_task_int(const json_t *tasks, const char *dom, const char *comm,
 				      const char *field)
 {
-	return json_int(json_get(simctl_task(tasks, dom, comm), field), -1);
+	return simctl_int(simctl_task(tasks, dom, comm), field);
 }
 
 /* 1 when one of x-sim-status's messages contains every one of the strings
  * (NULL-terminated); the message is copied to out (may be NULL). */
-static inline int simctl_has_message(const struct json *status, const char *const *want, char *out,
+static inline int simctl_has_message(const json_t *status, const char *const *want, char *out,
 				     size_t n)
 {
-	const struct json *msgs = json_get(status, "messages");
-	for (size_t i = 0; i < json_len(msgs); i++) {
-		const char *m = json_str(json_at(msgs, i));
+	size_t i;
+	json_t *msg;
+	json_array_foreach(json_object_get(status, "messages"), i, msg) {
+		const char *m = json_string_value(msg);
 		int all = m != NULL;
 		for (int k = 0; all && want[k]; k++)
 			all = strstr(m, want[k]) != NULL;
@@ -351,20 +360,36 @@ static inline int64_t simctl_pa(uint64_t va, size_t len, size_t ram_size)
 	return pa + len <= ram_size ? (int64_t)pa : -1;
 }
 
+/* Everything f (may be NULL) has left to read, NUL-terminated; caller
+ * frees.  NULL when out of memory. */
+static inline char *simctl_slurp(FILE *f)
+{
+	char *text = NULL, buf[4096];
+	size_t len = 0, n;
+	FILE *m = open_memstream(&text, &len);
+	while (m && f && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, m);
+	if (m)
+		fclose(m);
+	return text;
+}
+
+/* The contents of the file at path, NUL-terminated ("" if it cannot be
+ * read); caller frees. */
+static inline char *simctl_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = simctl_slurp(f);
+	if (f)
+		fclose(f);
+	return text;
+}
+
 /* The contents of DIR/sim.log (the simulator's stderr); caller frees. */
 static inline char *simctl_log(const struct simctl *sc)
 {
 	char path[128];
-	FILE *f = fopen(simctl_path(sc, "sim.log", path, sizeof path), "r");
-	struct strbuf sb = { 0 };
-	char buf[4096];
-	size_t n;
-	while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
-		sb_append(&sb, buf, n);
-	if (f)
-		fclose(f);
-	sb_puts(&sb, "");
-	return sb.buf;
+	return simctl_read(simctl_path(sc, "sim.log", path, sizeof path));
 }
 
 /* Write a scenario file into a fresh temp dir; path to out.  0 or -1.

@@ -233,11 +233,11 @@ struct backend *backend_qemu_new(struct xds_err *err)
 
 static int count_vcpus(struct qemu_guest *g, struct xds_err *err)
 {
-	struct json *cpus = qmp_execute(g->qmp, "query-cpus-fast", NULL, err);
+	json_t *cpus = qmp_execute(g->qmp, "query-cpus-fast", NULL, err);
 	if (!cpus)
 		return -1;
-	size_t n = json_is(cpus, JSON_ARR) ? json_len(cpus) : 0;
-	json_free(cpus);
+	size_t n = json_array_size(cpus);
+	json_decref(cpus);
 	if (n == 0 || n > 4096)
 		return xds_fail(err, "query-cpus-fast: %zu vCPUs", n);
 	g->nr_vcpus = (int)n;

@@ -3,9 +3,10 @@
  *
  * Each wait computes what is left of one deadline and polls for at most
  * that long, so a command's total time is bounded whatever the peer does.
- * Received bytes accumulate in a buffer; json_frame cuts complete
+ * Received bytes accumulate in a buffer; xds_json_take cuts complete
  * messages off its front (QEMU ends each with CRLF, but nothing here
- * depends on it).  Replies carry no "id": commands are strictly
+ * depends on it).  A message is parsed again from its start as more of it
+ * arrives; the deadline bounds that work as it bounds the wait.  Replies carry no "id": commands are strictly
  * sequential, so the next "return" or "error" is the answer.
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "backend/qmp.h"
+#include "util/utf8.h"
 
 #define QMP_READ_CHUNK 65536
 
@@ -26,8 +28,8 @@ struct qmp {
 	int fd;
 	int timeout_ms;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct strbuf in;       /* received, not yet consumed bytes */
-	size_t in_off;          /* consumed prefix of in */
+	char *in;               /* received bytes (never NULL); in[off..len) not yet consumed */
+	size_t off, len, cap;
 	uint64_t nr_events;
 	uint64_t stop_events;   /* POWERDOWN, SUSPEND, RESET, SHUTDOWN */
 	char last_event[64];
@@ -130,55 +132,43 @@ static int write_all(struct qmp *q, const char *data, size_t len,
 	return 0;
 }
 
-/* A complete message at the front of the buffer, or NULL (need more). */
-static struct json *take_message(struct qmp *q, int *bad, struct xds_err *err)
+/* A complete message at the front of the buffer: 1 and *m, 0 when more
+ * bytes are needed, -1 with err. */
+static int take_message(struct qmp *q, json_t **m, struct xds_err *err)
 {
-	const char *p = sb_str(&q->in) + q->in_off;
-	size_t avail = q->in.len - q->in_off;
-	long n = json_frame(p, avail);
-	*bad = n < 0;
-	if (n < 0) {
-		char shown[41];
-		size_t k;
-		for (k = 0; k < avail && k < sizeof shown - 1; k++)
-			shown[k] = p[k] >= 0x20 && p[k] < 0x7f ? p[k] : '.';
-		shown[k] = 0;
-		xds_fail(err, "qmp %s: peer sent bytes that are not JSON: '%s'",
-			 q->path, shown);
-		return NULL;
-	}
-	if (n == 0) {
-		if (avail > QMP_MAX_MSG) {
-			*bad = 1;
-			xds_fail(err, "qmp %s: message longer than %u bytes",
-				 q->path, QMP_MAX_MSG);
-		}
-		return NULL;
-	}
-	q->in_off += (size_t)n;
-	struct json *v = json_parse(p, (size_t)n, err);
-	if (!v) {
-		*bad = 1;
-		xds_err_wrap(err, "qmp %s: bad message", q->path);
-	}
-	return v;
+	const char *p = q->in + q->off;
+	size_t avail = q->len - q->off, used;
+	int r = xds_json_take(p, avail, m, &used, err);
+	if (r < 0)
+		return xds_err_wrap(err, "qmp %s: bad message '%s'", q->path,
+				    utf8_shown(p, avail < 40 ? avail : 40).s);
+	q->off += used;
+	if (r == 0 && avail - used > QMP_MAX_MSG)
+		return xds_fail(err, "qmp %s: message longer than %u bytes", q->path,
+				QMP_MAX_MSG);
+	return r;
 }
 
 static int fill(struct qmp *q, int64_t deadline, const char *what,
 		struct xds_err *err)
 {
-	if (q->in_off > 0) {            /* drop consumed messages */
-		size_t rest = q->in.len - q->in_off;
-		memmove(q->in.buf, q->in.buf + q->in_off, rest + 1);
-		q->in.len = rest;
-		q->in_off = 0;
+	memmove(q->in, q->in + q->off, q->len - q->off);    /* drop consumed messages */
+	q->len -= q->off;
+	q->off = 0;
+	if (q->cap - q->len < QMP_READ_CHUNK) {     /* here len <= QMP_MAX_MSG */
+		size_t cap = q->cap * 2 > q->len + QMP_READ_CHUNK ? q->cap * 2 : q->len + QMP_READ_CHUNK;
+		char *in = realloc(q->in, cap);
+		if (!in)
+			return xds_fail(err, "qmp %s: out of memory", q->path);
+		q->in = in;
+		q->cap = cap;
 	}
-	int r = wait_fd(q->fd, POLLIN, deadline);
+	/* past the deadline even a peer that keeps sending has failed */
+	int r = left_ms(deadline) > 0 ? wait_fd(q->fd, POLLIN, deadline) : 0;
 	if (r == 0)
 		return xds_fail(err, "qmp %s: no %s within %d ms", q->path, what,
 				q->timeout_ms);
-	char chunk[QMP_READ_CHUNK];
-	ssize_t n = r < 0 ? -1 : recv(q->fd, chunk, sizeof chunk, 0);
+	ssize_t n = r < 0 ? -1 : recv(q->fd, q->in + q->len, q->cap - q->len, 0);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n < 0)
@@ -186,57 +176,55 @@ static int fill(struct qmp *q, int64_t deadline, const char *what,
 	if (n == 0)
 		return xds_fail(err, "qmp %s: connection closed while waiting "
 				"for %s", q->path, what);
-	sb_append(&q->in, chunk, (size_t)n);
-	if (q->in.oom)
-		return xds_fail(err, "qmp %s: out of memory", q->path);
+	q->len += (size_t)n;
 	return 0;
 }
 
+/* 1 when m is an event (counted and remembered), else 0. */
+static int note_event(struct qmp *q, const json_t *m)
+{
+	const char *ev = json_string_value(json_object_get(m, "event"));
+	if (!ev)
+		return 0;
+	q->nr_events++;
+	q->stop_events += (uint64_t)is_stop_event(ev);
+	snprintf(q->last_event, sizeof q->last_event, "%s", ev);
+	return 1;
+}
+
 /* The next message that is not an event. */
-static struct json *read_reply(struct qmp *q, int64_t deadline,
-			       const char *what, struct xds_err *err)
+static json_t *read_reply(struct qmp *q, int64_t deadline, const char *what,
+			  struct xds_err *err)
 {
 	for (;;) {
-		int bad;
-		struct json *m = take_message(q, &bad, err);
-		if (bad)
+		json_t *m;
+		int r = take_message(q, &m, err);
+		if (r < 0 || (r == 0 && fill(q, deadline, what, err) < 0))
 			return NULL;
-		if (!m) {
-			if (fill(q, deadline, what, err) < 0)
-				return NULL;
-			continue;
-		}
-		const char *ev = json_str(json_get(m, "event"));
-		if (!ev)
+		if (r > 0 && !note_event(q, m))
 			return m;
-		q->nr_events++;
-		q->stop_events += (uint64_t)is_stop_event(ev);
-		snprintf(q->last_event, sizeof q->last_event, "%s", ev);
-		json_free(m);
+		json_decref(m);
 	}
 }
 
+/* No command is outstanding: a message that is not an event is stray. */
 int qmp_poll(struct qmp *q, struct xds_err *err)
 {
+	int64_t deadline = now_ms() + q->timeout_ms;
 	for (;;) {
-		int bad;
-		struct json *m = take_message(q, &bad, err);
-		if (bad)
+		json_t *m;
+		int r = take_message(q, &m, err);
+		if (r < 0)
 			return -1;
-		if (m) {
-			const char *ev = json_str(json_get(m, "event"));
-			if (ev) {       /* no command is outstanding: anything else is stray */
-				q->nr_events++;
-				q->stop_events += (uint64_t)is_stop_event(ev);
-				snprintf(q->last_event, sizeof q->last_event, "%s", ev);
-			}
-			json_free(m);
+		if (r > 0) {
+			note_event(q, m);
+			json_decref(m);
 			continue;
 		}
 		struct pollfd p = { .fd = q->fd, .events = POLLIN };
 		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
-			return 0;
-		if (fill(q, now_ms(), "events", err) < 0)
+			return 0;       /* a message begun waits for the next call */
+		if (fill(q, deadline, "events", err) < 0)
 			return -1;
 	}
 }
@@ -248,21 +236,21 @@ uint64_t qmp_stop_events(const struct qmp *q)
 
 static int handshake(struct qmp *q, int64_t deadline, struct xds_err *err)
 {
-	struct json *g = read_reply(q, deadline, "QMP greeting (is another "
-				    "client connected?)", err);
+	json_t *g = read_reply(q, deadline, "QMP greeting (is another "
+			       "client connected?)", err);
 	if (!g)
 		return -1;
-	int is_qmp = json_get(g, "QMP") != NULL;
-	json_free(g);
+	int is_qmp = json_object_get(g, "QMP") != NULL;
+	json_decref(g);
 	if (!is_qmp)
 		return xds_fail(err, "qmp %s: first message is not a QMP greeting",
 				q->path);
-	struct json *r = qmp_execute(q, "qmp_capabilities", NULL, err);
-	json_free(r);
+	json_t *r = qmp_execute(q, "qmp_capabilities", NULL, err);
+	json_decref(r);
 	return r ? 0 : -1;
 }
 
-struct qmp *qmp_open(const char *path, int timeout_ms, struct xds_err *err)
+static struct qmp *qmp_new(const char *path, int timeout_ms, struct xds_err *err)
 {
 	struct qmp *q = calloc(1, sizeof *q);
 	if (!q) {
@@ -277,9 +265,36 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct xds_err *err)
 		return NULL;
 	}
 	strcpy(q->path, path);
-	int64_t deadline = now_ms() + q->timeout_ms;
-	if (connect_until(q, deadline, err) < 0 ||
-	    handshake(q, deadline, err) < 0) {
+	q->cap = QMP_READ_CHUNK;
+	q->in = malloc(q->cap);
+	if (!q->in) {
+		xds_fail(err, "qmp %s: out of memory", path);
+		qmp_close(q);
+		return NULL;
+	}
+	return q;
+}
+
+struct qmp *qmp_open(const char *path, int timeout_ms, struct xds_err *err)
+{
+	struct qmp *q = qmp_new(path, timeout_ms, err);
+	int64_t deadline = q ? now_ms() + q->timeout_ms : 0;
+	if (q && (connect_until(q, deadline, err) < 0 || handshake(q, deadline, err) < 0)) {
+		qmp_close(q);
+		return NULL;
+	}
+	return q;
+}
+
+struct qmp *qmp_open_fd(int fd, const char *name, int timeout_ms, struct xds_err *err)
+{
+	struct qmp *q = qmp_new(name, timeout_ms, err);
+	if (!q) {
+		close(fd);
+		return NULL;
+	}
+	q->fd = fd;
+	if (handshake(q, now_ms() + q->timeout_ms, err) < 0) {
 		qmp_close(q);
 		return NULL;
 	}
@@ -292,7 +307,7 @@ void qmp_close(struct qmp *q)
 		return;
 	if (q->fd >= 0)
 		close(q->fd);
-	sb_free(&q->in);
+	free(q->in);
 	free(q);
 }
 
@@ -302,35 +317,40 @@ void qmp_set_timeout(struct qmp *q, int timeout_ms)
 		q->timeout_ms = timeout_ms;
 }
 
-static int build_command(struct strbuf *sb, const char *cmd, const char *args,
-			 struct xds_err *err)
+/* {"execute": cmd, "arguments": args} and CRLF, as one text (caller frees). */
+static char *build_command(const char *cmd, json_t *args, size_t *len, struct xds_err *err)
 {
-	sb_puts(sb, "{\"execute\":");
-	sb_json_str(sb, cmd);
-	if (args) {
-		struct json *a = json_parse(args, strlen(args), err);
-		int is_obj = json_is(a, JSON_OBJ);
-		json_free(a);
-		if (!is_obj)
-			return a ? xds_fail(err, "arguments are not a JSON object")
-				 : -1;
-		sb_puts(sb, ",\"arguments\":");
-		sb_puts(sb, args);
+	if (args && !json_is_object(args)) {
+		xds_fail(err, "arguments are not a JSON object");
+		return NULL;
 	}
-	sb_puts(sb, "}\r\n");
-	return sb->oom ? xds_fail(err, "out of memory") : 0;
+	json_t *c = json_pack("{s:s}", "execute", cmd);
+	if (c && args && json_object_set(c, "arguments", args) < 0) {
+		json_decref(c);
+		c = NULL;
+	}
+	*len = c ? json_dumpb(c, NULL, 0, JSON_COMPACT) : 0;
+	char *text = *len ? malloc(*len + 2) : NULL;
+	if (text) {
+		json_dumpb(c, text, *len, JSON_COMPACT);
+		memcpy(text + *len, "\r\n", 2);
+		*len += 2;
+	} else {
+		xds_fail(err, "cannot encode the command (not UTF-8, or out of memory)");
+	}
+	json_decref(c);
+	return text;
 }
 
-static struct json *reply_value(struct qmp *q, struct json *m, const char *cmd,
-				struct xds_err *err)
+static json_t *reply_value(struct qmp *q, json_t *m, const char *cmd, struct xds_err *err)
 {
-	struct json *ret = json_take(m, "return");
+	json_t *ret = json_object_get(m, "return");
 	if (ret)
-		return ret;
-	struct json *e = json_get(m, "error");
+		return json_incref(ret);
+	json_t *e = json_object_get(m, "error");
 	if (e) {
-		const char *desc = json_str(json_get(e, "desc"));
-		const char *cls = json_str(json_get(e, "class"));
+		const char *desc = json_string_value(json_object_get(e, "desc"));
+		const char *cls = json_string_value(json_object_get(e, "class"));
 		xds_fail(err, "qmp %s: %s: %s (%s)", q->path, cmd,
 			 desc ? desc : "error without desc",
 			 cls ? cls : "no class");
@@ -341,34 +361,33 @@ static struct json *reply_value(struct qmp *q, struct json *m, const char *cmd,
 	return NULL;
 }
 
-struct json *qmp_execute(struct qmp *q, const char *cmd, const char *args,
-			 struct xds_err *err)
+json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args, struct xds_err *err)
 {
-	struct strbuf sb = {0};
-	if (build_command(&sb, cmd, args, err) < 0) {
-		sb_free(&sb);
+	size_t len;
+	char *text = build_command(cmd, args, &len, err);
+	if (!text) {
 		xds_err_wrap(err, "qmp %s: %s", q->path, cmd);
 		return NULL;
 	}
 	int64_t deadline = now_ms() + q->timeout_ms;
-	int r = write_all(q, sb.buf, sb.len, deadline, err);
-	sb_free(&sb);
+	int r = write_all(q, text, len, deadline, err);
+	free(text);
 	if (r < 0)
 		return NULL;
 	char what[96];
 	snprintf(what, sizeof what, "reply to '%s'", cmd);
-	struct json *m = read_reply(q, deadline, what, err);
+	json_t *m = read_reply(q, deadline, what, err);
 	if (!m)
 		return NULL;
-	struct json *ret = reply_value(q, m, cmd, err);
-	json_free(m);
+	json_t *ret = reply_value(q, m, cmd, err);
+	json_decref(m);
 	return ret;
 }
 
 static int run_simple(struct qmp *q, const char *cmd, struct xds_err *err)
 {
-	struct json *r = qmp_execute(q, cmd, NULL, err);
-	json_free(r);
+	json_t *r = qmp_execute(q, cmd, NULL, err);
+	json_decref(r);
 	return r ? 0 : -1;
 }
 
@@ -385,43 +404,39 @@ int qmp_cont(struct qmp *q, struct xds_err *err)
 int qmp_query_status(struct qmp *q, int *running, char *status, size_t n,
 		     struct xds_err *err)
 {
-	struct json *r = qmp_execute(q, "query-status", NULL, err);
+	json_t *r = qmp_execute(q, "query-status", NULL, err);
 	if (!r)
 		return -1;
-	struct json *run = json_get(r, "running");
+	json_t *run = json_object_get(r, "running");
 	int rc = 0;
-	if (!json_is(run, JSON_BOOL))
+	if (!json_is_boolean(run))
 		rc = xds_fail(err, "qmp %s: query-status: no boolean 'running'",
 			      q->path);
 	else
-		*running = json_bool(run, 0);
+		*running = json_is_true(run);
 	if (status && n) {
-		const char *s = json_str(json_get(r, "status"));
+		const char *s = json_string_value(json_object_get(r, "status"));
 		snprintf(status, n, "%s", s ? s : "");
 	}
-	json_free(r);
+	json_decref(r);
 	return rc;
 }
 
 char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err)
 {
-	struct strbuf args = {0};
-	sb_puts(&args, "{\"command-line\":");
-	sb_json_str(&args, command_line);
-	sb_putc(&args, '}');
-	struct json *r = args.oom ? NULL
-		: qmp_execute(q, "human-monitor-command", args.buf, err);
-	if (args.oom)
-		xds_fail(err, "qmp %s: out of memory", q->path);
-	sb_free(&args);
+	json_t *args = json_pack("{s:s}", "command-line", command_line);
+	json_t *r = args ? qmp_execute(q, "human-monitor-command", args, err) : NULL;
+	if (!args)
+		xds_fail(err, "qmp %s: %s: cannot encode it", q->path, command_line);
+	json_decref(args);
 	if (!r)
 		return NULL;
-	const char *s = json_str(r);
+	const char *s = json_string_value(r);
 	char *out = s ? strdup(s) : NULL;
 	if (!out)
 		xds_fail(err, "qmp %s: %s: %s", q->path, command_line,
 			 s ? "out of memory" : "reply is not a string");
-	json_free(r);
+	json_decref(r);
 	return out;
 }
 

@@ -6,7 +6,8 @@
  * while a reply is awaited are counted and skipped.  Every wait (connect,
  * write, read) is bounded by the connection's timeout: a silent or
  * half-dead peer is an error value, never a hang.  Messages are framed by
- * JSON structure (json_frame), not by newlines.
+ * JSON structure (xds_json_take), not by newlines, and parsed by jansson;
+ * a message must be valid UTF-8 (RFC 8259), or the connection fails.
  * Leaves to callers: what the commands mean (the qemu backend), and
  * parsing HMP text (regs.c).  Not thread-safe: one caller per connection.
  */
@@ -19,7 +20,13 @@
 #include "util/json.h"
 
 #define QMP_TIMEOUT_MS  5000        /* default for every wait */
-#define QMP_MAX_MSG     (16u << 20) /* bytes in one message */
+/* Bytes in one message.  The largest replies we ask for are x-sim-tasks
+ * (about 210 bytes a task: 20000 tasks) and HMP "info registers -a"
+ * (1.7 KB a vCPU: 2400 vCPUs).  A hostile message costs more parsed than
+ * sent, up to 80 times ("[{},{},..." is a jansson object per 3 bytes:
+ * 1.25 GB for 16 MiB, measured), and it is parsed again as it grows, so
+ * the bound is also one on memory (320 MB) and on each parse (0.4 s). */
+#define QMP_MAX_MSG     (4u << 20)
 
 struct qmp;
 
@@ -29,18 +36,21 @@ struct qmp;
  * starting), retry until timeout_ms (0: QMP_TIMEOUT_MS) has passed.
  */
 struct qmp *qmp_open(const char *path, int timeout_ms, struct xds_err *err);
+/* The same on a socket already connected (fd passed by a parent, a test's
+ * socketpair); name stands for the path in messages.  The qmp owns fd,
+ * and closes it on failure too. */
+struct qmp *qmp_open_fd(int fd, const char *name, int timeout_ms, struct xds_err *err);
 void qmp_close(struct qmp *q);
 
 /* Timeout for every later wait, in milliseconds (> 0). */
 void qmp_set_timeout(struct qmp *q, int timeout_ms);
 
 /*
- * Execute cmd with args (the text of a JSON object, or NULL) and return
- * the reply's "return" value (caller json_free), or NULL with err holding
- * QMP's "desc" and the command.
+ * Execute cmd with args (a JSON object, or NULL; the caller keeps its
+ * reference) and return the reply's "return" value (caller json_decref),
+ * or NULL with err holding QMP's "desc" and the command.
  */
-struct json *qmp_execute(struct qmp *q, const char *cmd, const char *args,
-			 struct xds_err *err);
+json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args, struct xds_err *err);
 
 int qmp_stop(struct qmp *q, struct xds_err *err);
 int qmp_cont(struct qmp *q, struct xds_err *err);

@@ -226,13 +226,13 @@ const char *xds_host_controls(const struct xds_host *h, const char *const **name
 	return s->kind->name;
 }
 
-struct json *xds_host_control(struct xds_host *h, const char *name, const char *args_json,
-			      struct xds_err *err)
+json_t *xds_host_control(struct xds_host *h, const char *name, json_t *args,
+			 struct xds_err *err)
 {
 	const struct host_source *s = control_source(h);
 	for (int i = 0; s && s->kind->controls[i]; i++)
 		if (!strcmp(s->kind->controls[i], name))
-			return s->kind->control(s->priv, name, args_json, err);
+			return s->kind->control(s->priv, name, args, err);
 	xds_fail(err, "this host has no control '%s'", name);
 	return NULL;
 }
@@ -250,7 +250,7 @@ bool xds_host_has_truth(const struct xds_host *h)
 	return truth_source(h) != NULL;
 }
 
-struct json *xds_host_truth(struct xds_host *h, struct xds_err *err)
+json_t *xds_host_truth(struct xds_host *h, struct xds_err *err)
 {
 	const struct host_source *s = truth_source(h);
 	if (s)

@@ -90,17 +90,18 @@ bool xds_host_ephemeral(const struct xds_host *h);
  * Controls a kind offers beyond this API (the simulator's step, ground
  * truth and status), by name.  xds_host_controls gives the table's name
  * ("sim") and a NULL-terminated list of control names, or NULL if no
- * attached kind has controls.  A control takes a JSON object (or NULL) and
- * returns a JSON value the caller frees.
+ * attached kind has controls.  A control takes a JSON object (or NULL;
+ * the caller keeps its reference) and returns a JSON value the caller
+ * frees.
  */
 const char *xds_host_controls(const struct xds_host *h, const char *const **names);
-struct json *xds_host_control(struct xds_host *h, const char *name, const char *args_json,
-			      struct xds_err *err);
+json_t *xds_host_control(struct xds_host *h, const char *name, json_t *args,
+			 struct xds_err *err);
 /* The host's own account of its tasks ({"time_ns", "violations", "tasks":
  * [{dom, pid, comm, cputime_ns, wait_ns, ...}]}), where a kind keeps one
  * (a simulator does); NULL with err otherwise.  has_truth tells first. */
 bool xds_host_has_truth(const struct xds_host *h);
-struct json *xds_host_truth(struct xds_host *h, struct xds_err *err);
+json_t *xds_host_truth(struct xds_host *h, struct xds_err *err);
 
 /* From a signal handler, before _exit: stop what must not outlive us
  * (async-signal-safe; a simulator is killed). */

@@ -44,9 +44,8 @@ struct host_kind {
 	bool (*realtime)(const void *priv);     /* that clock follows the wall clock */
 	/* controls by name (NULL-terminated), under table name `name` */
 	const char *const *controls;
-	struct json *(*control)(void *priv, const char *name, const char *args_json,
-				struct xds_err *err);
-	struct json *(*truth)(void *priv, struct xds_err *err);
+	json_t *(*control)(void *priv, const char *name, json_t *args, struct xds_err *err);
+	json_t *(*truth)(void *priv, struct xds_err *err);
 	/* does this kind own a journal spec; attach it again (host.h's 1/0/-1) */
 	bool (*claims)(const char *spec);
 	int (*reattach)(struct xds_host *h, void **priv, const char *name, const char *spec,

@@ -60,8 +60,7 @@ static void remove_dir(struct sim_host *s)
 static void stop_sim(struct sim_host *s)
 {
 	if (s->qmp) {
-		struct json *r = qmp_execute(s->qmp, "quit", NULL, NULL);
-		json_free(r);
+		json_decref(qmp_execute(s->qmp, "quit", NULL, NULL));
 		qmp_close(s->qmp);
 		s->qmp = NULL;
 	}
@@ -186,18 +185,18 @@ static int spawn_sim(struct sim_host *s, const char *sim, const char *scenario, 
 
 static int sim_domains(struct sim_host *s, struct xds_err *err)
 {
-	struct json *st = qmp_execute(s->qmp, "x-sim-status", NULL, err);
+	json_t *st = qmp_execute(s->qmp, "x-sim-status", NULL, err);
 	if (!st)
 		return -1;
-	struct json *doms = json_get(st, "domains");
+	json_t *doms = json_object_get(st, "domains");
 	s->nr_names = 0;
-	for (size_t i = 0; i < json_len(doms) && s->nr_names < XDS_MAX_GUESTS; i++) {
-		const char *name = json_str(json_get(json_at(doms, i), "name"));
+	for (size_t i = 0; i < json_array_size(doms) && s->nr_names < XDS_MAX_GUESTS; i++) {
+		const char *name = json_string_value(json_object_get(json_array_get(doms, i), "name"));
 		if (name)
 			snprintf(s->names[s->nr_names++], XDS_MAX_GUEST_NAME, "%s", name);
 	}
-	s->time_ns = (uint64_t)json_int(json_get(st, "time_ns"), 0);
-	json_free(st);
+	s->time_ns = (uint64_t)json_integer_value(json_object_get(st, "time_ns"));
+	json_decref(st);
 	return s->nr_names;
 }
 
@@ -282,6 +281,14 @@ static uint64_t sim_now(const void *priv)
 	return s->time_ns;
 }
 
+/* The virtual time a reply of x-sim-step gives, if it gives one. */
+static void note_time(struct sim_host *s, json_t *reply)
+{
+	json_t *t = json_object_get(reply, "time_ns");
+	if (json_is_integer(t))
+		s->time_ns = (uint64_t)json_integer_value(t);
+}
+
 static int sim_advance(void *priv, uint64_t ns, struct xds_err *err)
 {
 	struct sim_host *s = priv;
@@ -289,13 +296,13 @@ static int sim_advance(void *priv, uint64_t ns, struct xds_err *err)
 		struct timespec ts = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
 		return nanosleep(&ts, NULL) ? xds_fail(err, "interrupted") : 0;
 	}
-	char args[64];
-	snprintf(args, sizeof args, "{\"ns\": %llu}", (unsigned long long)ns);
-	struct json *r = qmp_execute(s->qmp, "x-sim-step", args, err);
+	json_t *args = json_pack("{s:I}", "ns", (json_int_t)ns);
+	json_t *r = qmp_execute(s->qmp, "x-sim-step", args, err);
+	json_decref(args);
 	if (!r)
 		return -1;
-	s->time_ns = (uint64_t)json_int(json_get(r, "time_ns"), (int64_t)s->time_ns);
-	json_free(r);
+	note_time(s, r);
+	json_decref(r);
 	return 0;
 }
 
@@ -306,19 +313,18 @@ static bool sim_realtime(const void *priv)
 
 static const char *const sim_controls[] = { "step", "tasks", "status", NULL };
 
-static struct json *sim_control(void *priv, const char *name, const char *args_json,
-				struct xds_err *err)
+static json_t *sim_control(void *priv, const char *name, json_t *args, struct xds_err *err)
 {
 	struct sim_host *s = priv;
 	char cmd[32];
 	snprintf(cmd, sizeof cmd, "x-sim-%s", name);
-	struct json *r = qmp_execute(s->qmp, cmd, args_json, err);
+	json_t *r = qmp_execute(s->qmp, cmd, args, err);
 	if (r && !strcmp(name, "step"))
-		s->time_ns = (uint64_t)json_int(json_get(r, "time_ns"), (int64_t)s->time_ns);
+		note_time(s, r);
 	return r;
 }
 
-static struct json *sim_truth(void *priv, struct xds_err *err)
+static json_t *sim_truth(void *priv, struct xds_err *err)
 {
 	struct sim_host *s = priv;
 	return qmp_execute(s->qmp, "x-sim-tasks", NULL, err);

@@ -321,11 +321,8 @@ static int read_task(struct lx_guest *g, uint64_t va, struct lx_task *t, uint64_
 	const uint8_t *comm = lx_view_at(&v, l->t_comm, 16, bounce);
 	if (v.failed)
 		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);
-	memcpy(t->comm, comm, 15);
+	memcpy(t->comm, comm, 15);      /* bytes as the guest has them: shown with util/utf8.h */
 	t->comm[15] = 0;
-	for (char *c = t->comm; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			*c = '?';
 	t->state = lx_state_letter(t->raw_state, exit_state);
 	return 0;
 }

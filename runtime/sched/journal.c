@@ -3,7 +3,8 @@
  *
  * A text file, one line per event, synced before the change it announces:
  * "guest NAME SPEC" (SPEC: how the host layer finds the guest again),
- * "freeze NAME ADDR PID COMM", "thaw NAME ADDR PID", "gone NAME ADDR PID".
+ * "freeze NAME ADDR PID COMM" (COMM shown by util/utf8.h: never a newline),
+ * "thaw NAME ADDR PID", "gone NAME ADDR PID".
  * A run holds an exclusive lock on it; a clean end empties it.  Reading it
  * back after a crash is recover.c's.
  */

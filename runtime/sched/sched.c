@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sched/sched_int.h"
+#include "util/utf8.h"
 
 #define THAW_ALL_TRIES 200
 #define THAW_ALL_STEP_NS 1000000ULL     /* guest time between two thaw-all tries */
@@ -84,11 +85,17 @@ static const char *gname(const struct xds_sched *s, int gi)
 	return xds_guest_name(xds_host_guest(s->host, gi));
 }
 
+/* A held task's comm as a log, trace or journal line shows it. */
+static struct utf8_shown comm_of(const struct xds_held *h)
+{
+	return utf8_shown(h->comm, sizeof h->comm);
+}
+
 /* "OP DOM/COMM[PID] OUTCOME[: WHY]" */
 static void trace_(struct xds_sched *s, const struct xds_held *h, const char *op,
 		   const char *outcome, const char *why)
 {
-	tracef_(s, "%s %s/%s[%d] %s%s%s", op, gname(s, h->guest), h->comm, h->pid, outcome,
+	tracef_(s, "%s %s/%s[%d] %s%s%s", op, gname(s, h->guest), comm_of(h).s, h->pid, outcome,
 		why ? ": " : "", why ? why : "");
 }
 
@@ -190,7 +197,7 @@ static void forget_gone(struct xds_sched *s)
 		struct xds_guest *g = xds_host_guest(s->host, hd->guest);
 		const char *name = xds_guest_name(g);
 		if (xds_guest_gone(g) || xds_guest_gen(g) != hd->gen) {
-			sched_log(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", name, hd->comm, hd->pid);
+			sched_log(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "gone %s %#llx %d", name, (unsigned long long)hd->addr, hd->pid);
 			held_drop(s, hd);
 			i--;
@@ -203,7 +210,7 @@ static void forget_gone(struct xds_sched *s)
 		for (int k = 0; k < snap->nr_tasks && !found; k++)
 			found = snap->tasks[k].addr == hd->addr && snap->tasks[k].pid == hd->pid;
 		if (!found) {
-			sched_log(s, "xds-lua: %s/%s[%d] is gone; forgetting it", name, hd->comm, hd->pid);
+			sched_log(s, "xds-lua: %s/%s[%d] is gone; forgetting it", name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "thaw %s %#llx %d", name, (unsigned long long)hd->addr, hd->pid);
 			held_drop(s, hd);
 			i--;
@@ -255,8 +262,8 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 	struct xds_err e;
 	const char *name = gname(s, h->guest);
 	if (h->hold == XH_NONE &&
-	    journal_line(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid, h->comm)) {
-		sched_log(s, "xds-lua: %s; not freezing %s/%s[%d]", e.msg, name, h->comm, h->pid);
+	    journal_line(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid, comm_of(h).s)) {
+		sched_log(s, "xds-lua: %s; not freezing %s/%s[%d]", e.msg, name, comm_of(h).s, h->pid);
 		s->stats.refusals++;
 		return;
 	}
@@ -276,7 +283,7 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 	} else {
 		s->stats.refusals++;
 		trace_(s, h, "freeze", "refused", e.msg);
-		sched_log(s, "xds-lua: cannot freeze %s/%s[%d]: %s", name, h->comm, h->pid, e.msg);
+		sched_log(s, "xds-lua: cannot freeze %s/%s[%d]: %s", name, comm_of(h).s, h->pid, e.msg);
 		h->want = false;       /* give the task back to the guest's scheduler */
 	}
 }
@@ -296,7 +303,7 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 	if (rc == LX_FAIL) {
 		s->stats.refusals++;
 		trace_(s, h, "thaw", "refused", e.msg);
-		sched_log(s, "xds-lua: cannot thaw %s/%s[%d]: %s", gname(s, h->guest), h->comm, h->pid, e.msg);
+		sched_log(s, "xds-lua: cannot thaw %s/%s[%d]: %s", gname(s, h->guest), comm_of(h).s, h->pid, e.msg);
 		return false;
 	}
 	return true;
@@ -305,7 +312,7 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 static void plan_line(struct xds_sched *s, const struct xds_held *h)
 {
 	sched_log(s, "tick %llu: %s %s/%s[%d]", (unsigned long long)s->stats.ticks,
-		  h->want ? "freeze" : "thaw", gname(s, h->guest), h->comm, h->pid);
+		  h->want ? "freeze" : "thaw", gname(s, h->guest), comm_of(h).s, h->pid);
 }
 
 /* After a committed batch: thawed entries leave the set. */

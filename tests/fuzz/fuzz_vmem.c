@@ -165,17 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef XDS_FUZZ_STANDALONE
+#include "tests/fuzz/rand.h"
 #include "tests/tap.h"
-
-static uint64_t fz_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t fz_rand(void)
-{
-	fz_state ^= fz_state << 13;
-	fz_state ^= fz_state >> 7;
-	fz_state ^= fz_state << 17;
-	return fz_state;
-}
 
 /* A qword that is usually a plausible entry for a guest of npages frames. */
 static uint64_t fz_entry(uint64_t npages)

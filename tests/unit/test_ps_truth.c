@@ -88,16 +88,16 @@ static struct rows parse_ps(const char *text)
 	return rs;
 }
 
-static struct rows parse_truth(const struct json *tasks)
+static struct rows parse_truth(const json_t *tasks)
 {
 	struct rows rs = { 0 };
-	for (size_t i = 0; i < json_len(tasks); i++) {
-		const struct json *t = json_at(tasks, i);
-		if (!json_bool(json_get(t, "alive"), 0))
+	for (size_t i = 0; i < json_array_size(tasks); i++) {
+		const json_t *t = json_array_get(tasks, i);
+		if (!json_is_true(json_object_get(t, "alive")))
 			continue;
-		add(&rs, json_str(json_get(t, "dom")), (int)json_int(json_get(t, "pid"), -1),
-		    json_str(json_get(t, "comm")), json_str(json_get(t, "state")),
-		    (double)json_int(json_get(t, "cputime_ns"), 0) / 1e6);
+		add(&rs, json_string_value(json_object_get(t, "dom")), (int)simctl_int(t, "pid"),
+		    json_string_value(json_object_get(t, "comm")), json_string_value(json_object_get(t, "state")),
+		    (double)json_integer_value(json_object_get(t, "cputime_ns")) / 1e6);
 	}
 	qsort(rs.r, (size_t)rs.n, sizeof *rs.r, cmp_row);
 	return rs;
@@ -137,14 +137,14 @@ static void sim_case(const char *what, const char *scenario, const char *advance
 	snprintf(cmd, sizeof cmd, "%s %s --run %s --json", bin_s, scenario, advance);
 	char *truth = run(cmd);
 	struct xds_err err;
-	struct json *j = truth ? json_parse(truth, strlen(truth), &err) : NULL;
+	json_t *j = truth ? xds_json_parse(truth, strlen(truth), &err) : NULL;
 	if (!ps || !j) {
 		ok(0, "%s: both programs ran", what);
 	} else {
-		struct rows got = parse_ps(ps), want = parse_truth(json_get(j, "tasks"));
+		struct rows got = parse_ps(ps), want = parse_truth(json_object_get(j, "tasks"));
 		compare(what, &got, &want);
 	}
-	json_free(j);
+	json_decref(j);
 	free(ps);
 	free(truth);
 }
@@ -187,7 +187,7 @@ static void qemu_case(void)
 		return;
 	}
 	simctl_step(&sc, 2500000000ULL, &err);
-	struct json *truth = simctl_tasks(&sc, &err);
+	json_t *truth = simctl_tasks(&sc, &err);
 	char bin[256], sim[256], cache[128], cmd[2048];
 	simctl_bin("xds-lua", bin, sizeof bin);
 	simctl_bin("xds-sim", sim, sizeof sim);
@@ -198,7 +198,7 @@ static void qemu_case(void)
 		 cache, bin, sc.dir, sc.dir, sim, sc.dir, sc.dir, sc.dir, sim, sc.dir);
 	char *ps = run(cmd);
 	if (ps && truth) {
-		struct rows got = parse_ps(ps), want = parse_truth(json_get(truth, "tasks"));
+		struct rows got = parse_ps(ps), want = parse_truth(json_object_get(truth, "tasks"));
 		compare("--qemu with vmlinux= and sysmap=", &got, &want);
 	} else {
 		ok(0, "--qemu: xds-lua ran and the truth was read");
@@ -214,7 +214,7 @@ static void qemu_case(void)
 	snprintf(rmc, sizeof rmc, "rm -rf %s", cache);
 	if (system(rmc) != 0)
 		diag("could not remove %s", cache);
-	json_free(truth);
+	json_decref(truth);
 	simctl_stop(&sc);
 }
 

@@ -52,14 +52,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read one JSON message (framed by json_frame) into out. */
+/* Read one JSON message (framed by xds_json_take) into out. */
 static int read_command(int fd, char *out, size_t n)
 {
 	size_t len = 0;
 	for (;;) {
-		long f = json_frame(out, len);
-		if (f > 0) {
-			out[f] = 0;
+		json_t *m;
+		size_t used;
+		int got = xds_json_take(out, len, &m, &used, NULL);
+		json_decref(m);
+		if (got > 0) {
+			out[used] = 0;
 			return 0;
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -281,6 +284,36 @@ static void test_hangup_and_garbage(void)
 	finish(&s, t);
 }
 
+/* A reply that never ends within QMP_MAX_MSG: an error, soon, with the
+ * memory it took bounded by the message size. */
+static void test_huge_message(void)
+{
+	size_t n = QMP_MAX_MSG + (1u << 20);
+	char *huge = malloc(n + 1);
+	memset(huge, 'x', n);
+	memcpy(huge, "{\"return\": \"", 12);
+	huge[n] = 0;
+	struct step steps[] = {
+		{ NULL, 0, GREETING, 0 },
+		{ "qmp_capabilities", 0, OK_REPLY, 0 },
+		{ "query-status", 0, huge, 0 },
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, steps, 3);
+	struct xds_err err = {{0}};
+	struct qmp *q = qmp_open(sock_path, 5000, &err);
+	int running;
+	int64_t t0 = now_ms();
+	int r = q ? qmp_query_status(q, &running, NULL, 0, &err) : 0;
+	ok(q && r < 0 && strstr(err.msg, "message longer than"),
+	   "a message over QMP_MAX_MSG is an error (%s)", err.msg);
+	ok(now_ms() - t0 < 4000, "within %lld ms", (long long)(now_ms() - t0));
+	qmp_close(q);
+	finish(&s, t);
+	free(huge);
+}
+
 static void test_no_socket(void)
 {
 	struct xds_err err = {{0}};
@@ -308,13 +341,15 @@ static void test_bad_arguments(void)
 	start(&s, &t, steps, 2);
 	struct xds_err err = {{0}};
 	struct qmp *q = qmp_open(sock_path, 2000, &err);
-	struct json *r = q ? qmp_execute(q, "x", "[1]", &err) : NULL;
+	json_t *list = json_pack("[i]", 1);
+	json_t *r = q ? qmp_execute(q, "x", list, &err) : NULL;
 	ok(q && !r && strstr(err.msg, "not a JSON object"),
 	   "arguments that are not an object are refused before sending (%s)",
 	   err.msg);
-	r = q ? qmp_execute(q, "x", "{\"a\":", &err) : NULL;
-	ok(q && !r && strstr(err.msg, "json:"),
-	   "malformed arguments are refused (%s)", err.msg);
+	json_decref(list);
+	r = q ? qmp_execute(q, "x\xff", NULL, &err) : NULL;
+	ok(q && !r && strstr(err.msg, "cannot encode"),
+	   "a command name that is not UTF-8 is refused before sending (%s)", err.msg);
 	qmp_close(q);
 	finish(&s, t);
 }
@@ -325,6 +360,7 @@ int main(void)
 	test_silent_peer();
 	test_no_greeting();
 	test_hangup_and_garbage();
+	test_huge_message();
 	test_no_socket();
 	test_bad_arguments();
 	return done_testing();

@@ -35,9 +35,9 @@ static bool journal_holds(const char *path, const char *comm)
 static int64_t truth(struct simctl *sc, const char *field)
 {
 	struct xds_err err;
-	struct json *j = simctl_tasks(sc, &err);
+	json_t *j = simctl_tasks(sc, &err);
 	int64_t v = simctl_task_int(j, "U1", "bkup", field);
-	json_free(j);
+	json_decref(j);
 	return v;
 }
 

@@ -54,23 +54,23 @@ static int policy_tick(struct xds_sched *s, struct xds_err *err)
 static int64_t truth(struct xds_host *h, const char *comm, const char *field)
 {
 	struct xds_err err;
-	struct json *j = xds_host_truth(h, &err);
+	json_t *j = xds_host_truth(h, &err);
 	int64_t v = -1;
-	for (size_t i = 0; j && i < json_len(json_get(j, "tasks")); i++) {
-		struct json *t = json_at(json_get(j, "tasks"), i);
-		if (!strcmp(json_str(json_get(t, "comm")), comm))
-			v = json_int(json_get(t, field), -1);
+	for (size_t i = 0; j && i < json_array_size(json_object_get(j, "tasks")); i++) {
+		json_t *t = json_array_get(json_object_get(j, "tasks"), i);
+		if (!strcmp(json_string_value(json_object_get(t, "comm")), comm))
+			v = simctl_int(t, field);
 	}
-	json_free(j);
+	json_decref(j);
 	return v;
 }
 
 static int64_t violations(struct xds_host *h)
 {
 	struct xds_err err;
-	struct json *j = xds_host_truth(h, &err);
-	int64_t v = j ? json_int(json_get(j, "violations"), -1) : -1;
-	json_free(j);
+	json_t *j = xds_host_truth(h, &err);
+	int64_t v = j ? simctl_int(j, "violations") : -1;
+	json_decref(j);
 	return v;
 }
 
@@ -190,9 +190,9 @@ static void powerdown_releases(void)
 	ok(!bad && xds_sched_nr_held(s) == 1 && held0(s)->hold == XH_FROZEN, "bkup is held (tick %d)", t);
 	snprintf(path, sizeof path, "%s/U1.qmp", host_sim_dir(h));
 	struct qmp *q = qmp_open(path, 2000, &err);
-	struct json *r = q ? qmp_execute(q, "system_powerdown", NULL, &err) : NULL;
+	json_t *r = q ? qmp_execute(q, "system_powerdown", NULL, &err) : NULL;
 	ok(r != NULL, "system_powerdown on U1's QMP socket (%s)", r ? "ok" : err.msg);
-	json_free(r);
+	json_decref(r);
 	int released = -1, held_again = -1;
 	int64_t c0 = truth(h, "bkup", "cputime_ns"), c1 = c0;
 	for (t = 0; t < 3200 && !bad; t++) {
@@ -266,13 +266,13 @@ static void crash_and_recover(const char *journal)
 	int st = 0;
 	waitpid(child, &st, 0);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the scheduler died by SIGKILL holding bkup (status %#x)", st);
-	struct json *j = simctl_tasks(&sc, &err);
+	json_t *j = simctl_tasks(&sc, &err);
 	int64_t held0 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu0 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
-	json_free(j);
+	json_decref(j);
 	simctl_step(&sc, 500000000ULL, &err);
 	j = simctl_tasks(&sc, &err);
 	int64_t held1 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu1 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
-	json_free(j);
+	json_decref(j);
 	ok(held1 - held0 >= 400000000 && cpu1 == cpu0, "left behind, bkup stays held (%.3f s held, %.3f s CPU)",
 	   (held1 - held0) / 1e9, (cpu1 - cpu0) / 1e9);
 	ok(simctl_file_size(journal) > 0, "the journal still lists it");
@@ -285,7 +285,7 @@ static void crash_and_recover(const char *journal)
 	simctl_step(&sc, 500000000ULL, &err);
 	j = simctl_tasks(&sc, &err);
 	int64_t held2 = simctl_task_int(j, "U1", "bkup", "held_ns"), cpu2 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
-	json_free(j);
+	json_decref(j);
 	ok(cpu2 > cpu1 && held2 - held1 < 20000000, "every task is runnable again: bkup ran %.3f s",
 	   (cpu2 - cpu1) / 1e9);
 	is_int(simctl_violations(&sc, &err), 0, "no invariant violated");

@@ -14,15 +14,10 @@ static char *run_json(const char *scenario, const char *seed, int *status)
 	simctl_bin("xds-sim", bin, sizeof bin);
 	snprintf(cmd, sizeof cmd, "%s %s --run 5s --json --seed %s 2>/dev/null", bin, scenario, seed);
 	FILE *p = popen(cmd, "r");
-	struct strbuf sb = { 0 };
-	char buf[4096];
-	size_t n;
-	while (p && (n = fread(buf, 1, sizeof buf, p)) > 0)
-		sb_append(&sb, buf, n);
+	char *text = simctl_slurp(p);
 	int st = p ? pclose(p) : -1;
 	*status = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	sb_puts(&sb, "");
-	return sb.buf;
+	return text;
 }
 
 int main(void)
@@ -35,20 +30,20 @@ int main(void)
 	is_int(st1, 0, "fig2.lua --run 5s --seed 7 exits 0");
 	is_int(st3, 0, "fig2.lua --run 5s --seed 8 exits 0");
 	struct xds_err err;
-	struct json *ja = json_parse(a, strlen(a), &err);
+	json_t *ja = xds_json_parse(a, strlen(a), &err);
 	if (!ok(ja != NULL, "--json output parses"))
 		diag("%s", err.msg);
-	is_int(json_int(json_get(ja, "time_ns"), -1), 5000000000LL, "the truth is taken at 5 s of virtual time");
-	is_int(json_len(json_get(ja, "tasks")), 6, "it lists fig2's 4 tasks and the 2 inits");
+	is_int(simctl_int(ja, "time_ns"), 5000000000LL, "the truth is taken at 5 s of virtual time");
+	is_int(json_array_size(json_object_get(ja, "tasks")), 6, "it lists fig2's 4 tasks and the 2 inits");
 	ok(simctl_task_int(ja, "U1", "proc1", "cputime_ns") > 0, "proc1 ran (the output is not empty truth)");
 	ok(strlen(a) > 100 && !strcmp(a, b), "same seed twice: identical output");
 	ok(strlen(c) > 100 && strcmp(a, c) != 0, "seed 8 differs from seed 7");
 	int64_t d = simctl_task_int(ja, "U1", "proc1", "cputime_ns");
-	struct json *jc = json_parse(c, strlen(c), &err);
+	json_t *jc = xds_json_parse(c, strlen(c), &err);
 	diag("proc1 cpu: seed 7 %.3f ms, seed 8 %.3f ms", d / 1e6,
 	     simctl_task_int(jc, "U1", "proc1", "cputime_ns") / 1e6);
-	json_free(ja);
-	json_free(jc);
+	json_decref(ja);
+	json_decref(jc);
 	free(a);
 	free(b);
 	free(c);

@@ -138,27 +138,27 @@ static int walk(const struct guest *g, const struct layout *l, uint64_t init_tas
 	return n;
 }
 
-static void compare(const struct json *truth, const char *dom, const struct found *f, int n)
+static void compare(const json_t *truth, const char *dom, const struct found *f, int n)
 {
 	int alive = 0, matched = 0, same_cpu = 0;
-	const struct json *arr = json_get(truth, "tasks");
-	for (size_t i = 0; i < json_len(arr); i++) {
-		const struct json *t = json_at(arr, i);
-		if (strcmp(json_str(json_get(t, "dom")) ? json_str(json_get(t, "dom")) : "", dom) ||
-		    !json_bool(json_get(t, "alive"), 0))
+	const json_t *arr = json_object_get(truth, "tasks");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *t = json_array_get(arr, i);
+		const char *d = json_string_value(json_object_get(t, "dom"));
+		if (!d || strcmp(d, dom) || !json_is_true(json_object_get(t, "alive")))
 			continue;
 		alive++;
-		int pid = (int)json_int(json_get(t, "pid"), -1);
-		const char *comm = json_str(json_get(t, "comm"));
+		int pid = (int)simctl_int(t, "pid");
+		const char *comm = json_string_value(json_object_get(t, "comm"));
 		for (int k = 0; k < n; k++) {
 			if (f[k].pid != pid || !comm || strcmp(f[k].comm, comm))
 				continue;
 			matched++;
-			if ((int64_t)f[k].cpu == json_int(json_get(t, "cputime_ns"), -1))
+			if ((int64_t)f[k].cpu == simctl_int(t, "cputime_ns"))
 				same_cpu++;
 			else
 				diag("%s pid %d (%s): sum_exec_runtime %" PRIu64 ", truth %" PRId64, dom, pid, comm,
-				     f[k].cpu, json_int(json_get(t, "cputime_ns"), -1));
+				     f[k].cpu, simctl_int(t, "cputime_ns"));
 			break;
 		}
 	}
@@ -168,7 +168,7 @@ static void compare(const struct json *truth, const char *dom, const struct foun
 	is_int(same_cpu, alive, "%s: se.sum_exec_runtime equals the truth's CPU time for each", dom);
 }
 
-static void check_domain(struct simctl *sc, const struct layout *l, const char *dom, const struct json *truth)
+static void check_domain(struct simctl *sc, const struct layout *l, const char *dom, const json_t *truth)
 {
 	struct xds_err err;
 	struct guest g = { 0 };
@@ -216,7 +216,7 @@ int main(void)
 	static const uint64_t at[] = { 150000000, 350000000, 1000000000 };
 	uint64_t now = 0;
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
-		struct json *truth = NULL;
+		json_t *truth = NULL;
 		if (!ok(simctl_step(&sc, at[i] - now, &err) == (int64_t)at[i] && (truth = simctl_tasks(&sc, &err)),
 			"stepped to %.2f s, ground truth read", at[i] / 1e9)) {
 			diag("%s", err.msg);
@@ -225,7 +225,7 @@ int main(void)
 		now = at[i];
 		check_domain(&sc, &l, "W", truth);
 		check_domain(&sc, &l, "X", truth);
-		json_free(truth);
+		json_decref(truth);
 	}
 	is_int(simctl_violations(&sc, &err), 0, "no invariant violated");
 	simctl_stop(&sc);

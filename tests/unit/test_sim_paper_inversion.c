@@ -24,7 +24,7 @@ int main(void)
 	int64_t web_wait = 0, bkup_cpu = 0, web_cpu = 0;
 	int inversions = 0, web_waiting = 0, steps = 0, bad = 0;
 	for (; steps < NR_STEPS; steps++) {
-		struct json *t = NULL;
+		json_t *t = NULL;
 		if (simctl_step(&sc, STEP_NS, &err) < 0 || !(t = simctl_tasks(&sc, &err))) {
 			bad = 1;
 			break;
@@ -32,7 +32,7 @@ int main(void)
 		int64_t ww = simctl_task_int(t, "U2", "web", "wait_ns");
 		int64_t bc = simctl_task_int(t, "U1", "bkup", "cputime_ns");
 		int64_t wc = simctl_task_int(t, "U2", "web", "cputime_ns");
-		json_free(t);
+		json_decref(t);
 		if (ww < 0 || bc < 0 || wc < 0) {
 			xds_fail(&err, "x-sim-tasks lacks web or bkup at step %d", steps);
 			bad = 1;

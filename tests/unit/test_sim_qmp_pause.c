@@ -11,42 +11,43 @@
 #define SEC 1000000000LL
 
 /* Sum of cputime_ns over the tasks of one domain. */
-static int64_t dom_cpu(const struct json *tasks, const char *dom)
+static int64_t dom_cpu(const json_t *tasks, const char *dom)
 {
 	int64_t sum = 0;
-	const struct json *arr = json_get(tasks, "tasks");
-	for (size_t i = 0; i < json_len(arr); i++) {
-		const struct json *t = json_at(arr, i);
-		const char *d = json_str(json_get(t, "dom"));
+	const json_t *arr = json_object_get(tasks, "tasks");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *t = json_array_get(arr, i);
+		const char *d = json_string_value(json_object_get(t, "dom"));
 		if (d && !strcmp(d, dom))
-			sum += json_int(json_get(t, "cputime_ns"), 0);
+			sum += json_integer_value(json_object_get(t, "cputime_ns"));
 	}
 	return sum;
 }
 
 static int cpu_of(struct simctl *sc, int64_t *u1, int64_t *u2, struct xds_err *err)
 {
-	struct json *t = simctl_tasks(sc, err);
+	json_t *t = simctl_tasks(sc, err);
 	if (!t)
 		return -1;
 	*u1 = dom_cpu(t, "U1");
 	*u2 = dom_cpu(t, "U2");
-	json_free(t);
+	json_decref(t);
 	return 0;
 }
 
 static int dom_paused(struct simctl *sc, const char *dom)
 {
 	struct xds_err err;
-	struct json *st = simctl_status(sc, &err);
-	const struct json *doms = json_get(st, "domains");
+	json_t *st = simctl_status(sc, &err);
+	const json_t *doms = json_object_get(st, "domains");
 	int r = -1;
-	for (size_t i = 0; i < json_len(doms); i++) {
-		const char *n = json_str(json_get(json_at(doms, i), "name"));
+	for (size_t i = 0; i < json_array_size(doms); i++) {
+		const json_t *d = json_array_get(doms, i), *p = json_object_get(d, "paused");
+		const char *n = json_string_value(json_object_get(d, "name"));
 		if (n && !strcmp(n, dom))
-			r = json_bool(json_get(json_at(doms, i), "paused"), -1);
+			r = json_is_boolean(p) ? json_is_true(p) : -1;
 	}
-	json_free(st);
+	json_decref(st);
 	return r;
 }
 
