@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/tap.sh" layers
 
-echo "1..6"
+echo "1..7"
 
 # A tree with one fault of each kind: util and backend call each other
 # (and util may call nothing), lua/ has a cycle of its own, repl/ names xen.
@@ -49,6 +49,10 @@ report '^error: cycle across'
 ! grep -q '^error: cycle inside lua/' "$T/out"
 ok $? "no call cycle inside lua/"
 report '^error: cycle inside lua/'
+
+! grep -q '^info: cycle inside' "$T/out"
+ok $? "no call cycle inside any folder either"
+report '^info: cycle inside'
 
 ! grep -q '^error: layer:' "$T/out"
 ok $? "no call against an enforced layer rule"

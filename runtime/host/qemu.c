@@ -63,13 +63,29 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 	return rc;
 }
 
-/* A profile built from a vmlinux is kept in the cache, keyed by the file. */
+/* FNV-1a of a file's bytes (0 if it cannot be read): two copies of one
+ * System.map, written a second apart, are the same map. */
+static uint64_t file_hash(const char *path)
+{
+	FILE *f = path[0] ? fopen(path, "r") : NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned char buf[65536];
+	size_t n;
+	if (!f)
+		return 0;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ULL;
+	fclose(f);
+	return h;
+}
+
+/* A profile built from a vmlinux is kept in the cache, keyed by the
+ * vmlinux's size and time and by the System.map's bytes. */
 static void cache_path(const char *vmlinux, const char *sysmap, char *out, size_t n)
 {
-	struct stat st = { 0 }, sm = { 0 };
+	struct stat st = { 0 };
 	stat(vmlinux, &st);
-	if (sysmap[0])
-		stat(sysmap, &sm);
 	const char *base = strrchr(vmlinux, '/') ? strrchr(vmlinux, '/') + 1 : vmlinux;
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX];
@@ -81,7 +97,7 @@ static void cache_path(const char *vmlinux, const char *sysmap, char *out, size_
 		snprintf(dir, sizeof dir, "/tmp/xds-lua-cache");
 	if (xds_format(NULL, out, n, "%s/%s-%llx-%llx-%llx.profile", dir, base,
 		       (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
-		       (unsigned long long)sm.st_mtime))
+		       (unsigned long long)file_hash(sysmap)))
 		out[0] = 0;
 	char mk[PATH_MAX];
 	snprintf(mk, sizeof mk, "%s", dir);

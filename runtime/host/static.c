@@ -19,7 +19,8 @@ int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, s
 	dst->rqs = calloc(src->nr_cpus ? (size_t)src->nr_cpus : 1, sizeof *dst->rqs);
 	if (!dst->tasks || !dst->rqs)
 		goto oom;
-	memcpy(dst->tasks, src->tasks, (size_t)src->nr_tasks * sizeof *dst->tasks);
+	if (src->nr_tasks)
+		memcpy(dst->tasks, src->tasks, (size_t)src->nr_tasks * sizeof *dst->tasks);
 	dst->nr_tasks = src->nr_tasks;
 	for (int i = 0; i < src->nr_cpus; i++) {
 		const struct lx_rq *r = &src->rqs[i];
@@ -28,7 +29,8 @@ int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, s
 		dst->nr_cpus = i + 1;
 		if (!dst->rqs[i].tree)
 			goto oom;
-		memcpy(dst->rqs[i].tree, r->tree, (size_t)r->nr_tree * sizeof *r->tree);
+		if (r->nr_tree)
+			memcpy(dst->rqs[i].tree, r->tree, (size_t)r->nr_tree * sizeof *r->tree);
 	}
 	return 0;
 oom:

@@ -10,7 +10,11 @@
  * gives an error that names the address, never a hang or a crash.
  *
  * This layer is the only one that knows struct offsets (through the
- * profile).  Freeze and thaw will live here too.
+ * profile).  It also freezes and thaws tasks, with the rules of the
+ * kernel's scheduler family, chosen at attach from the profile's fields.
+ * Inside: linux.c (attach), view.c, task.c, snapshot.c (reading); txn.c,
+ * shadow.c, freeze.c, acct.c, resched.c (writing); family.c, cfs.c (the
+ * families).
  */
 #ifndef XDS_LINUX_H
 #define XDS_LINUX_H
@@ -20,10 +24,11 @@
 
 #include "backend/backend.h"
 #include "profile/profile.h"
+#include "util/bounds.h"
 #include "util/err.h"
 
-#define LX_MAX_TASKS  (1 << 20)
-#define LX_MAX_CPUS   256
+#define LX_MAX_TASKS  XDS_MAX_TASKS     /* the bounds, under their older names */
+#define LX_MAX_CPUS   XDS_MAX_CPUS
 
 struct lx_task {
 	uint64_t addr;          /* guest VA of the task_struct */

@@ -1,56 +1,60 @@
 /*
- * linux_int.h - what linux.c and freeze.c share: the guest, its layout.
+ * linux_int.h - what the files of runtime/linux share: the guest, field
+ * access through its profile, views, the task_struct reader, the batch.
  *
- * struct layout holds the offsets and widths the readers and the
- * run-queue surgery use, copied from the profile at attach time; struct
- * view reads the fields of one object with its pages mapped once.  Not
- * for use outside runtime/linux.
+ * Every offset and width comes from the profile (lx_off, lx_wid): there is
+ * one way to reach a field.  A struct view reads the fields of one object
+ * with its pages mapped once (view.c); lx_read reads one integer through
+ * the page-table walker.  txn.h is the write log, shadow.h the validated
+ * copy of a tree, family.h the scheduler families.  Not for use outside
+ * runtime/linux.
  */
 #ifndef XDS_LINUX_INT_H
 #define XDS_LINUX_INT_H
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "linux/linux.h"
+#include "linux/shadow.h"
+#include "linux/txn.h"
+#include "util/bounds.h"
 #include "vmem/vmem.h"
 
-#define VIEW_PAGES 4
+#define LX_CPU_WORDS (XDS_MAX_CPUS / 64)       /* a bitmap of CPUs */
 
-struct lx_batch;
+struct lx_family;
 
-/* Offsets the hot path needs, taken from the profile once. */
-struct layout {
-	uint32_t t_state, t_state_sz, t_on_rq, t_prio, t_static_prio, t_se, t_tasks, t_pid,
-		t_tgid, t_comm, t_exit_state, t_cpu, t_size;
-	uint32_t se_on_rq, se_sum, se_vruntime, se_run_node, se_my_q;
-	bool has_my_q;
-	uint32_t rq_lock, rq_nr_running, rq_cfs, rq_curr, rq_idle, rq_size;
-	uint32_t cfs_min_vruntime, cfs_timeline, cfs_curr, cfs_size;
-	uint32_t rb_left, rb_right;
+/*
+ * Between lx_begin and lx_commit the changes of one pause share one write
+ * log and one validated shadow per cfs_rq: each tree is read once, and the
+ * touched structures are verified once, at commit.  A failed operation
+ * inside the batch undoes its own writes; a failed commit undoes the batch.
+ */
+struct lx_batch {
+	struct lx_guest *g;
+	struct lx_txn tx;
+	struct lx_shadows trees;
+	uint64_t *levels;               /* cfs_rqs to verify at commit */
+	int nlev, caplev;
+	uint64_t kick[LX_CPU_WORDS];    /* idle CPUs asked to reschedule */
 };
 
 struct lx_guest {
 	struct backend *be;
 	int dom;
 	struct profile prof;
-	struct layout lo;
+	const struct lx_family *family;
 	struct vmem *vm;
 	uint64_t slide;
 	int nr_cpus;
 	uint64_t init_task;
-	uint64_t rq[LX_MAX_CPUS];
-	uint64_t pco[LX_MAX_CPUS];      /* __per_cpu_offset[] */
+	uint64_t rq[XDS_MAX_CPUS];
+	uint64_t pco[XDS_MAX_CPUS];     /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
-	uint64_t kick[LX_MAX_CPUS / 64];
-};
-
-struct view {
-	struct lx_guest *g;
-	uint64_t va;
-	uint32_t size;
-	const uint8_t *page[VIEW_PAGES];
-	struct xds_err *err;
-	bool failed;
+	uint64_t kick[LX_CPU_WORDS];
 };
 
 static inline bool lx_kernel_addr(uint64_t va)
@@ -58,9 +62,130 @@ static inline bool lx_kernel_addr(uint64_t va)
 	return va >= 0xff00000000000000ULL;   /* canonical upper half, kernel */
 }
 
+/* ---- fields, through the profile ---- */
+
+static inline uint32_t lx_off(const struct lx_guest *g, enum profile_field_id id)
+{
+	return g->prof.fields[id].offset;
+}
+
+static inline uint32_t lx_wid(const struct lx_guest *g, enum profile_field_id id)
+{
+	return g->prof.fields[id].size;
+}
+
+static inline bool lx_has(const struct lx_guest *g, enum profile_field_id id)
+{
+	return g->prof.fields[id].present;
+}
+
+static inline uint32_t lx_sizeof(const struct lx_guest *g, enum profile_struct_id id)
+{
+	return g->prof.structs[id].size;
+}
+
+/* Room for one more of the n elements of size bytes in the array at *pp
+ * (a pointer to the array's pointer), whose capacity is *cap. */
+static inline int lx_grow(void *pp, int *cap, int n, size_t size, struct xds_err *err)
+{
+	void *p;
+	if (n < *cap)
+		return 0;
+	memcpy(&p, pp, sizeof p);
+	int c = *cap ? 2 * *cap : 16;
+	p = realloc(p, (size_t)c * size);
+	if (!p)
+		return xds_fail(err, "out of memory");
+	memcpy(pp, &p, sizeof p);
+	*cap = c;
+	return 0;
+}
+
+/* A global symbol's address in the running guest (KASLR slide added). */
+static inline uint64_t lx_sym(const struct lx_guest *g, enum profile_sym_id id)
+{
+	return g->prof.syms[id].addr + g->slide;
+}
+
+/* A little-endian integer of len (1..8) bytes at va. */
+int lx_read(struct lx_guest *g, uint64_t va, unsigned len, uint64_t *out, struct xds_err *err);
+/* Field id of the object at base, with the profile's width. */
+int lx_read_field(struct lx_guest *g, uint64_t base, enum profile_field_id id, uint64_t *out,
+		  struct xds_err *err);
+
+/* ---- views (view.c) ---- */
+
+struct view {
+	struct lx_guest *g;
+	uint64_t va;
+	uint32_t size;
+	const uint8_t *page[XDS_MAX_OBJECT_PAGES];
+	struct xds_err *err;
+	bool failed;
+};
+
 int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size, struct xds_err *err);
-const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t size, void *bounce);
-uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size);
-int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size);
+/* Maps what lx_view_at needs; a field that crosses a page is copied to bounce. */
+const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bounce);
+
+/* A pointer to size bytes at off, or NULL with v->err set (once).  Inline:
+ * a snapshot reads a dozen fields of every task. */
+static inline const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t size, void *bounce)
+{
+	if (!v->failed && off + size <= v->size) {
+		uint64_t first = v->va + off;
+		const uint8_t *page = v->page[(first >> 12) - (v->va >> 12)];
+		if (page && (first & 0xfff) + size <= 0x1000)
+			return page + (first & 0xfff);
+	}
+	return lx_view_map(v, off, size, bounce);
+}
+
+/* The integer of size bytes at off (the first 8 of a wider field), 0 on failure. */
+static inline uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
+{
+	uint8_t bounce[8];
+	uint64_t r = 0;
+	size = size > 8 ? 8 : size;
+	const uint8_t *p = size ? lx_view_at(v, off, size, bounce) : NULL;
+	if (p)
+		memcpy(&r, p, size);            /* little-endian guest and host */
+	return r;
+}
+
+static inline int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size)
+{
+	uint64_t r = lx_view_uint(v, off, size);
+	if (size && size < 8 && (r >> (8 * size - 1)) & 1)
+		r |= ~0ULL << (8 * size);
+	return (int64_t)r;
+}
+
+/* Field id of the viewed object, with the profile's width. */
+static inline uint64_t lx_view_field(struct view *v, enum profile_field_id id)
+{
+	return lx_view_uint(v, lx_off(v->g, id), lx_wid(v->g, id));
+}
+
+/* ---- task_struct (task.c) ---- */
+
+#define TASK_COMM_LEN 16
+
+/* The fields of one task_struct that the snapshot and freeze/thaw use. */
+struct lx_task_struct {
+	uint64_t addr;
+	uint64_t se;                    /* &p->se */
+	uint64_t state;                 /* __state (5.10: state) */
+	uint64_t on_rq;                 /* p->on_rq: 0, TASK_ON_RQ_QUEUED, _MIGRATING */
+	uint64_t se_on_rq;              /* p->se.on_rq */
+	uint64_t sum_exec_runtime, vruntime;
+	uint64_t tasks_next, tasks_prev;   /* p->tasks */
+	int pid, tgid, prio, static_prio, exit_state;
+	unsigned policy, cpu;
+	char comm[TASK_COMM_LEN];       /* as the guest holds it, NUL-terminated */
+};
+
+/* Reads the task_struct at va in one view of its pages. */
+int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err);
 
 #endif

@@ -1,19 +1,63 @@
 /*
- * bounds.h - every bound xds-lua puts on what it reads from guests and
- * hosts, each with the reason for its value.
+ * bounds.h - every bound on hostile input, in one place.
  *
- * Guest memory is hostile input: a walk that a guest could make endless,
- * a count it could make huge, a string it could make unterminated, stops
- * at one of these.  Nothing outside this header writes such a number.
+ * Guest memory is hostile: a list may loop, a tree may be a cycle, a count
+ * may hold any number.  Every walker of guest memory stops at one of the
+ * bounds below and returns an error that names it, so no guest can make
+ * the runtime loop, recurse or allocate without end.  Each value sits far
+ * above what a sound guest has and low enough that a walk bounded by it
+ * ends quickly; the comment beside it says why.  A walker has no bare
+ * number of its own (Lua's llimits.h is the model).
  */
 #ifndef XDS_BOUNDS_H
 #define XDS_BOUNDS_H
 
-/* Guests of one run: more than a host of this tool's users runs with
- * priorities across them; slots are static arrays of this size. */
+/* Guests attached in one run; also the domains asked of a backend at
+ * attach: one process pauses and maps them all. */
 #define XDS_MAX_GUESTS 64
 
-/* A guest's name (libvirt and Xen names are shorter; QEMU -name too). */
+/* A guest's name: libvirt's, Xen's and QEMU's -name are shorter. */
 #define XDS_MAX_GUEST_NAME 64
+
+/* nr_cpu_ids of one guest: sizes the per-guest arrays of run queues and
+ * per-CPU offsets; above the 128 vCPUs Xen gives an HVM guest. */
+#define XDS_MAX_CPUS 256
+
+/* Entries of one guest's task list: a million task_structs are ~10 GiB of
+ * guest memory (6.1's is ~9.7 KiB), so a longer list is a cycle. */
+#define XDS_MAX_TASKS (1 << 20)
+
+/* Nodes of one cfs_rq's tree: each is a task or a group entity above a
+ * queued task, so never more than the tasks. */
+#define XDS_MAX_TREE_NODES XDS_MAX_TASKS
+
+/* Tree nodes one CPU's walk may find beyond the guest's task count: room
+ * for group entities (the task count, sleepers included, covers the rest). */
+#define XDS_MAX_TREE_GROUP_NODES 64
+
+/* Height of a red-black tree: at most 2*log2(n+1), 40 for XDS_MAX_TREE_NODES;
+ * a deeper walk is a cycle. */
+#define XDS_MAX_RB_HEIGHT 128
+
+/* Task groups nested above a task (sched_entity.depth): systemd nests a
+ * service's cgroup 3-5 deep; deeper is refused, not guessed. */
+#define XDS_MAX_GROUP_DEPTH 8
+
+/* PSI groups a task is accounted in: its cgroup's and each ancestor's up to
+ * psi_system; cgroups nest deeper than task groups (not every level enables
+ * the cpu controller), so twice XDS_MAX_GROUP_DEPTH. */
+#define XDS_MAX_PSI_GROUPS 16
+
+/* Pages one object read through a view may span: 6.1's task_struct
+ * (~9.7 KiB) spans at most 4 at any alignment. */
+#define XDS_MAX_OBJECT_PAGES 4
+
+/* x86-64 KASLR moves the kernel image by at most 1 GiB (KERNEL_IMAGE_SIZE),
+ * in steps of CONFIG_PHYSICAL_ALIGN (2 MiB). */
+#define XDS_MAX_KASLR_SLIDE (1ULL << 30)
+
+/* Reads of a running guest's task list and run queues before a snapshot
+ * gives up: a list that changes under three reads in a row is corrupt. */
+#define XDS_MAX_SNAPSHOT_TRIES 3
 
 #endif

@@ -76,7 +76,7 @@ static void rotate(struct rb_tree *t, uint64_t x, bool left)
 static void insert_fixup(struct rb_tree *t, uint64_t n)
 {
 	for (int guard = 0;; guard++) {
-		if (guard > RB_MAX_HEIGHT) {
+		if (guard > XDS_MAX_RB_HEIGHT) {
 			t->broken = true;
 			return;
 		}
@@ -114,7 +114,7 @@ void rb_insert(struct rb_tree *t, uint64_t node)
 	uint64_t parent = 0, cur = t->root;
 	bool leftmost = true, go_left = false;
 	for (int depth = 0; cur; depth++) {
-		if (depth >= RB_MAX_HEIGHT) {
+		if (depth >= XDS_MAX_RB_HEIGHT) {
 			t->broken = true;
 			return;
 		}
@@ -139,7 +139,7 @@ void rb_insert(struct rb_tree *t, uint64_t node)
 static uint64_t subtree_min(struct rb_tree *t, uint64_t n)
 {
 	for (int depth = 0; get(t, n, RB_LEFT); depth++) {
-		if (depth >= RB_MAX_HEIGHT) {
+		if (depth >= XDS_MAX_RB_HEIGHT) {
 			t->broken = true;
 			return n;
 		}
@@ -157,7 +157,7 @@ uint64_t rb_next(struct rb_tree *t, uint64_t n)
 {
 	if (get(t, n, RB_RIGHT))
 		return subtree_min(t, get(t, n, RB_RIGHT));
-	for (int depth = 0; depth < RB_MAX_HEIGHT; depth++) {
+	for (int depth = 0; depth < XDS_MAX_RB_HEIGHT; depth++) {
 		uint64_t p = parent_of(t, n);
 		if (!p || get(t, p, RB_LEFT) == n)
 			return p;
@@ -169,7 +169,7 @@ uint64_t rb_next(struct rb_tree *t, uint64_t n)
 
 static void erase_fixup(struct rb_tree *t, uint64_t x, uint64_t xp)
 {
-	for (int guard = 0; guard <= RB_MAX_HEIGHT; guard++) {
+	for (int guard = 0; guard <= XDS_MAX_RB_HEIGHT; guard++) {
 		if (x == t->root || is_red(t, x) || !xp)
 			break;
 		bool left = get(t, xp, RB_LEFT) == x;

@@ -8,8 +8,9 @@
  * callbacks: __rb_parent_color (colour in bit 0: 0 red, 1 black; parent in
  * the rest), rb_right, rb_left, as in Linux.  The caller holds the root
  * and the cached leftmost node.  Equal keys go right.  Every loop is
- * bounded by RB_MAX_HEIGHT; a tree that breaks the bound sets t->broken
- * and the operation stops (the caller's verification then refuses it).
+ * bounded by XDS_MAX_RB_HEIGHT (util/bounds.h); a tree that breaks the
+ * bound sets t->broken and the operation stops (the caller's verification
+ * then refuses it).
  */
 #ifndef XDS_RBTREE_H
 #define XDS_RBTREE_H
@@ -17,9 +18,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/bounds.h"
+
 #define RB_RED   0ULL
 #define RB_BLACK 1ULL
-#define RB_MAX_HEIGHT 128
+#define RB_MAX_HEIGHT XDS_MAX_RB_HEIGHT    /* the simulator's kernel uses this name */
 
 enum rb_word { RB_PARENT_COLOR, RB_RIGHT, RB_LEFT };
 

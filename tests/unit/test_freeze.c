@@ -427,6 +427,217 @@ static void idle_cpu_kick(void)
 	simguest_close(&g);
 }
 
+/*
+ * A backend over the image backend that loses one write: the frame it
+ * maps for the lose-th write of an operation is a scratch copy, as if the
+ * hypervisor had dropped the write.  Nothing but the read-back at commit
+ * can tell; the undo that follows writes through as usual.
+ */
+struct lossy {
+	struct backend be;
+	struct backend *inner;
+	int writes, lose;               /* write maps so far; the one to lose (1-based) */
+	bool armed;                     /* only the operation's writes are lost */
+	uint8_t scratch[4096];
+};
+
+static struct backend *inner(struct backend *be)
+{
+	return ((struct lossy *)be)->inner;
+}
+
+static int lossy_list(struct backend *be, struct be_dom *out, int max, struct xds_err *err)
+{
+	return be_list(inner(be), out, max, err);
+}
+
+static int lossy_pause(struct backend *be, int dom, struct xds_err *err)
+{
+	return be_pause(inner(be), dom, err);
+}
+
+static int lossy_resume(struct backend *be, int dom, struct xds_err *err)
+{
+	return be_resume(inner(be), dom, err);
+}
+
+static int lossy_status(struct backend *be, int dom, int *paused, struct xds_err *err)
+{
+	return be_status(inner(be), dom, paused, err);
+}
+
+static void *lossy_map(struct backend *be, int dom, uint64_t gfn, size_t n, int writable, struct xds_err *err)
+{
+	struct lossy *l = (struct lossy *)be;
+	void *p = be_map(l->inner, dom, gfn, n, writable, err);
+	if (!p || !writable || !l->armed || ++l->writes != l->lose || n != 1)
+		return p;
+	memcpy(l->scratch, p, sizeof l->scratch);
+	return l->scratch;
+}
+
+static int lossy_regs(struct backend *be, int dom, int vcpu, struct be_regs *out, struct xds_err *err)
+{
+	return be_regs(inner(be), dom, vcpu, out, err);
+}
+
+static int lossy_nr_vcpus(struct backend *be, int dom, struct xds_err *err)
+{
+	return be_nr_vcpus(inner(be), dom, err);
+}
+
+static void lossy_close(struct backend *be)
+{
+	(void)be;                       /* the inner backend is the simguest's */
+}
+
+static const struct backend_ops lossy_ops = {
+	.name = "lossy", .list = lossy_list, .pause = lossy_pause, .resume = lossy_resume,
+	.status = lossy_status, .map = lossy_map, .regs = lossy_regs, .nr_vcpus = lossy_nr_vcpus,
+	.close = lossy_close,
+};
+
+struct lost_run {
+	struct lossy l;
+	struct lx_guest *lx;
+	uint8_t *before, *after;        /* the guest's RAM before and after the batch */
+};
+
+/* A freeze or thaw of one task, as one entry of a batch. */
+struct lost_op {
+	bool thaw;
+	int pid;
+	struct lx_task t;
+};
+
+/* One batch of ops on the lossy guest, losing its write lose (0: none). */
+static int lossy_batch(struct lost_run *r, struct lost_op *ops, int nops, int lose, struct xds_err *err)
+{
+	enum lx_hold hold;
+	int rc = LX_OK;
+	r->l.writes = 0;
+	r->l.lose = lose;
+	r->l.armed = true;
+	lx_forget(r->lx);
+	simguest_sync_regs(&g);
+	lx_begin(r->lx);
+	for (int i = 0; i < nops && rc == LX_OK; i++)
+		rc = ops[i].thaw ? lx_thaw(r->lx, ops[i].t.addr, ops[i].pid, err)
+			: lx_freeze(r->lx, ops[i].t.addr, ops[i].pid, &hold, err);
+	r->l.armed = false;
+	int crc = lx_commit(r->lx, rc == LX_OK ? err : NULL);
+	return rc == LX_OK && crc == LX_FAIL ? LX_FAIL : rc;
+}
+
+/* Lose each write of the batch in turn: the guest is then byte for byte
+ * as before (undone) or as after the lossless batch (the write lost wrote
+ * what was there already). */
+static void lose_each_write(struct lost_run *r, const char *what, struct lost_op *ops, int nops)
+{
+	struct xds_err err;
+	struct lx_snapshot s;
+	bool found = true;
+	snap(&s);
+	for (int i = 0; i < nops; i++) {
+		struct lx_task *t = find(&s, ops[i].pid);
+		found = found && t;
+		ops[i].t = t ? *t : (struct lx_task){ 0 };
+	}
+	lx_snapshot_free(&s);
+	memcpy(r->before, g.d->ram, g.d->ram_size);
+	int rc = found ? lossy_batch(r, ops, nops, 0, &err) : LX_FAIL;
+	int writes = r->l.writes;
+	memcpy(r->after, g.d->ram, g.d->ram_size);
+	if (!ok(rc == LX_OK && writes > 0 && memcmp(r->before, r->after, g.d->ram_size),
+		"%s: the lossless batch writes %d words (%s)", what, writes, rc ? err.msg : "ok"))
+		return;
+	int undone = 0, same = 0, other = 0;
+	for (int n = 1; n <= writes; n++) {
+		memcpy(g.d->ram, r->before, g.d->ram_size);
+		rc = lossy_batch(r, ops, nops, n, &err);
+		if (rc == LX_FAIL && !memcmp(g.d->ram, r->before, g.d->ram_size) && strstr(err.msg, "read-back"))
+			undone++;
+		else if (rc == LX_OK && !memcmp(g.d->ram, r->after, g.d->ram_size))
+			same++;
+		else if (other++ < 3)
+			diag("%s, write %d lost: %s", what, n, rc == LX_FAIL ? err.msg : "committed, guest differs");
+	}
+	memcpy(g.d->ram, r->before, g.d->ram_size);
+	ok(undone > 0 && other == 0, "%s: each of %d writes lost in turn: %d undone to the byte, %d lost no change, "
+	   "%d otherwise", what, writes, undone, same, other);
+}
+
+static void lost_writes(void)
+{
+	static const char sc[] =
+		"host { pcpus = 2 }\n"
+		"domain { name = 'L', vcpus = 2, ram = '32M' }\n"
+		"group { dom = 'L', name = 'grp', shares = 1024 }\n"
+		"for i = 1, 4 do task { dom = 'L', comm = 'busy' .. i, pid = 100 + i, cpu = (i - 1) % 2, run = cpu() } end\n"
+		"task { dom = 'L', comm = 'solo', pid = 200, cpu = 1, group = 'grp', run = cpu() }\n";
+	struct xds_err err;
+	struct lost_run r = { .l = { .be = { &lossy_ops } } };
+	enum lx_hold hold;
+	if (simguest_open(&g, sc, 100000000ULL, &err)) {
+		ok(0, "the lost-write guest starts: %s", err.msg);
+		return;
+	}
+	r.l.inner = g.be;
+	r.lx = lx_attach(&r.l.be, 0, &g.prof, &err);
+	r.before = malloc(g.d->ram_size);
+	r.after = malloc(g.d->ram_size);
+	if (!ok(r.lx && r.before && r.after, "a second runtime attaches through a lossy backend (%s)",
+		r.lx ? "ok" : err.msg))
+		goto out;
+	/* solo is the only task of grp on CPU 1: its dequeue empties the group */
+	int q = pick(false, 200, 200);
+	q = q > 0 ? q : pick(false, 101, 104);
+	lose_each_write(&r, "queued dequeue", &(struct lost_op){ false, q, { 0 } }, 1);
+	ok(freeze(q, &hold, &err) == LX_OK, "%d held for the enqueue", q);
+	lose_each_write(&r, "queued enqueue", &(struct lost_op){ true, q, { 0 } }, 1);
+	sim_step(g.s, 2000000);
+	int run = pick(true, 101, 104), other = -1;
+	for (int p = 101; p <= 104 && other < 0; p++)
+		if (p != run && pick(false, p, p) == p)
+			other = p;
+	lose_each_write(&r, "running task: TASK_FROZEN and NEED_RESCHED", &(struct lost_op){ false, run, { 0 } }, 1);
+	struct lost_op mixed[] = { { false, run, { 0 } }, { false, other, { 0 } }, { true, q, { 0 } } };
+	lose_each_write(&r, "one batch of a desched, a dequeue and an enqueue", mixed, 3);
+	ok(freeze(run, &hold, &err) == LX_OK && hold == LX_HOLD_DESCHED, "%d told to leave its CPU", run);
+	lose_each_write(&r, "cancel of a task told to leave", &(struct lost_op){ true, run, { 0 } }, 1);
+	sim_step(g.s, 5000000);
+	lose_each_write(&r, "settle of a task that left", &(struct lost_op){ false, run, { 0 } }, 1);
+	lose_each_write(&r, "settle and enqueue", &(struct lost_op){ true, run, { 0 } }, 1);
+	ok(thaw(run, &err) == LX_OK && thaw(q, &err) == LX_OK, "both thawed");
+	is_int(violations_after(200000000ULL), 0, "200 ms after: no invariant violated");
+out:
+	free(r.before);
+	free(r.after);
+	lx_detach(r.lx);
+	simguest_close(&g);
+}
+
+/* A kernel whose fields no family matches is refused at attach, with the
+ * family its profile declares and what is missing. */
+static void unknown_family(void)
+{
+	struct xds_err err;
+	struct profile p = g.prof;
+	p.fields[F_SE_DEADLINE].present = true;
+	p.family = PROFILE_FAMILY_EEVDF;
+	struct lx_guest *lx = lx_attach(g.be, 0, &p, &err);
+	ok(!lx && strstr(err.msg, "'eevdf'") && strstr(err.msg, "deadline"),
+	   "an EEVDF profile is refused at attach: %s", lx ? "attached" : err.msg);
+	lx_detach(lx);
+	p = g.prof;
+	p.fields[F_CFS_RQ_MIN_VRUNTIME].present = false;
+	p.family = PROFILE_FAMILY_UNKNOWN;
+	lx = lx_attach(g.be, 0, &p, &err);
+	ok(!lx && strstr(err.msg, "'unknown'") && strstr(err.msg, "min_vruntime"),
+	   "a profile without cfs_rq.min_vruntime is refused: %s", lx ? "attached" : err.msg);
+	lx_detach(lx);
+}
+
 int main(void)
 {
 	struct xds_err err;
@@ -434,6 +645,7 @@ int main(void)
 		ok(0, "the simulated guest starts: %s", err.msg);
 		return done_testing();
 	}
+	unknown_family();
 	queued_task();
 	running_task();
 	group_task();
@@ -444,6 +656,7 @@ int main(void)
 	stress("small host, one operation at a time", ops / 5, 101, 106, false);
 	simguest_close(&g);
 	idle_cpu_kick();
+	lost_writes();
 	/* the acceptance's stress: a domain of sim/scenarios/large.lua's shape
 	 * (2 vCPUs, 500 tasks waking and sleeping, a task group), given the host */
 	static const char large[] =

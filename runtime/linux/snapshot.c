@@ -1,0 +1,233 @@
+/*
+ * snapshot.c - every task and run queue of a guest, read without a pause.
+ *
+ * The task list is walked from init_task (each task_struct read once by
+ * lx_task_read), then each CPU's struct rq: its current task, and its CFS
+ * tree in order, descending into group entities' queues.  Every list and
+ * tree walk is bounded (util/bounds.h), every pointer must be a canonical
+ * kernel address, and list links must agree both ways; a guest that
+ * changes under us is read again, a corrupt one is an error.  Writing is
+ * freeze.c's; nothing here changes the guest.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "linux/linux_int.h"
+
+static void task_from(struct lx_task *t, const struct lx_task_struct *p)
+{
+	memset(t, 0, sizeof *t);
+	t->addr = p->addr;
+	t->pid = p->pid;
+	t->tgid = p->tgid;
+	memcpy(t->comm, p->comm, sizeof t->comm);      /* bytes as the guest has them: */
+	t->comm[sizeof t->comm - 1] = 0;              /* shown with util/utf8.h */
+	t->raw_state = (unsigned)p->state;
+	t->state = lx_state_letter(t->raw_state, p->exit_state);
+	t->cpu = (int)p->cpu;
+	t->prio = p->prio;
+	t->nice = (int)((int64_t)p->static_prio - 120);        /* hostile: 64-bit math */
+	t->cputime_ns = p->sum_exec_runtime;
+	t->vruntime = p->vruntime;
+	t->queued = p->se_on_rq != 0;
+}
+
+static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)
+{
+	uint64_t head = g->init_task + lx_off(g, F_TASK_TASKS), expect_prev = head;
+	struct lx_task_struct p;
+	int cap = 0;
+	if (lx_task_read(g, g->init_task, &p, err))
+		return xds_err_wrap(err, "init_task");
+	while (p.tasks_next != head) {
+		uint64_t node = p.tasks_next;
+		if (s->nr_tasks >= XDS_MAX_TASKS)
+			return xds_fail(err, "task list longer than %d entries (a cycle?)", XDS_MAX_TASKS);
+		if (!lx_kernel_addr(node))
+			return xds_fail(err, "task list: entry after %#llx points to %#llx",
+					(unsigned long long)expect_prev, (unsigned long long)node);
+		if (lx_grow(&s->tasks, &cap, s->nr_tasks, sizeof *s->tasks, err) || lx_task_read(g, node - lx_off(g, F_TASK_TASKS), &p, err))
+			return -1;
+		if (p.tasks_prev != expect_prev)
+			return xds_fail(err, "task list: entry %#llx has prev %#llx, expected %#llx",
+					(unsigned long long)node, (unsigned long long)p.tasks_prev,
+					(unsigned long long)expect_prev);
+		task_from(&s->tasks[s->nr_tasks++], &p);
+		expect_prev = node;
+	}
+	return 0;
+}
+
+/* ---- run queues ---- */
+
+/* The snapshot's tasks by address, to map tree entities to tasks. */
+struct by_addr {
+	uint64_t addr;
+	int idx;
+};
+
+struct tree_walk {
+	struct lx_guest *g;
+	struct lx_snapshot *s;
+	struct lx_rq *rq;
+	const struct by_addr *index;    /* s->nr_tasks entries, sorted */
+	int visited, cap;
+	struct xds_err *err;
+};
+
+static int task_index(const struct lx_snapshot *s, const struct by_addr *index, uint64_t addr)
+{
+	int lo = 0, hi = s->nr_tasks - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		if (index[mid].addr == addr)
+			return index[mid].idx;
+		if (index[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static int tree_push(struct tree_walk *w, int idx)
+{
+	if (lx_grow(&w->rq->tree, &w->cap, w->rq->nr_tree, sizeof *w->rq->tree, w->err))
+		return -1;
+	w->rq->tree[w->rq->nr_tree++] = idx;
+	return 0;
+}
+
+static int walk_cfs_rq(struct tree_walk *w, uint64_t cfs, int level);
+
+static int read_ptr(struct tree_walk *w, uint64_t base, enum profile_field_id id, uint64_t *out)
+{
+	return lx_read_field(w->g, base, id, out, w->err);
+}
+
+/* A tree node's entity: a task, or a group whose own queue is walked in its place. */
+static int visit_entity(struct tree_walk *w, uint64_t node, int level)
+{
+	struct lx_guest *g = w->g;
+	uint64_t se = node - lx_off(g, F_SE_RUN_NODE), my_q = 0;
+	if (lx_has(g, F_SE_MY_Q) && read_ptr(w, se, F_SE_MY_Q, &my_q))
+		return -1;
+	if (my_q)
+		return walk_cfs_rq(w, my_q, level + 1);
+	int idx = task_index(w->s, w->index, se - lx_off(g, F_TASK_SE));
+	if (idx < 0)
+		return xds_fail(w->err, "CPU %d: queued entity %#llx is not a task on the task list", w->rq->cpu,
+				(unsigned long long)se);
+	return tree_push(w, idx);
+}
+
+/* In order: left subtree, the entity, right. */
+static int walk_node(struct tree_walk *w, uint64_t node, int depth, int level)
+{
+	uint64_t left, right;
+	if (!node)
+		return 0;
+	if (depth > XDS_MAX_RB_HEIGHT)
+		return xds_fail(w->err, "CPU %d: CFS tree deeper than %d at %#llx (a cycle?)", w->rq->cpu,
+				XDS_MAX_RB_HEIGHT, (unsigned long long)node);
+	if (++w->visited > w->s->nr_tasks + XDS_MAX_TREE_GROUP_NODES)
+		return xds_fail(w->err, "CPU %d: CFS tree has more nodes than tasks", w->rq->cpu);
+	if (!lx_kernel_addr(node) || read_ptr(w, node, F_RB_LEFT, &left) || read_ptr(w, node, F_RB_RIGHT, &right))
+		return xds_fail(w->err, "CPU %d: bad rb_node %#llx", w->rq->cpu, (unsigned long long)node);
+	if (walk_node(w, left, depth + 1, level) || visit_entity(w, node, level))
+		return -1;
+	return walk_node(w, right, depth + 1, level);
+}
+
+static int walk_cfs_rq(struct tree_walk *w, uint64_t cfs, int level)
+{
+	struct lx_guest *g = w->g;
+	uint64_t root, curr, my_q = 0, timeline = cfs + lx_off(g, F_CFS_RQ_TASKS_TIMELINE) + lx_off(g, F_RBC_ROOT);
+	if (level > XDS_MAX_GROUP_DEPTH)
+		return xds_fail(w->err, "CPU %d: task groups nested deeper than %d", w->rq->cpu, XDS_MAX_GROUP_DEPTH);
+	if (!lx_kernel_addr(cfs) || read_ptr(w, timeline, F_RB_ROOT_NODE, &root) || read_ptr(w, cfs, F_CFS_RQ_CURR, &curr))
+		return xds_fail(w->err, "CPU %d: bad cfs_rq %#llx", w->rq->cpu, (unsigned long long)cfs);
+	if (walk_node(w, root, 0, level))
+		return -1;
+	/* a running group entity is out of the tree; its queue is not */
+	if (curr && lx_has(g, F_SE_MY_Q) && read_ptr(w, curr, F_SE_MY_Q, &my_q))
+		return -1;
+	return my_q ? walk_cfs_rq(w, my_q, level + 1) : 0;
+}
+
+static int read_rq(struct lx_guest *g, struct lx_snapshot *s, const struct by_addr *index, int cpu,
+		   struct xds_err *err)
+{
+	struct lx_rq *rq = &s->rqs[cpu];
+	struct view v;
+	rq->cpu = cpu;
+	rq->addr = g->rq[cpu];
+	rq->curr = -1;
+	if (lx_view_open(&v, g, rq->addr, lx_sizeof(g, T_RQ), err))
+		return -1;
+	rq->nr_running = (unsigned)lx_view_field(&v, F_RQ_NR_RUNNING);
+	rq->locked = lx_view_uint(&v, lx_off(g, F_RQ_LOCK), 4) != 0;   /* the lock word */
+	uint64_t curr = lx_view_field(&v, F_RQ_CURR), idle = lx_view_field(&v, F_RQ_IDLE);
+	rq->min_vruntime = lx_view_uint(&v, lx_off(g, F_RQ_CFS) + lx_off(g, F_CFS_RQ_MIN_VRUNTIME),
+					lx_wid(g, F_CFS_RQ_MIN_VRUNTIME));
+	if (v.failed)
+		return xds_err_wrap(err, "runqueues of CPU %d", cpu);
+	if (curr != idle) {
+		rq->curr = task_index(s, index, curr);
+		if (rq->curr >= 0)
+			s->tasks[rq->curr].running = true;
+	}
+	struct tree_walk w = { .g = g, .s = s, .rq = rq, .index = index, .err = err };
+	return walk_cfs_rq(&w, rq->addr + lx_off(g, F_RQ_CFS), 0);
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct by_addr *)a)->addr, y = ((const struct by_addr *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+static int take(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)
+{
+	if (walk_tasks(g, s, err))
+		return -1;
+	s->rqs = calloc((size_t)g->nr_cpus, sizeof *s->rqs);
+	struct by_addr *index = malloc(((size_t)s->nr_tasks + 1) * sizeof *index);
+	if (!s->rqs || !index) {
+		free(index);
+		return xds_fail(err, "out of memory");
+	}
+	s->nr_cpus = g->nr_cpus;
+	for (int i = 0; i < s->nr_tasks; i++)
+		index[i] = (struct by_addr){ s->tasks[i].addr, i };
+	qsort(index, (size_t)s->nr_tasks, sizeof *index, cmp_addr);
+	int rc = 0;
+	for (int cpu = 0; cpu < g->nr_cpus && !rc; cpu++)
+		rc = read_rq(g, s, index, cpu, err);
+	free(index);
+	return rc;
+}
+
+int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err)
+{
+	memset(out, 0, sizeof *out);
+	be_flush(g->be);        /* no view, no mapped frame is held between snapshots */
+	/* The guest runs while we read: a list that changed under us is read
+	 * again, with fresh translations. */
+	for (int attempt = 0; attempt < XDS_MAX_SNAPSHOT_TRIES; attempt++) {
+		if (!take(g, out, err))
+			return 0;
+		lx_snapshot_free(out);
+		vmem_flush(g->vm);
+	}
+	return -1;
+}
+
+void lx_snapshot_free(struct lx_snapshot *s)
+{
+	for (int i = 0; i < s->nr_cpus; i++)
+		free(s->rqs[i].tree);
+	free(s->rqs);
+	free(s->tasks);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,78 @@
+/*
+ * task.c - the one reader of task_struct, and ps's letter for a state.
+ *
+ * lx_task_read reads every field of a task_struct that the snapshot or a
+ * freeze or thaw needs, in one view of its pages, each with the width the
+ * profile gives it.  What the values mean is the callers': the snapshot
+ * turns them into a struct lx_task, freeze.c checks them before it writes.
+ */
+#include <string.h>
+
+#include "linux/linux_int.h"
+
+static int64_t view_sfield(struct view *v, enum profile_field_id id)
+{
+	return lx_view_int(v, lx_off(v->g, id), lx_wid(v->g, id));
+}
+
+static uint64_t view_se_field(struct view *v, enum profile_field_id id)
+{
+	return lx_view_uint(v, lx_off(v->g, F_TASK_SE) + lx_off(v->g, id), lx_wid(v->g, id));
+}
+
+int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err)
+{
+	struct view v;
+	uint8_t bounce[TASK_COMM_LEN];
+	memset(p, 0, sizeof *p);
+	if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
+		return -1;
+	p->addr = va;
+	p->se = va + lx_off(g, F_TASK_SE);
+	p->state = lx_view_field(&v, F_TASK_STATE);
+	p->on_rq = lx_view_field(&v, F_TASK_ON_RQ);
+	p->pid = (int)view_sfield(&v, F_TASK_PID);
+	p->tgid = (int)view_sfield(&v, F_TASK_TGID);
+	p->prio = (int)view_sfield(&v, F_TASK_PRIO);
+	p->static_prio = (int)view_sfield(&v, F_TASK_STATIC_PRIO);
+	p->exit_state = (int)view_sfield(&v, F_TASK_EXIT_STATE);
+	p->policy = (unsigned)lx_view_field(&v, F_TASK_POLICY);
+	p->cpu = (unsigned)lx_view_field(&v, F_TASK_CPU);
+	p->tasks_next = lx_view_uint(&v, lx_off(g, F_TASK_TASKS) + lx_off(g, F_LIST_NEXT), 8);
+	p->tasks_prev = lx_view_uint(&v, lx_off(g, F_TASK_TASKS) + lx_off(g, F_LIST_PREV), 8);
+	p->se_on_rq = view_se_field(&v, F_SE_ON_RQ);
+	p->sum_exec_runtime = view_se_field(&v, F_SE_SUM_EXEC_RUNTIME);
+	p->vruntime = view_se_field(&v, F_SE_VRUNTIME);
+	const uint8_t *comm = lx_view_at(&v, lx_off(g, F_TASK_COMM), TASK_COMM_LEN, bounce);
+	if (v.failed)
+		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);
+	memcpy(p->comm, comm, TASK_COMM_LEN - 1);
+	return 0;
+}
+
+char lx_state_letter(unsigned state, int exit_state)
+{
+	if (exit_state & 0x10)
+		return 'X';
+	if (exit_state & 0x20)
+		return 'Z';
+	if (state == 0)
+		return 'R';
+	if ((state & 0x402) == 0x402)
+		return 'I';
+	if (state & 0x1)
+		return 'S';
+	if (state & 0x2)
+		return 'D';
+	if (state & 0x4)
+		return 'T';
+	if (state & 0x8)
+		return 't';
+	if (state & 0x40)
+		return 'P';
+	if (state & 0x80)
+		return 'X';
+	if (state & 0x8000)
+		return 'D';          /* TASK_FROZEN */
+	return '?';
+}

@@ -1,0 +1,128 @@
+/*
+ * txn.c - logged writes into a paused guest, their read-back and undo.
+ *
+ * A write is logged (address, width, old value, new value) before it is
+ * made, with the width the profile gives the field, so that undo restores
+ * exactly the bytes it changed and nothing beside them.  The read-back is
+ * the first check at commit: each write's value must be what the next
+ * write to that word found there, or what the guest holds at the end.
+ * The checks of what the words mean (trees, counts) are the scheduler
+ * family's, and which words to write is the callers'; this file knows no
+ * kernel object but list_head.
+ */
+#include <stdlib.h>
+
+#include "linux/linux_int.h"
+
+void lx_txn_init(struct lx_txn *tx, struct lx_guest *g)
+{
+	*tx = (struct lx_txn){ .g = g };
+}
+
+void lx_txn_free(struct lx_txn *tx)
+{
+	free(tx->w);
+	tx->w = NULL;
+	tx->n = tx->cap = 0;
+}
+
+static int txn_log(struct lx_txn *tx, const struct lx_write *w, struct xds_err *err)
+{
+	if (lx_grow(&tx->w, &tx->cap, tx->n, sizeof *tx->w, err))
+		return -1;
+	tx->w[tx->n++] = *w;
+	return 0;
+}
+
+int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
+{
+	struct lx_write w = { .va = va, .val = val, .len = len };
+	if (lx_read(tx->g, va, len, &w.old, err) || txn_log(tx, &w, err))
+		return -1;
+	return vmem_write(tx->g->vm, va, &val, len, err);    /* little-endian guest and host */
+}
+
+int lx_txn_set(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t val,
+	       struct xds_err *err)
+{
+	return lx_txn_put(tx, base + lx_off(tx->g, id), lx_wid(tx->g, id), val, err);
+}
+
+int lx_txn_put_delta(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t cur, int64_t delta,
+		     const char *what, struct xds_err *err)
+{
+	if (delta < 0 && cur == 0)
+		return xds_fail(err, "%s at %#llx is already 0", what, (unsigned long long)va);
+	return lx_txn_put(tx, va, len, cur + (uint64_t)delta, err);
+}
+
+int lx_txn_add(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t cur, int64_t delta,
+	       const char *what, struct xds_err *err)
+{
+	return lx_txn_put_delta(tx, base + lx_off(tx->g, id), lx_wid(tx->g, id), cur, delta, what, err);
+}
+
+static uint64_t mask_of(unsigned len)
+{
+	return len >= 8 ? ~0ULL : (1ULL << (8 * len)) - 1;
+}
+
+/* The value found in w's word after w: what the next write to the same
+ * word logged as its old value, or, for the last, what the guest holds. */
+static int after(const struct lx_txn *tx, int i, uint64_t *v, struct xds_err *err)
+{
+	for (int j = i + 1; j < tx->n; j++)
+		if (tx->w[j].va == tx->w[i].va) {
+			*v = tx->w[j].old;
+			return 0;
+		}
+	return lx_read(tx->g, tx->w[i].va, tx->w[i].len, v, err) ? xds_err_wrap(err, "read-back") : 0;
+}
+
+/* Every word written read back as written: a write that did not land is
+ * caught even when a later write to the same word, made from a stale
+ * read, covered it. */
+int lx_txn_readback(const struct lx_txn *tx, struct xds_err *err)
+{
+	for (int i = 0; i < tx->n; i++) {
+		const struct lx_write *w = &tx->w[i];
+		uint64_t v;
+		if (after(tx, i, &v, err))
+			return -1;
+		if ((v & mask_of(w->len)) != (w->val & mask_of(w->len)))
+			return xds_fail(err, "read-back of %#llx: %#llx, wrote %#llx", (unsigned long long)w->va,
+					(unsigned long long)v, (unsigned long long)w->val);
+	}
+	return 0;
+}
+
+void lx_txn_undo(struct lx_txn *tx, int mark)
+{
+	for (int i = tx->n - 1; i >= mark; i--)
+		vmem_write(tx->g->vm, tx->w[i].va, &tx->w[i].old, tx->w[i].len, NULL);
+	tx->n = mark < tx->n ? mark : tx->n;
+}
+
+int lx_list_del_init(struct lx_txn *tx, uint64_t node, struct xds_err *err)
+{
+	struct lx_guest *g = tx->g;
+	uint64_t next, prev, back;
+	if (lx_read_field(g, node, F_LIST_NEXT, &next, err) || lx_read_field(g, node, F_LIST_PREV, &prev, err))
+		return -1;
+	if (!lx_kernel_addr(next) || !lx_kernel_addr(prev) || lx_read_field(g, next, F_LIST_PREV, &back, err) ||
+	    back != node)
+		return xds_fail(err, "list entry %#llx: broken links", (unsigned long long)node);
+	bool bad = lx_txn_set(tx, prev, F_LIST_NEXT, next, err) || lx_txn_set(tx, next, F_LIST_PREV, prev, err) ||
+		   lx_txn_set(tx, node, F_LIST_NEXT, node, err) || lx_txn_set(tx, node, F_LIST_PREV, node, err);
+	return bad ? -1 : 0;
+}
+
+int lx_list_add(struct lx_txn *tx, uint64_t node, uint64_t head, struct xds_err *err)
+{
+	uint64_t first;
+	if (lx_read_field(tx->g, head, F_LIST_NEXT, &first, err) || !lx_kernel_addr(first))
+		return xds_fail(err, "list head %#llx: broken", (unsigned long long)head);
+	bool bad = lx_txn_set(tx, first, F_LIST_PREV, node, err) || lx_txn_set(tx, node, F_LIST_NEXT, first, err) ||
+		   lx_txn_set(tx, node, F_LIST_PREV, head, err) || lx_txn_set(tx, head, F_LIST_NEXT, node, err);
+	return bad ? -1 : 0;
+}
