@@ -81,12 +81,12 @@ static double end_of(json_t *e)
 static void path_id(char *buf, size_t size, const char *guest, const char *task)
 {
 	snprintf(buf, size, "rq-%s-%s", guest, task);
-	for (char *p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			*p = *p == '[' ? '-' : '_';
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == ']')
 		buf[n - 1] = 0;
+	for (char *p = buf; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			*p = *p == '[' ? '-' : '_';
 }
 
 /* One task: running filled, frozen shaded, then the run-queue line. */
