@@ -82,7 +82,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [options] [script [args]]\n"
 		"       %s profile build|show ...\n"
-		"       %s plot TIMELINE.json -o FIG.svg|FIG.png\n"
+		"       %s plot TIMELINE.json -o FIG.svg\n"
 		"Available options are:\n"
 		"  -e stat      execute string 'stat'\n"
 		"  -i           enter interactive mode after executing 'script'\n"
@@ -480,8 +480,8 @@ static int run_policy(const struct options *o)
 	int status = 0;
 	if (xds_run_loop(&driver, o->duration_ns, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
-	const char *why = status ? "error" : last_signal == SIGTERM ? "SIGTERM"
-		: last_signal == SIGINT ? "SIGINT" : "duration reached";
+	const char *why = last_signal == SIGTERM ? "SIGTERM" : last_signal == SIGINT ? "SIGINT"
+		: status ? "error" : "duration reached";
 	uint64_t thaws = sched ? xds_sched_stats(sched)->thaws : 0;
 	if (xds_run_unload(&driver, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;

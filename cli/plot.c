@@ -313,6 +313,11 @@ int cli_plot(int argc, char **argv)
 	}
 	if (!in || !out)
 		return usage();
+	size_t no = strlen(out);
+	if (no < 4 || strcmp(out + no - 4, ".svg")) {
+		fprintf(stderr, "xds-lua: plot: %s: the figure is SVG (FIG.svg); for a PNG: rsvg-convert FIG.svg -o FIG.png\n", out);
+		return 2;
+	}
 	json_error_t je;
 	json_t *root = json_load_file(in, 0, &je);
 	json_t *ev = json_object_get(root, "traceEvents");

@@ -317,9 +317,8 @@ static int tick(struct xds_run *r, struct xds_err *err)
 	if (!r->sched)
 		return 0;
 	int rc = xds_sched_apply(r->sched, err);
-	uint64_t took = mono_ns() - t0;
-	xds_sched_add_tick_ns(r->sched, took);
-	overrun(r, took);
+	r->last_tick_ns = mono_ns() - t0;
+	xds_sched_add_tick_ns(r->sched, r->last_tick_ns);
 	return rc;
 }
 
@@ -328,10 +327,13 @@ int xds_run_tick(struct xds_run *r, struct xds_err *err)
 	if (r->busy)
 		return xds_fail(err, "a tick is already running");
 	r->busy = true;
+	r->last_tick_ns = 0;
 	int rc = tick(r, err);
 	r->busy = false;
 	if (rc == 0 && r->opt.on_tick)
 		r->opt.on_tick(r->opt.tick_ctx, r);
+	if (rc == 0)
+		overrun(r, r->last_tick_ns);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -56,6 +56,7 @@ struct xds_run {
 	bool busy;                      /* a tick is running */
 	uint64_t reloads;               /* SIGHUP reloads that took */
 	uint64_t policy_errors;         /* policies stopped by an error, reloads refused */
+	uint64_t last_tick_ns;          /* the latest tick's work, wall time */
 	uint64_t overruns, overrun_worst_ns;    /* since the last warning */
 	uint64_t overrun_said_ns;       /* host time of the last warning, if overrun_said */
 	bool overrun_said;

@@ -9,7 +9,7 @@
 #   - the tick histogram counts every tick, its buckets never decrease;
 #   - it is written atomically (never a partial file seen while running);
 #   - over HTTP, during a --realtime run: GET /metrics answers 200 with the
-#     same families, another path 404.
+#     same families, another path 404; a wrong address starts nothing.
 # Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" metrics sim
@@ -117,4 +117,7 @@ PY
 wait $xp
 grep -q '^200 text/plain; version=0.0.4; charset=utf-8 [0-9]* True$' "$T/http" && grep -qx 404 "$T/http"
 ok $? "--metrics: GET /metrics is 200 in the text format, parsed; another path 404 ($url)" || show "$T/http" "$T/err"
+XL --duration 1s --metrics nowhere "${POL[@]}" >"$T/out" 2>"$T/err" </dev/null
+[ $? = 1 ] && grep -q '^xds-lua: --metrics nowhere: expected ADDR:PORT' "$T/err"
+ok $? "--metrics without a port: the run does not start, the message says why" || show "$T/err"
 echo "1..$n"
