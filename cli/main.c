@@ -5,9 +5,11 @@
  *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
  *           [--tick MS] [--duration D] [--dry-run] [--report FILE.json]
  *           [--journal PATH] [--trace FILE] [--unsafe] [--realtime]
- *           [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
+ *           [-q] [--syslog] [--metrics ADDR:PORT] [--metrics-file PATH]
+ *           [--timeline FILE.json] [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
  *   xds-lua --recover [--journal PATH]
  *   xds-lua profile build|show ...
+ *   xds-lua plot TIMELINE.json -o FIG.svg
  *
  * Options are checked before anything starts; then the host is attached,
  * the scheduler started, the `xds` module opened, -e and -l run in order,
