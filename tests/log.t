@@ -23,7 +23,8 @@ grep -Eq '^xds-lua: started: policy global_priority, tick 10 ms; 2 guest\(s\): U
 ok $? "start: the guests with kernel and task count, the policy and its tick" || show "$T/err"
 [ $rc = 0 ] && grep -Eq '^xds-lua: stopped: duration reached after 2.000 s \(200 ticks\); [1-9][0-9]* task\(s\) thawed, 0 left frozen$' "$T/err"
 ok $? "stop: why, and how many tasks were thawed" || show "$T/err"
-[ "$(wc -l <"$T/err")" = 2 ]
+# (a loaded machine may make a tick overrun: that warning is allowed)
+[ "$(grep -vc 'tick overrun' "$T/err")" = 2 ]
 ok $? "nothing else by default (every freeze is -v's)" || show "$T/err"
 grep -q '^DOM .*CPU s' "$T/out"
 ok $? "the end-of-run table is printed" || show "$T/out"
@@ -33,8 +34,8 @@ grep -q '^xds-lua: froze U1/bkup\[320\]$' "$T/err" && grep -q '^xds-lua: thawed 
 ok $? "-v: every freeze and thaw" || show "$T/err"
 
 XL -q --duration 2s "$GP" >"$T/out" 2>"$T/err" </dev/null
-[ $? = 0 ] && [ ! -s "$T/err" ]
-ok $? "-q: nothing when all goes well" || show "$T/err"
+[ $? = 0 ] && ! grep -v 'tick overrun' "$T/err" | grep -q .
+ok $? "-q: nothing when all goes well (but overruns)" || show "$T/err"
 printf 'local n = 0\nreturn { tick = function() n = n + 1; if n > 5 then error("policy bug") end end }\n' >"$T/bad.lua"
 XL -q --duration 2s "$T/bad.lua" >"$T/out" 2>"$T/err" </dev/null
 [ $? = 1 ] && grep -q '^xds-lua: policy bad stopped: .*policy bug' "$T/err" &&

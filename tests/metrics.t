@@ -22,6 +22,8 @@ if ! $PY -c 'import prometheus_client.parser' 2>/dev/null; then
 fi
 sed 's/comm = "bkup"/comm = "b\\"k\\\\p"/' sim/scenarios/paper.lua >"$T/paper.lua"
 XL() { "$X" --sim "$T/paper.lua" --journal "$T/journal" "$@"; }
+# In the background only: the job is then xds-lua itself, which signals reach.
+XLP() { exec "$X" --sim "$T/paper.lua" --journal "$T/journal" "$@"; }
 POL=(policies/global_priority.lua U1/db U2/web 'U1/b"k\p')
 
 # A reader that checks the file many times while the run writes it.
@@ -82,7 +84,7 @@ done <"$T/py"
 grep -q Traceback "$T/py" && show "$T/py"
 
 # Atomic: a reader in a loop during a long run never sees a partial file.
-XL --duration 600s --metrics-file "$T/a.prom" "${POL[@]}" >/dev/null 2>"$T/err" </dev/null &
+XLP --duration 600s --metrics-file "$T/a.prom" "${POL[@]}" >/dev/null 2>"$T/err" </dev/null &
 xp=$!
 bad=0 seen=0
 for _ in $(seq 200); do
@@ -97,7 +99,7 @@ kill -TERM $xp; wait $xp
 ok $? "atomic: $seen reads during the run, $bad partial"
 
 # HTTP during a real-time run; the port is the one the log names.
-XL --realtime --duration 6s --metrics 127.0.0.1:0 "${POL[@]}" >"$T/out" 2>"$T/err" </dev/null &
+XLP --realtime --duration 6s --metrics 127.0.0.1:0 "${POL[@]}" >"$T/out" 2>"$T/err" </dev/null &
 xp=$!
 for _ in $(seq 100); do grep -q 'serving http' "$T/err" && break; sleep 0.1; done
 url=$(sed -n 's/.*serving \(http:[^ ]*\)/\1/p' "$T/err")

@@ -8,11 +8,14 @@
 #   - each task's frozen and queued spans add up to the report's
 #     frozen_ns and wait_ns within one tick;
 #   - a freeze instant per freeze the report counts, CPU share counters;
-#   - a policy that fails leaves a "policy error" instant.
+#   - a policy that fails leaves a "policy error" instant, a reload a
+#     "policy reload" one.
 # Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" timeline sim
 XL() { "$X" --sim sim/scenarios/paper.lua --journal "$T/journal" "$@"; }
+# In the background only: the job is then xds-lua itself, which signals reach.
+XLP() { exec "$X" --sim sim/scenarios/paper.lua --journal "$T/journal" "$@"; }
 XL --duration 20s --report "$T/r.json" --timeline "$T/t.json" policies/global_priority.lua >"$T/out" 2>"$T/err" </dev/null
 ok $? "the run with --timeline succeeds" || show "$T/err"
 
@@ -76,4 +79,13 @@ import json, sys
 ev = json.load(open(sys.argv[1]))["traceEvents"]
 sys.exit(not any(e["ph"] == "i" and e["name"] == "policy error" and e["pid"] == 0 for e in ev))' "$T/bad.json"
 ok $? "a policy that fails leaves a 'policy error' instant"
+# SIGHUP reloads the policy mid-run: an instant marks it.
+XLP --duration 3000s --timeline "$T/hup.json" policies/global_priority.lua >/dev/null 2>"$T/err" </dev/null &
+xp=$!
+sleep 1; kill -HUP $xp; sleep 1; kill -TERM $xp; wait $xp
+python3 -c '
+import json, sys
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+sys.exit(not any(e["ph"] == "i" and e["name"] == "policy reload" and e["pid"] == 0 for e in ev))' "$T/hup.json"
+ok $? "a reload (SIGHUP) leaves a 'policy reload' instant" || show "$T/err"
 echo "1..$n"
