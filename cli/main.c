@@ -150,14 +150,7 @@ static int fail(const char *fmt, ...)
  * it: 1 if it is opt, 0 if not, -1 (said) if the value is missing. */
 static int optarg_of(int argc, char **argv, int *i, const char *opt, const char **v)
 {
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=')
-		*v = argv[*i] + n + 1;
-	else if (strcmp(argv[*i], opt) == 0)
-		*v = *i + 1 < argc ? argv[++*i] : "";
-	else
-		return 0;
-	return **v ? 1 : fail("%s: missing argument", opt);
+	return cli_optarg(argc, argv, i, opt, v);
 }
 
 /* Only the shape; the host layer checks the rest.  Caught here so that

@@ -16,8 +16,7 @@ static struct {
 	struct cli_timeline *timeline;
 } watch;
 
-/* "--opt VALUE" or "--opt=VALUE": 1 taken, 0 not opt, -1 (said) no value. */
-static int value_of(int argc, char **argv, int *i, const char *opt, const char **v)
+int cli_optarg(int argc, char **argv, int *i, const char *opt, const char **v)
 {
 	size_t n = strlen(opt);
 	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=')
@@ -39,11 +38,11 @@ int cli_observe_option(int argc, char **argv, int *i, struct cli_observe *o)
 		return o->quiet = true, 1;
 	if (!strcmp(argv[*i], "--syslog"))
 		return o->syslog = true, 1;
-	if ((r = value_of(argc, argv, i, "--metrics", &o->metrics_addr)))
+	if ((r = cli_optarg(argc, argv, i, "--metrics", &o->metrics_addr)))
 		return r;
-	if ((r = value_of(argc, argv, i, "--metrics-file", &o->metrics_file)))
+	if ((r = cli_optarg(argc, argv, i, "--metrics-file", &o->metrics_file)))
 		return r;
-	return value_of(argc, argv, i, "--timeline", &o->timeline);
+	return cli_optarg(argc, argv, i, "--timeline", &o->timeline);
 }
 
 void cli_observe_log(const struct cli_observe *o)

@@ -23,6 +23,10 @@ struct cli_observe {
 	const char *timeline;           /* --timeline FILE.json */
 };
 
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i] into *v, advancing *i past
+ * it: 1 if it is opt, 0 if not, -1 (said) if the value is missing.  The
+ * command line's one way of reading an option's value (main.c's too). */
+int cli_optarg(int argc, char **argv, int *i, const char *opt, const char **v);
 /* An option of ours at argv[*i] (advanced past its value): 1 if taken,
  * 0 if not ours, -1 (said) if wrong. */
 int cli_observe_option(int argc, char **argv, int *i, struct cli_observe *o);
