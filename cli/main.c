@@ -5,9 +5,11 @@
  *   xds-lua [--sim SCENARIO [--seed N]] [--qemu SPEC]... [--profile FILE]
  *           [--tick MS] [--duration D] [--dry-run] [--report FILE.json]
  *           [--journal PATH] [--trace FILE] [--unsafe] [--realtime]
- *           [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
+ *           [-q] [--syslog] [--metrics ADDR:PORT] [--metrics-file PATH]
+ *           [--timeline FILE.json] [-e STAT] [-l MOD] [-i] [-v] [--] [script [args]]
  *   xds-lua --recover [--journal PATH]
  *   xds-lua profile build|show ...
+ *   xds-lua plot TIMELINE.json -o FIG.svg
  *
  * Options are checked before anything starts; then the host is attached,
  * the scheduler started, the `xds` module opened, -e and -l run in order,
@@ -36,12 +38,14 @@
 #include <lualib.h>
 
 #include "cli/cli.h"
+#include "cli/observe.h"
 #include "host/host.h"
 #include "lua/policy.h"
 #include "lua/run.h"
 #include "lua/xds.h"
 #include "repl/repl.h"
 #include "sched/sched.h"
+#include "util/log.h"
 
 #define XDS_VERSION "xds-lua 0.1"
 
@@ -55,7 +59,7 @@ static struct xds_sched *sched;
 static FILE *trace_file;            /* --trace, closed after the last thaw */
 static struct xds_run driver;
 static bool driver_open;
-static volatile sig_atomic_t signalled, hangup;
+static volatile sig_atomic_t signalled, hangup, last_signal;
 
 #define MAX_CHUNKS 256
 
@@ -72,6 +76,7 @@ struct options {
 	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
 	int nr_chunks;
 	int script;                 /* argv index of the script, 0 if none */
+	struct cli_observe obs;     /* -q, -v, --syslog, --metrics, --timeline ... */
 };
 
 static void usage(FILE *f)
@@ -79,12 +84,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [options] [script [args]]\n"
 		"       %s profile build|show ...\n"
+		"       %s plot TIMELINE.json -o FIG.svg\n"
 		"Available options are:\n"
 		"  -e stat      execute string 'stat'\n"
 		"  -i           enter interactive mode after executing 'script'\n"
 		"  -l mod       require library 'mod' into global 'mod'\n"
 		"  -l g=mod     require library 'mod' into global 'g'\n"
-		"  -v           show version information\n"
+		"  -v           show version information; the log says more (-q: warnings only)\n"
 		"  --           stop handling options\n"
 		"  -            stop handling options and execute stdin\n"
 		"  --sim SCENARIO   start xds-sim on SCENARIO (a .lua file) and attach its domains\n"
@@ -107,6 +113,10 @@ static void usage(FILE *f)
 		"  --recover        thaw what the journal lists (after a crash), then exit\n"
 		"  --unsafe         run scripts and policies without the sandbox\n"
 		"  --realtime       with --sim: the simulator and the ticks follow the wall clock\n"
+		"  --syslog         log through syslog(3) instead of stderr\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics over HTTP (e.g. 127.0.0.1:9464)\n"
+		"  --metrics-file PATH  write them for node_exporter's textfile collector\n"
+		"  --timeline FILE  write a Chrome/Perfetto trace of every task's states\n"
 		"  --help           show this help\n"
 		"  --version        show the version\n"
 		"In Lua: xds.domains(), xds.tasks([filter]), xds.runqueue(dom, cpu),\n"
@@ -114,7 +124,7 @@ static void usage(FILE *f)
 		"xds.load(policy, ...), xds.unload(), xds.step([n]), xds.run(duration),\n"
 		"xds.frozen(), xds.stats(); with --sim xds.sim.step{ns = N}, xds.sim.tasks(),\n"
 		"xds.sim.status(); task:freeze(), task:thaw().\n",
-		progname, progname);
+		progname, progname, progname);
 }
 
 static void print_version(void)
@@ -127,12 +137,12 @@ static void print_version(void)
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	xds_log(XDS_LOG_ERR, "%s", msg);
 	return -1;
 }
 
@@ -140,14 +150,7 @@ static int fail(const char *fmt, ...)
  * it: 1 if it is opt, 0 if not, -1 (said) if the value is missing. */
 static int optarg_of(int argc, char **argv, int *i, const char *opt, const char **v)
 {
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=')
-		*v = argv[*i] + n + 1;
-	else if (strcmp(argv[*i], opt) == 0)
-		*v = *i + 1 < argc ? argv[++*i] : "";
-	else
-		return 0;
-	return **v ? 1 : fail("%s: missing argument", opt);
+	return cli_optarg(argc, argv, i, opt, v);
 }
 
 /* Only the shape; the host layer checks the rest.  Caught here so that
@@ -269,7 +272,7 @@ static int lua_option(int argc, char **argv, int *i, struct options *o)
 	case 'v':
 		if (a[2])
 			break;
-		o->version = true;
+		o->version = o->obs.verbose = true;
 		return 1;
 	case 'e':
 		o->has_e = true;
@@ -308,7 +311,9 @@ static int collect_args(int argc, char **argv, struct options *o)
 			return usage(stdout), 1;
 		if (strcmp(a, "--version") == 0)
 			return print_version(), 1;
-		r = a[1] == '-' ? long_option(argc, argv, &i, o) : lua_option(argc, argv, &i, o);
+		r = cli_observe_option(argc, argv, &i, &o->obs);
+		if (!r)
+			r = a[1] == '-' ? long_option(argc, argv, &i, o) : lua_option(argc, argv, &i, o);
 		if (r <= 0)
 			return r < 0 ? -1 : unknown(a);
 	}
@@ -348,7 +353,7 @@ static void on_signal(int sig)
 		_exit(128 + sig);
 	}
 	first = now;
-	signalled = sig;
+	signalled = last_signal = sig;
 	if (sig == SIGTERM)
 		close(STDIN_FILENO);
 	if (globalL)
@@ -462,21 +467,24 @@ static void createargtable(lua_State *L, char **argv, int argc, int script)
 	lua_setglobal(L, "arg");
 }
 
-/* The policy runs until --duration or a signal; then the report. */
+/* The policy runs until --duration or a signal; then the report, and
+ * the table (on stderr under --dry-run, whose stdout is the plan). */
 static int run_policy(const struct options *o)
 {
 	struct xds_err err = {""};
 	int status = 0;
-	if (xds_run_loop(&driver, o->duration_ns, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", progname, err.msg);
-		status = 1;
-	}
+	if (xds_run_loop(&driver, o->duration_ns, &err) < 0)
+		status = fail("%s", err.msg) ? 1 : 1;
+	const char *why = last_signal == SIGTERM ? "SIGTERM" : last_signal == SIGINT ? "SIGINT"
+		: status ? "error" : "duration reached";
+	uint64_t thaws = sched ? xds_sched_stats(sched)->thaws : 0;
 	if (xds_run_unload(&driver, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
+	cli_observe_stop(&driver, why, sched ? (int)(xds_sched_stats(sched)->thaws - thaws) : 0,
+			 sched ? xds_sched_nr_held(sched) : 0);
 	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
-	if (xds_host_has_truth(host))
-		xds_run_print_table(&driver, stdout);
+	xds_run_print_table(&driver, o->dry_run ? stderr : stdout);
 	return status;
 }
 
@@ -553,7 +561,7 @@ static int recover(const char *journal)
 	struct xds_err err = {""};
 	if (!journal)
 		return fail("--recover: no journal (give --journal PATH)");
-	return xds_sched_recover(journal, stderr, &err) == 0 ? 0 : fail("--recover: %s", err.msg);
+	return xds_sched_recover(journal, &err) == 0 ? 0 : fail("--recover: %s", err.msg);
 }
 
 static int start_sched(const struct options *o, const char *journal)
@@ -563,13 +571,15 @@ static int start_sched(const struct options *o, const char *journal)
 		.tick_ns = o->tick_ns ? o->tick_ns : 10000000u,
 		.journal = journal,
 		.dry_run = o->dry_run,
-		.log = o->dry_run ? stdout : stderr,
+		.plan = o->dry_run ? stdout : NULL,
 		.trace = trace_file,
 	};
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
-		.log = stderr, .stop = &signalled, .reload = &hangup,
+		.stop = &signalled, .reload = &hangup,
 	};
+	if (cli_observe_start(&o->obs, &ro) < 0)
+		return -1;
 	/* xds_sched_new thaws first what a crashed run's journal lists */
 	if (xds_host_nr_guests(host) > 0 && !(sched = xds_sched_new(host, &so, &err)))
 		return fail("%s", err.msg);
@@ -582,6 +592,7 @@ static int start_sched(const struct options *o, const char *journal)
 static void close_host(void)
 {
 	struct xds_err err = {""};
+	cli_observe_stop(&driver, NULL, 0, 0);
 	if (driver_open)
 		xds_run_fini(&driver);
 	driver_open = false;
@@ -601,7 +612,10 @@ int main(int argc, char **argv)
 	struct options o = {0};
 	if (argc > 1 && strcmp(argv[1], "profile") == 0)
 		return cli_profile(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plot") == 0)
+		return cli_plot(argc - 1, argv + 1);
 	int r = collect_args(argc, argv, &o);
+	cli_observe_log(&o.obs);
 	if (r != 0)
 		return r > 0 ? 0 : 1;
 	char jbuf[PATH_MAX];

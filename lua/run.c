@@ -23,9 +23,11 @@
 #include "host/host.h"
 #include "sched/sched.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/utf8.h"
 
 #define DEFAULT_TICK_NS 10000000u
+#define OVERRUN_SAY_NS (60ull * 1000000000u)    /* at most one overrun warning a minute */
 
 void xds_run_init(struct xds_run *r, struct xds_host *h, struct xds_sched *s,
 		  const struct xds_run_opts *o)
@@ -34,8 +36,6 @@ void xds_run_init(struct xds_run *r, struct xds_host *h, struct xds_sched *s,
 	r->host = h;
 	r->sched = s;
 	r->opt = *o;
-	if (!r->opt.log)
-		r->opt.log = stderr;
 }
 
 static void free_args(struct xds_run *r)
@@ -51,7 +51,7 @@ void xds_run_fini(struct xds_run *r)
 {
 	struct xds_err err = {""};
 	if (xds_run_unload(r, &err) < 0)
-		fprintf(r->opt.log, "xds-lua: %s\n", err.msg);
+		xds_log(XDS_LOG_ERR, "%s", err.msg);
 	free_args(r);
 	r->nr_states = 0;
 }
@@ -189,8 +189,7 @@ int xds_run_unload(struct xds_run *r, struct xds_err *err)
 	if (!r->policy)
 		return 0;
 	if (xds_policy_stop(r->policy, &serr) < 0)
-		fprintf(r->opt.log, "xds-lua: policy %s: stop(): %s\n",
-			xds_policy_name(r->policy), serr.msg);
+		xds_log(XDS_LOG_ERR, "policy %s: stop(): %s", xds_policy_name(r->policy), serr.msg);
 	xds_policy_free(r->policy);
 	r->policy = NULL;
 	return thaw_all(r, err);
@@ -201,8 +200,9 @@ static int policy_failed(struct xds_run *r, struct xds_err *err)
 {
 	struct xds_err terr = {""};
 	xds_err_wrap(err, "policy %s stopped", xds_policy_name(r->policy));
+	r->policy_errors++;             /* said once, by whoever gets err */
 	if (xds_run_unload(r, &terr) < 0)
-		fprintf(r->opt.log, "xds-lua: thawing after the policy stopped: %s\n", terr.msg);
+		xds_log(XDS_LOG_ERR, "thawing after the policy stopped: %s", terr.msg);
 	return -1;
 }
 
@@ -227,8 +227,7 @@ int xds_run_reload(struct xds_run *r, struct xds_err *err)
 	}
 	struct xds_err serr = {""};
 	if (xds_policy_stop(r->policy, &serr) < 0)
-		fprintf(r->opt.log, "xds-lua: policy %s: stop(): %s\n",
-			xds_policy_name(r->policy), serr.msg);
+		xds_log(XDS_LOG_ERR, "policy %s: stop(): %s", xds_policy_name(r->policy), serr.msg);
 	xds_policy_free(r->policy);
 	r->policy = p;
 	snprintf(r->policy_name, sizeof r->policy_name, "%s", xds_policy_name(p));
@@ -245,11 +244,13 @@ static void maybe_reload(struct xds_run *r)
 	if (!r->opt.reload || !*r->opt.reload)
 		return;
 	*r->opt.reload = 0;
-	if (xds_run_reload(r, &err) < 0)
-		fprintf(r->opt.log, "xds-lua: %s\n", err.msg);
-	else
-		fprintf(r->opt.log, "xds-lua: policy %s reloaded\n", xds_policy_name(r->policy));
-	fflush(r->opt.log);
+	if (xds_run_reload(r, &err) < 0) {
+		r->policy_errors++;
+		xds_log(XDS_LOG_ERR, "policy error: %s", err.msg);
+	} else {
+		r->reloads++;
+		xds_log(XDS_LOG_NOTICE, "policy %s reloaded", xds_policy_name(r->policy));
+	}
 }
 
 static bool signalled(const struct xds_run *r)
@@ -271,8 +272,29 @@ static int policy_tick(struct xds_run *r, struct xds_err *err)
 	uint64_t t0 = mono_ns();
 	int rc = xds_policy_tick(r->policy, r->ticks, host_time(r), false, err);
 	if (r->sched)
-		xds_sched_add_policy_ns(r->sched, t0);
+		xds_sched_add_policy_ns(r->sched, mono_ns() - t0);
 	return rc;
+}
+
+/* A tick whose work took longer than the tick is an overrun: said with
+ * figures, at most once a minute of host time (the clock the ticks keep). */
+static void overrun(struct xds_run *r, uint64_t took)
+{
+	uint64_t len = tick_ns(r), now = r->sched ? xds_sched_now(r->sched) : mono_ns();
+	if (took <= len)
+		return;
+	r->overruns++;
+	r->overrun_worst_ns = took > r->overrun_worst_ns ? took : r->overrun_worst_ns;
+	if (r->overrun_said && now - r->overrun_said_ns < OVERRUN_SAY_NS)
+		return;
+	xds_log(XDS_LOG_WARNING, "tick overrun: tick %" PRIu64 " took %.3f ms against its %.3f ms; "
+		"%" PRIu64 " tick(s) overran since the last warning, the worst %.3f ms",
+		r->ticks, (double)took / 1e6, (double)len / 1e6, r->overruns,
+		(double)r->overrun_worst_ns / 1e6);
+	r->overrun_said = true;
+	r->overrun_said_ns = now;
+	r->overruns = 0;
+	r->overrun_worst_ns = 0;
 }
 
 /* 1: a signal cut the wait for the tick short (no tick; the caller looks). */
@@ -295,7 +317,8 @@ static int tick(struct xds_run *r, struct xds_err *err)
 	if (!r->sched)
 		return 0;
 	int rc = xds_sched_apply(r->sched, err);
-	xds_sched_add_tick_ns(r->sched, t0);
+	r->last_tick_ns = mono_ns() - t0;
+	xds_sched_add_tick_ns(r->sched, r->last_tick_ns);
 	return rc;
 }
 
@@ -304,8 +327,13 @@ int xds_run_tick(struct xds_run *r, struct xds_err *err)
 	if (r->busy)
 		return xds_fail(err, "a tick is already running");
 	r->busy = true;
+	r->last_tick_ns = 0;
 	int rc = tick(r, err);
 	r->busy = false;
+	if (rc == 0 && r->opt.on_tick)
+		r->opt.on_tick(r->opt.tick_ctx, r);
+	if (rc == 0)
+		overrun(r, r->last_tick_ns);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -627,15 +655,17 @@ static const json_t *truth_row(const json_t *tasks, const char *dom, int pid)
 }
 
 /* Ours per task that ever ran, beside the host's own account where it
- * keeps one. */
+ * keeps one (its columns only then). */
 void xds_run_print_table(struct xds_run *r, FILE *f)
 {
 	struct xds_err err = {""};
-	json_t *t = xds_host_has_truth(r->host) ? xds_host_truth(r->host, &err) : NULL;
+	bool truth = xds_host_has_truth(r->host);
+	json_t *t = truth ? xds_host_truth(r->host, &err) : NULL;
 	const json_t *tasks = json_object_get(t, "tasks");
 	double dur = (double)run_ns(r) / 1e9;
-	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s %9s %9s\n", "DOM", "PID", "COMM", "CPU s",
-		"share%", "frozen s", "waiting s", "truth CPU", "truth wait");
+	fprintf(f, "%-6s %6s %-16s %8s %7s %8s %9s", "DOM", "PID", "COMM", "CPU s", "share%",
+		"frozen s", "waiting s");
+	fprintf(f, truth ? " %9s %9s\n" : "\n", "truth CPU", "truth wait");
 	for (int i = 0; r->sched && i < xds_sched_nr_acct(r->sched); i++) {
 		const struct xds_acct *a = xds_sched_acct_at(r->sched, i);
 		const char *dom = a->dom;
@@ -644,16 +674,17 @@ void xds_run_print_table(struct xds_run *r, FILE *f)
 			continue;
 		const json_t *g = truth_row(tasks, dom, a->pid);
 		struct utf8_shown comm = utf8_shown(a->comm, sizeof a->comm);
-		fprintf(f, "%-6s %6d %s%*s %8.3f %7.1f %8.3f %9.3f %9.3f %9.3f\n", dom, a->pid,
+		fprintf(f, "%-6s %6d %s%*s %8.3f %7.1f %8.3f %9.3f", dom, a->pid,
 			comm.s, utf8_pad(comm.s, 16), "", cpu, dur > 0 ? 100 * cpu / dur : 0.0,
-			(double)a->frozen_ns / 1e9, (double)a->wait_ns / 1e9,
+			(double)a->frozen_ns / 1e9, (double)a->wait_ns / 1e9);
+		fprintf(f, truth ? " %9.3f %9.3f\n" : "\n",
 			json_number_value(json_object_get(g, "cputime_ns")) / 1e9,
 			json_number_value(json_object_get(g, "wait_ns")) / 1e9);
 	}
 	if (t)
 		fprintf(f, "invariant violations (host check): %" PRId64 "\n",
 			(int64_t)json_integer_value(json_object_get(t, "violations")));
-	else if (xds_host_has_truth(r->host))
+	else if (truth)
 		fprintf(f, "ground truth unavailable: %s\n", err.msg);
 	json_decref(t);
 }

@@ -30,12 +30,15 @@ struct xds_host;
 struct xds_sched;
 struct xds_policy;
 struct xds_policy_opts;
+struct xds_run;
 
 struct xds_run_opts {
 	uint64_t tick_ns;               /* --tick; 0: the policy's tick_ms, else 10 ms */
 	bool unsafe;                    /* policies without the sandbox */
 	bool realtime;                  /* ticks follow the wall clock */
-	FILE *log;                      /* stops, reloads (stderr) */
+	/* After every tick that ran (observers: metrics, timeline); may be NULL. */
+	void (*on_tick)(void *ctx, struct xds_run *r);
+	void *tick_ctx;
 	volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM: end a run */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP: reload between ticks */
 };
@@ -51,6 +54,12 @@ struct xds_run {
 	uint64_t ticks;                 /* ticks run */
 	uint64_t start_ns;              /* host time of the first tick */
 	bool busy;                      /* a tick is running */
+	uint64_t reloads;               /* SIGHUP reloads that took */
+	uint64_t policy_errors;         /* policies stopped by an error, reloads refused */
+	uint64_t last_tick_ns;          /* the latest tick's work, wall time */
+	uint64_t overruns, overrun_worst_ns;    /* since the last warning */
+	uint64_t overrun_said_ns;       /* host time of the last warning, if overrun_said */
+	bool overrun_said;
 	lua_State *states[XDS_RUN_MAX_STATES];  /* to expire after a snapshot */
 	int nr_states;
 };

@@ -161,6 +161,7 @@ static int task_wish(lua_State *L, bool freeze)
 	struct xds_err err = {""};
 	int guest;
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
+	const char *why = luaL_optstring(L, 2, NULL);     /* the policy's reason, shown by --dry-run */
 	struct xds_sched *sched = s->sched;
 	if (s->dry) {
 		s->dry_wishes++;
@@ -169,7 +170,7 @@ static int task_wish(lua_State *L, bool freeze)
 	if (!sched)
 		return luaL_error(L, "task:%s(): no scheduler (xds-lua without a host?)",
 				  freeze ? "freeze" : "thaw");
-	if (xds_sched_request(sched, guest, t, freeze, &err) < 0)
+	if (xds_sched_request_why(sched, guest, t, freeze, why, &err) < 0)
 		return luaL_error(L, "%s: %s", luaL_tolstring(L, 1, NULL), err.msg);
 	return 0;
 }

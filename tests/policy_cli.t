@@ -67,8 +67,8 @@ ok $? "os.execute did not run"
 
 XL --dry-run --duration 3s --report "$T/dry.json" policies/global_priority.lua >"$T/out" 2>"$T/err" </dev/null
 rc=$?
-[ $rc = 0 ] && grep -Eq '^tick [0-9]+: freeze U1/bkup\[320\]' "$T/out"
-ok $? "--dry-run prints the plan ('tick N: freeze U1/bkup[320]')" || show "$T/out" "$T/err"
+[ $rc = 0 ] && grep -Eq '^ *[0-9.]+ s  tick [0-9]+  freeze U1/bkup\[320\]' "$T/out"
+ok $? "--dry-run prints the plan ('T s  tick N  freeze U1/bkup[320]')" || show "$T/out" "$T/err"
 grep -o '"held_ns": *[0-9]*' "$T/dry.json" | grep -vq ': *0$'
 [ $? = 1 ] && grep -q '"held_ns"' "$T/dry.json"
 ok $? "--dry-run changes nothing: no task was ever held (ground truth)"

@@ -117,11 +117,12 @@ function M.args(dflt)
   return a
 end
 
-local function wish(task, freeze)
+-- why: the reason of the change, which --dry-run shows beside it.
+local function wish(task, freeze, why)
   if freeze then
-    if not task.frozen then task:freeze() end
+    if not task.frozen then task:freeze(why) end
   elseif task.frozen then
-    task:thaw()
+    task:thaw(why)
   end
 end
 
@@ -148,7 +149,9 @@ function M.strict_priority(specs)
         end
       end
       for i, t in ipairs(mine) do
-        wish(t, best ~= nil and cls[i] > best and M.runnable(t))
+        local freeze = best ~= nil and cls[i] > best and M.runnable(t)
+        wish(t, freeze, freeze and ("class " .. best .. " (" .. tostring(specs[best]) .. ") is runnable")
+                        or "no higher class is runnable")
       end
     end,
   }, "strict_priority")
@@ -166,7 +169,9 @@ function M.idle_only(specs)
         if not named(t) and (t.queued or t.running) then busy = true break end
       end
       for _, t in ipairs(snap.tasks) do
-        if named(t) then wish(t, busy and M.runnable(t)) end
+        if named(t) then
+          wish(t, busy and M.runnable(t), busy and "another task is runnable" or "the host is idle")
+        end
       end
     end,
   }, "idle_only")
@@ -216,7 +221,9 @@ function M.quota(q)
         end
         local cpu, span = used(sub, snap.time, cputime(sub, mine))
         local over = cpu > sub.share * span
-        for _, t in ipairs(mine) do wish(t, over and M.runnable(t)) end
+        local why = string.format("%s used %.0f%% of the last %.3g s (quota %.0f%%)", sub.label,
+                                  100 * cpu / span, span, 100 * sub.share)
+        for _, t in ipairs(mine) do wish(t, over and M.runnable(t), why) end
       end
     end,
   }, "quota")

@@ -7,7 +7,7 @@
  * directory in name order: lx_attach locates the profile's linux_banner
  * (with the KASLR slide search) in the guest, so the first profile whose
  * banner is found is the guest's kernel.  A domain no profile fits is
- * reported on stderr once per reason and tried again on the next rescan,
+ * reported in the log once per reason and tried again on the next rescan,
  * since a booting kernel fits only once it is up.  Guests whose domain left the
  * list are detached and removed.  Leaves to others: when to rescan (the
  * tick loop), freezing and the journal (a dropped guest's entries are the
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "backend/xen.h"
 #include "host/host_int.h"
 
@@ -42,7 +43,7 @@ struct xen_profiles {
  * Each message is printed once per process: a domain left alone is tried
  * again on every rescan and would otherwise repeat its reason each tick.
  * The table of printed messages (by hash) is the one piece of state this
- * file keeps outside struct xds_host: it belongs to our stderr.
+ * file keeps outside struct xds_host: it belongs to our log.
  */
 static void xen_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void xen_note(const char *fmt, ...)
@@ -62,7 +63,7 @@ static void xen_note(const char *fmt, ...)
 		if (printed[i] == h)
 			return;
 	printed[next++ % 256] = h;
-	fprintf(stderr, "xds-lua: xen: %s\n", msg);
+	xds_log(XDS_LOG_WARNING, "xen: %s", msg);
 }
 
 static int xen_is_profile_name(const struct dirent *d)
@@ -181,7 +182,7 @@ static int xen_drop_gone(struct xds_host *h, const struct be_dom *doms, int n)
 			alive |= doms[k].id == h->guests[i].dom;
 		if (alive)
 			continue;
-		fprintf(stderr, "xds-lua: xen: dom %d (%s) is gone: dropped\n",
+		xds_log(XDS_LOG_WARNING, "xen: dom %d (%s) is gone: dropped",
 			h->guests[i].dom, h->guests[i].name);
 		char why[64];
 		snprintf(why, sizeof why, "domain %d is gone", h->guests[i].dom);
@@ -205,7 +206,7 @@ static int xen_scan(struct xds_host *h, struct backend *be,
 		if (xen_guest_index(h, be, doms[k].id) >= 0)
 			continue;
 		if (xen_try_attach(h, be, &doms[k], ps, why, sizeof why)) {
-			fprintf(stderr, "xds-lua: xen: dom %d (%s) attached\n",
+			xds_log(XDS_LOG_NOTICE, "xen: dom %d (%s) attached",
 				doms[k].id, doms[k].name);
 			delta++;
 		} else {

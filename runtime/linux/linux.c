@@ -137,6 +137,11 @@ uint64_t lx_slide(const struct lx_guest *g)
 	return g->slide;
 }
 
+const char *lx_banner(const struct lx_guest *g)
+{
+	return g->prof.banner;
+}
+
 void lx_forget(struct lx_guest *g)
 {
 	vmem_flush(g->vm);

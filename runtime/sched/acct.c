@@ -85,6 +85,13 @@ void acct_tick(struct xds_sched *s, uint64_t dt)
 	}
 }
 
+void acct_name(struct xds_sched *s, int guest, const struct lx_task *t)
+{
+	struct xds_acct *a = acct_of(s, guest, t);
+	if (a)
+		a->named = true;
+}
+
 void acct_free(struct xds_sched *s)
 {
 	free(s->acct);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sched/sched_int.h"
+#include "util/log.h"
 
 #define RECOVER_TRIES 50        /* thaw tries per task, 2 ms of guest time apart */
 
@@ -89,15 +90,14 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 }
 
 /* Thaw the journal's tasks of guest g, paused. */
-static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *left)
+static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 {
 	struct xds_err e;
 	bool paused = false;
 	const char *name = xds_guest_name(g);
 	struct lx_guest *lx = xds_guest_lx(g);
 	if (!lx || xds_guest_pause(g, &paused, &e)) {
-		if (log)
-			fprintf(log, "xds-lua: recover: %s: %s\n", name, lx ? e.msg : "no kernel to thaw in");
+		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, lx ? e.msg : "no kernel to thaw in");
 		return -1;
 	}
 	for (int i = 0; i < j->n; i++) {
@@ -116,19 +116,17 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *l
 		}
 		if (rc == LX_OK) {
 			je->frozen = false;
-			if (log)
-				fprintf(log, "xds-lua: recover: thawed %s pid %d\n", name, je->pid);
+			xds_log(XDS_LOG_NOTICE, "recover: thawed %s pid %d", name, je->pid);
 		} else {
 			(*left)++;
-			if (log)
-				fprintf(log, "xds-lua: recover: %s pid %d: %s\n", name, je->pid, e.msg);
+			xds_log(XDS_LOG_WARNING, "recover: %s pid %d: %s", name, je->pid, e.msg);
 		}
 	}
 	if (!paused)
 		xds_guest_resume(g, NULL);
 	int sent;
-	if (lx_kick(lx, &sent, &e) < 0 && log)
-		fprintf(log, "xds-lua: recover: %s: %s\n", name, e.msg);
+	if (lx_kick(lx, &sent, &e) < 0)
+		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, e.msg);
 	return 0;
 }
 
@@ -142,24 +140,24 @@ static int nr_listed(const struct journal *j, const char *name)
 }
 
 /* Guest gi of the journal, attached anew on a host of its own. */
-static void recover_detached(struct journal *j, int gi, FILE *log, int *left)
+static void recover_detached(struct journal *j, int gi, int *left)
 {
 	struct xds_err e = { "" };
 	struct xds_guest *g = NULL;
 	struct xds_host *tmp = xds_host_new(&e);
 	int rc = tmp ? xds_host_reattach(tmp, j->names[gi], j->specs[gi], &g, &e) : -1;
 	if (rc == 1)
-		thaw_listed(g, j, log, left);
-	else if (log && rc == 0)
-		fprintf(log, "xds-lua: recover: %s\n", e.msg);
-	else if (log)
-		fprintf(log, "xds-lua: recover: cannot attach %s: %s\n", j->names[gi], e.msg);
+		thaw_listed(g, j, left);
+	else if (rc == 0)
+		xds_log(XDS_LOG_WARNING, "recover: %s", e.msg);
+	else
+		xds_log(XDS_LOG_ERR, "recover: cannot attach %s: %s", j->names[gi], e.msg);
 	if (rc < 0)
 		*left += nr_listed(j, j->names[gi]);
 	xds_host_free(tmp);
 }
 
-int recover_journal(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err)
+int recover_journal(struct xds_host *attached, const char *path, struct xds_err *err)
 {
 	struct journal *j = malloc(sizeof *j);
 	if (!j)
@@ -174,9 +172,9 @@ int recover_journal(struct xds_host *attached, const char *path, FILE *log, stru
 			continue;
 		struct xds_guest *g = attached ? xds_host_find(attached, j->names[gi], NULL) : NULL;
 		if (g && xds_guest_may_be(g, j->specs[gi]))
-			thaw_listed(g, j, log, &left);
+			thaw_listed(g, j, &left);
 		else
-			recover_detached(j, gi, log, &left);
+			recover_detached(j, gi, &left);
 	}
 	free(j->e);
 	free(j);
@@ -188,14 +186,14 @@ int recover_journal(struct xds_host *attached, const char *path, FILE *log, stru
 	return 0;
 }
 
-int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err)
+int xds_sched_recover(const char *journal, struct xds_err *err)
 {
 	if (access(journal, F_OK))
 		return 0;                       /* no journal: nothing left frozen */
 	int fd = journal_open(journal, err);
 	if (fd < 0)
 		return -1;
-	int rc = recover_journal(NULL, journal, log, err);
+	int rc = recover_journal(NULL, journal, err);
 	close(fd);
 	return rc;
 }

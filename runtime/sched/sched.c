@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sched/sched_int.h"
+#include "util/log.h"
 #include "util/utf8.h"
 
 #define THAW_ALL_TRIES 200
@@ -39,8 +40,15 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+const uint64_t xds_hist_le_ns[XDS_HIST_BUCKETS] = {
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+	50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000,
+};
+
 static void phase_add(struct xds_phase *p, uint64_t ns)
 {
+	for (int i = 0; i < XDS_HIST_BUCKETS; i++)
+		p->le[i] += ns <= xds_hist_le_ns[i];
 	p->count++;
 	p->total_ns += ns;
 	if (ns > p->max_ns)
@@ -56,14 +64,6 @@ static void vline(FILE *f, const char *prefix, const char *fmt, va_list ap)
 	vfprintf(f, fmt, ap);
 	fputc('\n', f);
 	fflush(f);
-}
-
-void sched_log(struct xds_sched *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vline(s->opt.log, "", fmt, ap);
-	va_end(ap);
 }
 
 /* One --trace line: "T MS TICK ...", MS since the scheduler started (host
@@ -121,8 +121,8 @@ struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts 
 		struct stat st;
 		if (!fstat(s->journal_fd, &st) && st.st_size > 0) {
 			/* a run that crashed left tasks frozen: thaw them first */
-			sched_log(s, "xds-lua: journal %s lists tasks a previous run left; recovering", o->journal);
-			if (recover_journal(h, o->journal, o->log, err)) {
+			xds_log(XDS_LOG_NOTICE, "journal %s lists tasks a previous run left; recovering", o->journal);
+			if (recover_journal(h, o->journal, err)) {
 				xds_err_wrap(err, "recovery from %s", o->journal);
 				goto fail;
 			}
@@ -132,6 +132,10 @@ struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts 
 	}
 	s->start_ns = s->now_ns = xds_host_now(h);
 	s->rescanned_ns = mono_ns();
+	if (o->dry_run && o->plan)
+		fprintf(o->plan, "# dry run: nothing is changed in any guest.  The changes the policy asks for,\n"
+			"# at seconds since the start (%s time), with the reason it gave:\n",
+			xds_host_clock_virtual(h) ? "virtual" : "wall");
 	return s;
 fail:
 	if (s->journal_fd >= 0)
@@ -157,7 +161,7 @@ static void rescan(struct xds_sched *s)
 	struct xds_err e;
 	int changed = 0;
 	if (xds_host_rescan(s->host, &changed, &e) < 0)
-		sched_log(s, "xds-lua: %s", e.msg);
+		xds_log(XDS_LOG_WARNING, "%s", e.msg);
 	if (changed)
 		journal_guests(s, NULL);
 }
@@ -170,7 +174,7 @@ static void release_stopping(struct xds_sched *s)
 		struct xds_err e;
 		int asked = xds_guest_stop_asked(g, &e);
 		if (asked < 0) {
-			sched_log(s, "xds-lua: %s: %s", xds_guest_name(g), e.msg);
+			xds_log(XDS_LOG_WARNING, "%s: %s", xds_guest_name(g), e.msg);
 			continue;
 		}
 		if (!asked)
@@ -179,10 +183,11 @@ static void release_stopping(struct xds_sched *s)
 		for (int i = 0; i < s->nr_held; i++)
 			if (s->held[i].guest == gi && s->held[i].want) {
 				s->held[i].want = false;
+				snprintf(s->held[i].why, sizeof s->held[i].why, "its guest is asked to stop");
 				n++;
 			}
 		s->released_until[gi] = s->now_ns + RELEASE_NS;
-		sched_log(s, "xds-lua: %s is asked to shut down, reboot or suspend: its tasks are given back "
+		xds_log(XDS_LOG_NOTICE, "%s is asked to shut down, reboot or suspend: its tasks are given back "
 			  "(%d held) and none is frozen for %llu s", xds_guest_name(g), n,
 			  (unsigned long long)(RELEASE_NS / 1000000000ULL));
 		tracef_(s, "release %s: asked to stop; %d held given back", xds_guest_name(g), n);
@@ -197,7 +202,7 @@ static void forget_gone(struct xds_sched *s)
 		struct xds_guest *g = xds_host_guest(s->host, hd->guest);
 		const char *name = xds_guest_name(g);
 		if (xds_guest_gone(g) || xds_guest_gen(g) != hd->gen) {
-			sched_log(s, "xds-lua: %s/%s[%d]: its domain is gone; forgetting it", name, comm_of(hd).s, hd->pid);
+			xds_log(XDS_LOG_INFO, "%s/%s[%d]: its domain is gone; forgetting it", name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "gone %s %#llx %d", name, (unsigned long long)hd->addr, hd->pid);
 			held_drop(s, hd);
 			i--;
@@ -210,7 +215,7 @@ static void forget_gone(struct xds_sched *s)
 		for (int k = 0; k < snap->nr_tasks && !found; k++)
 			found = snap->tasks[k].addr == hd->addr && snap->tasks[k].pid == hd->pid;
 		if (!found) {
-			sched_log(s, "xds-lua: %s/%s[%d] is gone; forgetting it", name, comm_of(hd).s, hd->pid);
+			xds_log(XDS_LOG_INFO, "%s/%s[%d] is gone; forgetting it", name, comm_of(hd).s, hd->pid);
 			journal_line(s, NULL, "thaw %s %#llx %d", name, (unsigned long long)hd->addr, hd->pid);
 			held_drop(s, hd);
 			i--;
@@ -235,20 +240,25 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		      struct xds_err *err)
 {
+	return xds_sched_request_why(s, guest, t, freeze, NULL, err);
+}
+
+int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+			  const char *why, struct xds_err *err)
+{
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
+	acct_name(s, guest, t);
 	if (freeze && s->now_ns < s->released_until[guest])
 		freeze = false;         /* asked to stop: it keeps its tasks */
 	struct xds_held *h = held_find(s, guest, t->addr);
-	if (h) {
-		h->want = freeze;
+	if (!h && !freeze)
 		return 0;
-	}
-	if (!freeze)
-		return 0;
-	if (!(h = held_add(s, guest, t, err)))
+	if (!h && !(h = held_add(s, guest, t, err)))
 		return -1;
-	h->want = true;
+	if (h->want != freeze || !h->why[0])
+		snprintf(h->why, sizeof h->why, "%s", why ? why : "");
+	h->want = freeze;
 	return 0;
 }
 
@@ -263,7 +273,7 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 	const char *name = gname(s, h->guest);
 	if (h->hold == XH_NONE &&
 	    journal_line(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid, comm_of(h).s)) {
-		sched_log(s, "xds-lua: %s; not freezing %s/%s[%d]", e.msg, name, comm_of(h).s, h->pid);
+		xds_log(XDS_LOG_ERR, "%s; not freezing %s/%s[%d]", e.msg, name, comm_of(h).s, h->pid);
 		s->stats.refusals++;
 		return;
 	}
@@ -274,6 +284,8 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 	if (rc == LX_OK) {
 		h->hold = kind == LX_HOLD_DESCHED ? XH_DESCHED : XH_FROZEN;
 		s->stats.freezes += h->hold == XH_FROZEN;
+		if (h->hold == XH_FROZEN)
+			xds_log(XDS_LOG_INFO, "froze %s/%s[%d]", name, comm_of(h).s, h->pid);
 		trace_(s, h, "freeze", h->hold == XH_FROZEN ? "frozen" : "told to leave its CPU", NULL);
 	} else if (rc == LX_RETRY) {
 		if (kind == LX_HOLD_DESCHED)
@@ -283,7 +295,7 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 	} else {
 		s->stats.refusals++;
 		trace_(s, h, "freeze", "refused", e.msg);
-		sched_log(s, "xds-lua: cannot freeze %s/%s[%d]: %s", name, comm_of(h).s, h->pid, e.msg);
+		xds_log(XDS_LOG_WARNING, "cannot freeze %s/%s[%d]: %s", name, comm_of(h).s, h->pid, e.msg);
 		h->want = false;       /* give the task back to the guest's scheduler */
 	}
 }
@@ -303,16 +315,23 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 	if (rc == LX_FAIL) {
 		s->stats.refusals++;
 		trace_(s, h, "thaw", "refused", e.msg);
-		sched_log(s, "xds-lua: cannot thaw %s/%s[%d]: %s", gname(s, h->guest), comm_of(h).s, h->pid, e.msg);
+		xds_log(XDS_LOG_WARNING, "cannot thaw %s/%s[%d]: %s", gname(s, h->guest), comm_of(h).s, h->pid, e.msg);
 		return false;
 	}
 	return true;
 }
 
+/* "SECONDS s  tick N  freeze DOM/COMM[PID]  # why", seconds of host time
+ * since the start. */
 static void plan_line(struct xds_sched *s, const struct xds_held *h)
 {
-	sched_log(s, "tick %llu: %s %s/%s[%d]", (unsigned long long)s->stats.ticks,
-		  h->want ? "freeze" : "thaw", gname(s, h->guest), comm_of(h).s, h->pid);
+	if (!s->opt.plan)
+		return;
+	fprintf(s->opt.plan, "%10.3f s  tick %llu  %s %s/%s[%d]%s%s\n",
+		(double)(s->now_ns - s->start_ns) / 1e9, (unsigned long long)s->stats.ticks,
+		h->want ? "freeze" : "thaw", gname(s, h->guest), comm_of(h).s, h->pid,
+		h->why[0] ? "  # " : "", utf8_shown(h->why, sizeof h->why).s);
+	fflush(s->opt.plan);
 }
 
 /* After a committed batch: thawed entries leave the set. */
@@ -324,6 +343,7 @@ static void drop_thawed(struct xds_sched *s, const bool *thawed)
 		struct xds_held *h = &s->held[i];
 		if (h->hold != XH_NONE) {
 			s->stats.thaws++;
+			xds_log(XDS_LOG_INFO, "thawed %s/%s[%d]", gname(s, h->guest), comm_of(h).s, h->pid);
 			trace_(s, h, "thaw", "thawed", NULL);
 			journal_line(s, NULL, "thaw %s %#llx %d", gname(s, h->guest),
 				     (unsigned long long)h->addr, h->pid);
@@ -355,7 +375,7 @@ static void apply_batch(struct xds_sched *s, int gi, struct lx_guest *lx,
 		return;
 	}
 	/* the read-back check failed: the guest is as it was before the batch */
-	sched_log(s, "xds-lua: %s: %s", gname(s, gi), e.msg);
+	xds_log(XDS_LOG_WARNING, "%s: %s", gname(s, gi), e.msg);
 	tracef_(s, "undo %s: %s", gname(s, gi), e.msg);
 	s->stats.undone++;
 	s->stats.freezes = freezes;
@@ -383,6 +403,7 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 		apply_batch(s, gi, lx, before, thawed);
 		rc = paused_before ? 0 : xds_guest_resume(g, err);
 		phase_add(&s->stats.pause, mono_ns() - t0);
+		phase_add(&s->stats.guest_pause[gi], mono_ns() - t0);
 	}
 	free(before);
 	free(thawed);
@@ -393,21 +414,24 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 	int sent = 0;
 	struct xds_err e;
 	if (lx_kick(lx, &sent, &e) < 0)
-		sched_log(s, "xds-lua: %s: %s", xds_guest_name(g), e.msg);
+		xds_log(XDS_LOG_WARNING, "%s: %s", xds_guest_name(g), e.msg);
 	s->stats.kicks += (uint64_t)sent;
 	if (sent)
 		tracef_(s, "kick %s: %d idle vCPU%s", xds_guest_name(g), sent, sent == 1 ? "" : "s");
 	return 0;
 }
 
-/* Dry run: print the plan; a wish to thaw is simply forgotten. */
+/* Dry run: print the changes of the plan, once each; a wish to thaw is
+ * then forgotten. */
 static void plan_guest(struct xds_sched *s, int gi)
 {
 	for (int i = 0; i < s->nr_held; i++) {
 		struct xds_held *h = &s->held[i];
 		if (h->guest != gi || !needs_work(h))
 			continue;
-		plan_line(s, h);
+		if (h->want != h->planned)
+			plan_line(s, h);
+		h->planned = h->want;
 		if (!h->want) {
 			held_drop(s, h);
 			i--;
@@ -438,7 +462,7 @@ int xds_sched_apply(struct xds_sched *s, struct xds_err *err)
 			continue;
 		struct xds_err e;
 		if (apply_guest(s, gi, &e)) {
-			sched_log(s, "xds-lua: %s: %s", gname(s, gi), e.msg);
+			xds_log(XDS_LOG_ERR, "%s: %s", gname(s, gi), e.msg);
 			rc = xds_fail(err, "%s: %s", gname(s, gi), e.msg);
 		}
 	}
@@ -448,8 +472,10 @@ int xds_sched_apply(struct xds_sched *s, struct xds_err *err)
 
 int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err)
 {
-	for (int i = 0; i < s->nr_held; i++)
+	for (int i = 0; i < s->nr_held; i++) {
 		s->held[i].want = false;
+		snprintf(s->held[i].why, sizeof s->held[i].why, "every task is given back");
+	}
 	for (int tries = 0; s->nr_held && tries < THAW_ALL_TRIES; tries++) {
 		xds_sched_apply(s, NULL);
 		if (!s->nr_held)

@@ -44,6 +44,8 @@ struct xds_held {
 	enum xds_hold hold;
 	bool want;              /* the latest wish: frozen (true) or not */
 	uint64_t vruntime_rel;  /* saved at freeze, for the journal */
+	char why[64];           /* the reason the policy gave with its wish, or "" */
+	bool planned;           /* --dry-run: the plan has shown this wish */
 };
 
 /* Accounting per task over the run, from the snapshots (not ground truth). */
@@ -57,16 +59,23 @@ struct xds_acct {
 	uint64_t frozen_ns;             /* held frozen by us */
 	uint64_t seen_ns;               /* time it was seen alive */
 	bool alive;                     /* in the latest snapshot */
+	bool named;                     /* a policy wished it frozen or thawed */
 };
+
+/* Upper bounds of the duration histograms' buckets (Prometheus' le). */
+#define XDS_HIST_BUCKETS 14
+extern const uint64_t xds_hist_le_ns[XDS_HIST_BUCKETS];
 
 struct xds_phase {
 	uint64_t count, total_ns, max_ns;
+	uint64_t le[XDS_HIST_BUCKETS];  /* how many took <= xds_hist_le_ns[i] */
 };
 
 struct xds_stats {
 	uint64_t ticks;
 	struct xds_phase snapshot, policy, apply, tick;
 	struct xds_phase pause;         /* one entry per paused domain */
+	struct xds_phase guest_pause[XDS_MAX_GUESTS];   /* the same, per guest slot */
 	uint64_t freezes, thaws;        /* completed */
 	uint64_t retries;               /* deferred: lock held, kernel mode */
 	uint64_t refusals;              /* refused: layout, corruption, check */
@@ -78,7 +87,7 @@ struct xds_sched_opts {
 	uint64_t tick_ns;               /* default 10 ms */
 	const char *journal;            /* path; NULL: no journal */
 	bool dry_run;                   /* plan only, write nothing */
-	FILE *log;                      /* plan lines, refusals; may be NULL */
+	FILE *plan;                     /* --dry-run: the changes it would make; may be NULL */
 	FILE *trace;                    /* --trace: each change tried, its outcome and
 					 * why, undone batches, kicks; may be NULL */
 };
@@ -89,7 +98,7 @@ struct xds_sched;
  * left is recovered first. */
 struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts *o,
 				struct xds_err *err);
-/* Thaws every held task (reporting failures on opt.log), closes the
+/* Thaws every held task (failures go to the log, util/log.h), closes the
  * journal and frees s (NULL is fine).  -1 with err if some task could not
  * be thawed (the journal keeps it). */
 int xds_sched_free(struct xds_sched *s, struct xds_err *err);
@@ -99,6 +108,9 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err);
 /* The policy's wish for task t of guest (from the current snapshot). */
 int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		      struct xds_err *err);
+/* The same with the policy's reason (NULL: none), shown by --dry-run. */
+int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+			  const char *why, struct xds_err *err);
 int xds_sched_apply(struct xds_sched *s, struct xds_err *err);
 /* Wish every held task thawed and apply: a policy stopped, an exit. */
 int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);
@@ -127,6 +139,6 @@ struct xds_host *xds_sched_host(const struct xds_sched *s);
  * that finds a journal left by a crash does the same with its own guests).
  * A journal is locked by the run that writes it: recovering one that a
  * live xds-lua holds is refused. */
-int xds_sched_recover(const char *journal, FILE *log, struct xds_err *err);
+int xds_sched_recover(const char *journal, struct xds_err *err);
 
 #endif

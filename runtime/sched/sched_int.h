@@ -56,6 +56,8 @@ void held_free(struct xds_sched *s);
 /* ---- acct.c ---- */
 /* Charge dt of host time to every task of the latest snapshots. */
 void acct_tick(struct xds_sched *s, uint64_t dt);
+/* A policy wished task t of guest frozen or thawed: it is named. */
+void acct_name(struct xds_sched *s, int guest, const struct lx_task *t);
 void acct_free(struct xds_sched *s);
 
 /* ---- journal.c ---- */
@@ -71,9 +73,7 @@ int journal_empty(struct xds_sched *s, struct xds_err *err);
 /* ---- recover.c ---- */
 /* Thaw what the journal at path lists; attached: guests of this run to
  * use where the journal names them (may be NULL). */
-int recover_journal(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err);
+int recover_journal(struct xds_host *attached, const char *path, struct xds_err *err);
 
-/* ---- sched.c ---- */
-void sched_log(struct xds_sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -16,6 +16,7 @@
 #include "backend/qmp.h"
 #include "host/host_int.h"
 #include "sched/sched.h"
+#include "util/log.h"
 
 static int guest_of(struct xds_host *h, const char *name)
 {
@@ -113,7 +114,7 @@ static void loop_on_sim(const char *journal)
 	}
 	ok(xds_sched_new(h, &o, &err) == NULL && strstr(err.msg, "in use by another xds-lua"),
 	   "a second scheduler on the same journal is refused: %s", err.msg);
-	ok(xds_sched_recover(journal, NULL, &err) < 0 && strstr(err.msg, "in use"),
+	ok(xds_sched_recover(journal, &err) < 0 && strstr(err.msg, "in use"),
 	   "so is recovering a journal a live run holds");
 	int bad = 0, ticks_held = 0, bkup_ran_held = 0;
 	int64_t bkup_cpu = truth(h, "bkup", "cputime_ns");
@@ -177,7 +178,8 @@ static void powerdown_releases(void)
 		return;
 	char logbuf[8192] = "";
 	FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
-	struct xds_sched_opts o = { .tick_ns = 10000000, .log = log };
+	struct xds_sched_opts o = { .tick_ns = 10000000 };
+	xds_log_to(log);
 	struct xds_sched *s = xds_sched_new(h, &o, &err);
 	if (!s) {
 		ok(0, "scheduler: %s", err.msg);
@@ -214,6 +216,7 @@ static void powerdown_releases(void)
 	   "the log says why");
 	qmp_close(q);
 	xds_sched_free(s, &err);
+	xds_log_to(NULL);
 	fclose(log);
 	xds_host_free(h);
 }
@@ -278,7 +281,9 @@ static void crash_and_recover(const char *journal)
 	ok(simctl_file_size(journal) > 0, "the journal still lists it");
 	char log[4096] = "";
 	FILE *lf = fmemopen(log, sizeof log - 1, "w");
-	int rc = xds_sched_recover(journal, lf, &err);
+	xds_log_to(lf);
+	int rc = xds_sched_recover(journal, &err);
+	xds_log_to(NULL);
 	fclose(lf);
 	ok(rc == 0 && strstr(log, "thawed U1 pid 320"), "recovery thaws it: %s", rc ? err.msg : log);
 	is_int(simctl_file_size(journal), 0, "and empties the journal");
