@@ -43,7 +43,9 @@
 #include "repl/repl.h"
 #include "sched/sched.h"
 
-#define XDS_VERSION "xds-lua 0.1"
+#include "version.h"       /* XDS_RELEASE, XDS_COMMIT: made by the Makefile */
+
+#define XDS_VERSION "xds-lua " XDS_RELEASE
 
 static const char progname[] = "xds-lua";
 
@@ -119,7 +121,8 @@ static void usage(FILE *f)
 
 static void print_version(void)
 {
-	printf("%s (%s; hosts: %s)\n", XDS_VERSION, LUA_RELEASE, xds_host_kinds());
+	printf("%s (%s; commit %s; hosts: %s)\n", XDS_VERSION, LUA_RELEASE, XDS_COMMIT,
+	       xds_host_kinds());
 	fflush(stdout);
 }
 
