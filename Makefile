@@ -75,15 +75,19 @@ $(B)/xds-lua: $(CLI_SRC:%.c=$(B)/obj/%.o) $(B)/libxds.a
 $(B)/xds-sim: $(SIM_OBJ) $(B)/libxds.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# Linked in one step, a test or a benchmark keeps its dependencies in
+# $(B)/obj (prove runs everything in $(B)/tests).
+DEPF = $(B)/obj/$(patsubst $(B)/%,%,$@).d
+
 $(B)/tests/%: tests/unit/%.c $(B)/libxds.a $(B)/sim-lib.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -MMD -MP -MF $@.d -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
 
 # A fuzz target is also a TAP test: XDS_FUZZ_STANDALONE gives it a main()
 # that runs thousands of seeded random inputs (tests/fuzz.t runs libFuzzer).
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libxds.a $(B)/sim-lib.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -DXDS_FUZZ_STANDALONE -MMD -MP -MF $@.d -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -DXDS_FUZZ_STANDALONE -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
 
 # Tests may link the simulator's kernel (everything but its main).
 $(B)/sim-lib.a: $(filter-out $(B)/obj/sim/main.o,$(SIM_OBJ))
@@ -93,10 +97,10 @@ $(B)/sim-lib.a: $(filter-out $(B)/obj/sim/main.o,$(SIM_OBJ))
 tests: $(UNIT_BIN)
 
 $(B)/bench/%: bench/%.c $(B)/libxds.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/libxds.a $(LIBS)
 
--include $(shell find $(B)/obj $(B)/tests $(B)/bench -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 deps:
 	scripts/install-deps

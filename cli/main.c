@@ -619,6 +619,7 @@ int main(int argc, char **argv)
 	if (!L)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;
 	luaL_openlibs(L);
+	xds_policy_open_path(L);
 	globalL = L;
 	struct xds_err err = {""};
 	if (!(host = xds_host_new(&err)))
