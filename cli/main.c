@@ -571,6 +571,7 @@ static int start_sched(const struct options *o, const char *journal)
 	};
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
+		.dry_run = o->dry_run,
 		.log = stderr, .stop = &signalled, .reload = &hangup,
 	};
 	/* xds_sched_new thaws first what a crashed run's journal lists */

@@ -38,7 +38,12 @@ struct xds_run_opts {
 	FILE *log;                      /* stops, reloads (stderr) */
 	volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM: end a run */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP: reload between ticks */
+	bool dry_run;                   /* for the report: nothing was changed */
 };
+
+/* The report's format (docs/report.md): raised when a field changes meaning
+ * or goes; new fields may appear without it. */
+#define XDS_REPORT_FORMAT 1
 
 struct xds_run {
 	struct xds_host *host;
@@ -51,6 +56,9 @@ struct xds_run {
 	uint64_t ticks;                 /* ticks run */
 	uint64_t start_ns;              /* host time of the first tick */
 	bool busy;                      /* a tick is running */
+	const char *stop;               /* why xds_run_loop ended: "duration",
+					 * "signal", "error"; NULL: it did not run */
+	struct xds_err error;           /* the error that stopped it, or "" */
 	lua_State *states[XDS_RUN_MAX_STATES];  /* to expire after a snapshot */
 	int nr_states;
 };
