@@ -9,7 +9,10 @@
 # harder case: the install must not race the build.
 #
 # The finished root is cached as a tarball in /var/cache/xds-lua (made once,
-# ~30 s; unpacked in a few seconds later).  proc, sys and dev are mounted
+# ~30 s on a quiet machine; unpacked in a few seconds later), and so are the
+# .debs that make demo downloads in it (a folder of the cache bound on the
+# root's /var/cache/apt/archives: the packages are still installed from
+# nothing, only not downloaded again).  proc, sys and dev are mounted
 # into the root and unmounted at exit, whatever happened.  Skipped (TAP
 # SKIP) only without root, without debootstrap (and no way to install it),
 # or without a network path to the mirror.
@@ -97,8 +100,10 @@ if [ $st = 0 ]; then
 	rm -f "$R/etc/apt/sources.list"
 	cp /etc/apt/sources.list.d/*.sources "$R/etc/apt/sources.list.d/" 2>/dev/null
 	[ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$R/etc/apt/"
-	for m in proc sys dev dev/pts; do
+	mkdir -p "$CACHE/fresh-root-debs/partial"
+	for m in proc sys dev dev/pts var/cache/apt/archives; do
 		case $m in
+		var/cache/apt/archives) mount --bind "$CACHE/fresh-root-debs" "$R/$m" ;;
 		proc) mount -t proc proc "$R/proc" ;;
 		sys) mount -t sysfs sys "$R/sys" ;;
 		dev) mount --bind /dev "$R/dev" ;;
@@ -108,7 +113,7 @@ if [ $st = 0 ]; then
 	mkdir -p "$R/src" && git archive HEAD | tar -C "$R/src" -xf - || st=1
 	[ -e "$R/src/build" ] && st=1
 fi
-ok $st "proc, sys and dev mounted; a clean checkout of HEAD ($(git rev-parse --short HEAD)) in /src"
+ok $st "proc, sys, dev and the .deb cache mounted; a clean checkout of HEAD ($(git rev-parse --short HEAD)) in /src"
 
 # 3. The README's command, once, from nothing.
 if [ $st = 0 ]; then
