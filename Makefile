@@ -3,16 +3,29 @@
 #   make            build/xds-lua and build/xds-sim
 #   make check      install missing packages, build, run every test (prove)
 #   make demo       install missing packages, build, show the main job
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall undoes it)
+#
+# pkg-config runs when make reads this file, so `demo` and `check` run
+# scripts/install-deps first and build in a make of their own, which reads
+# the file again once the packages are there (with or without -j).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 B       ?= build
 
+VERSION := 0.1
 PKGS     := lua5.4 readline jansson
+PKG_OK   := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo 1)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Goals that compile need the packages: say so rather than fail on a header.
+NOBUILD_GOALS := deps demo check clean uninstall
+ifneq ($(PKG_OK),1)
+ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error pkg-config finds no $(PKGS): run `make deps` (scripts/install-deps) first, or `make demo`/`make check`)
+endif
+endif
 XEN_OK   := $(shell pkg-config --exists xencontrol xenforeignmemory xenstore xencall 2>/dev/null && echo 1)
 ifeq ($(XEN_OK),1)
 PKG_CFLAGS += $(shell pkg-config --cflags xencontrol xenforeignmemory xenstore xencall) -DXDS_HAVE_XEN=1
@@ -20,7 +33,7 @@ PKG_LIBS   += $(shell pkg-config --libs xencontrol xenforeignmemory xenstore xen
 endif
 
 CFLAGS  ?= -O2 -g
-XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iruntime \
+XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iruntime -I$(B)/gen \
            -I/usr/include/libdwarf $(PKG_CFLAGS)
 LIBS    := $(PKG_LIBS) -ldwarf -lelf -lz -lm
 
@@ -35,6 +48,16 @@ SIM_OBJ     := $(SIM_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
 all: $(B)/xds-lua $(B)/xds-sim
+
+# The version and the commit it was built from (git describe; "unknown" from
+# a tarball).  Rewritten only when it changes, so that it rebuilds only what
+# includes it.
+$(B)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	printf '#define XDS_RELEASE "%s"\n#define XDS_COMMIT "%s"\n' '$(VERSION)' "$$c" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/obj/cli/main.o $(B)/obj/sim/main.o: $(B)/gen/version.h
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,15 +75,19 @@ $(B)/xds-lua: $(CLI_SRC:%.c=$(B)/obj/%.o) $(B)/libxds.a
 $(B)/xds-sim: $(SIM_OBJ) $(B)/libxds.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# Linked in one step, a test or a benchmark keeps its dependencies in
+# $(B)/obj (prove runs everything in $(B)/tests).
+DEPF = $(B)/obj/$(patsubst $(B)/%,%,$@).d
+
 $(B)/tests/%: tests/unit/%.c $(B)/libxds.a $(B)/sim-lib.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
 
 # A fuzz target is also a TAP test: XDS_FUZZ_STANDALONE gives it a main()
 # that runs thousands of seeded random inputs (tests/fuzz.t runs libFuzzer).
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libxds.a $(B)/sim-lib.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -DXDS_FUZZ_STANDALONE -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -Isim -DXDS_FUZZ_STANDALONE -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/sim-lib.a $(B)/libxds.a $(LIBS)
 
 # Tests may link the simulator's kernel (everything but its main).
 $(B)/sim-lib.a: $(filter-out $(B)/obj/sim/main.o,$(SIM_OBJ))
@@ -70,8 +97,8 @@ $(B)/sim-lib.a: $(filter-out $(B)/obj/sim/main.o,$(SIM_OBJ))
 tests: $(UNIT_BIN)
 
 $(B)/bench/%: bench/%.c $(B)/libxds.a
-	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< $(B)/libxds.a $(LIBS)
+	@mkdir -p $(dir $@) $(dir $(DEPF))
+	$(CC) $(XCFLAGS) $(CFLAGS) -MMD -MP -MF $(DEPF) -MT $@ -o $@ $< $(B)/libxds.a $(LIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -86,20 +113,17 @@ check: deps
 	XDS_BUILD=$(B) prove -f --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t))
 	XDS_BUILD=build/asan XDS_STRESS_OPS=20000 ASAN_OPTIONS=detect_leaks=1 prove -f --exec '' $(UNIT_BIN:$(B)/%=build/asan/%)
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	scripts/demo
 
 bench: all
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xds-lua/policies/lib $(DESTDIR)$(PREFIX)/share/xds-lua/scenarios
-	install -m 755 $(B)/xds-lua $(B)/xds-sim $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 policies/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/policies/
-	install -m 644 policies/lib/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/policies/lib/
-	install -m 644 sim/scenarios/*.lua $(DESTDIR)$(PREFIX)/share/xds-lua/scenarios/
+include packaging/install.mk
 
 clean:
 	rm -rf build
 
-.PHONY: all tests deps check demo bench install clean
+.PHONY: all tests deps check demo bench install uninstall clean FORCE
+FORCE:

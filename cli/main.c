@@ -47,7 +47,9 @@
 #include "sched/sched.h"
 #include "util/log.h"
 
-#define XDS_VERSION "xds-lua 0.1"
+#include "version.h"       /* XDS_RELEASE, XDS_COMMIT: made by the Makefile */
+
+#define XDS_VERSION "xds-lua " XDS_RELEASE
 
 static const char progname[] = "xds-lua";
 
@@ -129,7 +131,8 @@ static void usage(FILE *f)
 
 static void print_version(void)
 {
-	printf("%s (%s; hosts: %s)\n", XDS_VERSION, LUA_RELEASE, xds_host_kinds());
+	printf("%s (%s; commit %s; hosts: %s)\n", XDS_VERSION, LUA_RELEASE, XDS_COMMIT,
+	       xds_host_kinds());
 	fflush(stdout);
 }
 
@@ -576,6 +579,7 @@ static int start_sched(const struct options *o, const char *journal)
 	};
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
+		.dry_run = o->dry_run,
 		.stop = &signalled, .reload = &hangup,
 	};
 	if (cli_observe_start(&o->obs, &ro) < 0)
@@ -630,6 +634,7 @@ int main(int argc, char **argv)
 	if (!L)
 		return fprintf(stderr, "%s: cannot create a Lua state\n", progname), 1;
 	luaL_openlibs(L);
+	xds_policy_open_path(L);
 	globalL = L;
 	struct xds_err err = {""};
 	if (!(host = xds_host_new(&err)))

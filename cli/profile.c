@@ -87,6 +87,9 @@ int cli_profile(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage("%s", "missing command (build or show)");
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return fputs(USAGE, stdout), 0;
 	if (strcmp(argv[1], "build") == 0)
 		return cli_build(argc, argv);
 	if (strcmp(argv[1], "show") == 0)

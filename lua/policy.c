@@ -9,8 +9,13 @@
  * package, debug, coroutine, collectgarbage except "count".  `require`
  * finds Lua files only in the policy's folder and the policies/lib
  * folders (next to the policy, next to the executable, installed, and
- * $XDS_POLICY_PATH), and runs them in the same sandbox.  --unsafe opens
- * every library; the budgets stay.
+ * the folders of $XDS_LUA_PATH, or its older name $XDS_POLICY_PATH, and
+ * their lib/), and runs them in the same sandbox.  --unsafe opens every
+ * library; the budgets stay.  The same search path finds a policy given by
+ * a bare file name that is not in the current folder (`xds-lua
+ * global_priority.lua`: $XDS_LUA_PATH, policies/ of the build tree,
+ * share/xds-lua/policies installed), and gives the CLI's own state its
+ * package.path (`-l policy`).
  *
  * Budgets: each call into a policy (its chunk when known to be a policy,
  * tick, stop) may run XDS_POLICY_BUDGET VM instructions; the state may hold
@@ -354,10 +359,9 @@ static void open_sandbox(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* --unsafe: every library, and require also searches the policy folders. */
-static void open_unsafe(lua_State *L, const struct xds_policy *p)
+/* package.path: the policy's folders first, then Lua's own. */
+static void prepend_package_path(lua_State *L, const struct xds_policy *p)
 {
-	luaL_openlibs(L);
 	lua_getglobal(L, "package");
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
@@ -370,6 +374,13 @@ static void open_unsafe(lua_State *L, const struct xds_policy *p)
 	luaL_pushresult(&b);
 	lua_setfield(L, -2, "path");
 	lua_pop(L, 1);
+}
+
+/* --unsafe: every library, and require also searches the policy folders. */
+static void open_unsafe(lua_State *L, const struct xds_policy *p)
+{
+	luaL_openlibs(L);
+	prepend_package_path(L, p);
 }
 
 /* ---- the state ---- */
@@ -388,26 +399,88 @@ static void add_libdir(struct xds_policy *p, const char *dir, const char *sub)
 	snprintf(p->libdirs[p->nr_libdirs++], PATH_MAX, "%s", real);
 }
 
-/* The policy's folder, $XDS_POLICY_PATH, policies/lib beside the policy,
- * beside the executable's folder (the build tree) and installed. */
-static void find_libdirs(struct xds_policy *p)
+/* The folders named by $XDS_LUA_PATH and $XDS_POLICY_PATH (colon
+ * separated), each with sub appended. */
+static void add_env_dirs(struct xds_policy *p, const char *sub)
 {
-	char buf[PATH_MAX], dir[PATH_MAX], exe[PATH_MAX], env[4096];
-	snprintf(buf, sizeof buf, "%s", p->path);
-	snprintf(dir, sizeof dir, "%s", dirname(buf));
-	add_libdir(p, dir, "");
-	snprintf(env, sizeof env, "%s", getenv("XDS_POLICY_PATH") ? getenv("XDS_POLICY_PATH") : "");
-	for (char *save = NULL, *e = strtok_r(env, ":", &save); e; e = strtok_r(NULL, ":", &save))
-		add_libdir(p, e, "");
-	add_libdir(p, dir, "/lib");
+	static const char *const vars[] = { "XDS_LUA_PATH", "XDS_POLICY_PATH" };
+	char env[4096];
+	for (size_t v = 0; v < sizeof vars / sizeof vars[0]; v++) {
+		snprintf(env, sizeof env, "%s", getenv(vars[v]) ? getenv(vars[v]) : "");
+		for (char *save = NULL, *e = strtok_r(env, ":", &save); e;
+		     e = strtok_r(NULL, ":", &save))
+			add_libdir(p, e, sub);
+	}
+}
+
+/* Beside the executable's folder: the build tree (build/, build/asan/)
+ * and the installed tree (PREFIX/bin next to PREFIX/share). */
+static void add_exe_dirs(struct xds_policy *p, const char *sub)
+{
+	static const char *const rel[] = {
+		"/../policies", "/../../policies", "/../share/xds-lua/policies",
+	};
+	char exe[PATH_MAX], dir[PATH_MAX], d[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0)
 		return;
 	exe[n] = '\0';
 	snprintf(dir, sizeof dir, "%s", dirname(exe));
-	add_libdir(p, dir, "/../policies/lib");
-	add_libdir(p, dir, "/../../policies/lib");
-	add_libdir(p, dir, "/../share/xds-lua/policies/lib");
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(d, sizeof d, "%s%s", dir, rel[i]);
+		add_libdir(p, d, sub);
+	}
+}
+
+/* The policy's folder, $XDS_LUA_PATH, policies/lib beside the policy,
+ * beside the executable's folder (the build tree) and installed. */
+static void find_libdirs(struct xds_policy *p)
+{
+	char buf[PATH_MAX], dir[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", p->path);
+	snprintf(dir, sizeof dir, "%s", dirname(buf));
+	add_libdir(p, dir, "");
+	add_env_dirs(p, "");
+	add_env_dirs(p, "/lib");
+	add_libdir(p, dir, "/lib");
+	add_exe_dirs(p, "/lib");
+}
+
+/* A bare file name not in the current folder: the first policy folder that
+ * holds it (name, or name.lua).  Else path stays as it is. */
+static void find_policy(const char *path, char *out, size_t n)
+{
+	snprintf(out, n, "%s", path);
+	if (strchr(path, '/') || access(path, F_OK) == 0)
+		return;
+	struct xds_policy *dirs = calloc(1, sizeof *dirs);
+	if (!dirs)
+		return;
+	add_env_dirs(dirs, "");
+	add_exe_dirs(dirs, "");
+	for (int i = 0; i < dirs->nr_libdirs; i++) {
+		char cand[PATH_MAX + 80];
+		snprintf(cand, sizeof cand, "%s/%s", dirs->libdirs[i], path);
+		if (access(cand, R_OK) != 0)
+			snprintf(cand, sizeof cand, "%s/%s.lua", dirs->libdirs[i], path);
+		if (access(cand, R_OK) == 0 && strlen(cand) < n) {
+			snprintf(out, n, "%s", cand);
+			break;
+		}
+	}
+	free(dirs);
+}
+
+void xds_policy_open_path(lua_State *L)
+{
+	struct xds_policy *dirs = calloc(1, sizeof *dirs);
+	if (!dirs)
+		return;
+	add_env_dirs(dirs, "");
+	add_env_dirs(dirs, "/lib");
+	add_exe_dirs(dirs, "/lib");
+	prepend_package_path(L, dirs);
+	free(dirs);
 }
 
 static void set_name(struct xds_policy *p)
@@ -433,7 +506,10 @@ struct xds_policy *xds_policy_new(const char *path, const struct xds_policy_opts
 		p->opt.mem_cap = XDS_POLICY_MEMCAP;
 	p->tick_ref = p->stop_ref = LUA_NOREF;
 	p->from_stdin = path == NULL;
-	snprintf(p->path, sizeof p->path, "%s", path ? path : "stdin");
+	if (path)
+		find_policy(path, p->path, sizeof p->path);
+	else
+		snprintf(p->path, sizeof p->path, "stdin");
 	set_name(p);
 	find_libdirs(p);
 	lua_State *L = lua_newstate(policy_alloc, p);

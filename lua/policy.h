@@ -39,7 +39,10 @@ struct xds_policy_opts {
 	void *hook_ctx;
 };
 
-/* A fresh state for the file at path (not run yet).  NULL with err. */
+/* A fresh state for the file at path (not run yet).  NULL with err.  A
+ * bare file name not in the current folder is looked for in the policy
+ * folders ($XDS_LUA_PATH, the build tree's policies/, the installed
+ * share/xds-lua/policies); xds_policy_path() gives the file found. */
 struct xds_policy *xds_policy_new(const char *path, const struct xds_policy_opts *o,
 				  struct xds_err *err);
 /* Calls nothing (see xds_policy_stop); closes the state. */
@@ -75,6 +78,11 @@ uint64_t xds_policy_tick_ms(const struct xds_policy *p);
 lua_State *xds_policy_state(struct xds_policy *p);
 /* Bytes its state holds now. */
 size_t xds_policy_memory(const struct xds_policy *p);
+
+/* Puts the policies/lib folders (of $XDS_LUA_PATH, the build tree and the
+ * installed tree) before package.path in L (the CLI's own state): `-l
+ * policy` finds policies/lib/policy.lua from anywhere. */
+void xds_policy_open_path(lua_State *L);
 
 /* A flag set by the process's SIGINT/SIGTERM handler: an unbudgeted chunk
  * (a CLI script) stops with "interrupted!" when it is set.  Budgeted calls

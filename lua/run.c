@@ -346,11 +346,17 @@ int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err)
 {
 	uint64_t from = r->sched ? xds_sched_now(r->sched) : 0;
 	uint64_t n = 0, max_ticks = duration_ns ? duration_ns / tick_ns(r) + 1 : 0;
+	r->stop = "signal";
 	while (!(r->opt.stop && *r->opt.stop)) {
-		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks))
+		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks)) {
+			r->stop = "duration";
 			break;
-		if (xds_run_tick(r, err) < 0)
+		}
+		if (xds_run_tick(r, err) < 0) {
+			r->stop = "error";
+			r->error = *err;
 			return -1;
+		}
 		n++;
 	}
 	return 0;
@@ -632,6 +638,10 @@ int xds_run_report(struct xds_run *r, const char *path, struct xds_err *err)
 				"ticks", (json_int_t)r->ticks,
 				"policy", r->policy_name[0] ? text(r->policy_name, sizeof r->policy_name) : NULL,
 				"tasks", tasks, "stats", report_stats(r->sched ? xds_sched_stats(r->sched) : &none));
+	if (rep)
+		json_object_update_new(rep, json_pack("{s:i,s:s?,s:o?,s:b}", "format", XDS_REPORT_FORMAT,
+			"stop", r->stop, "error", r->error.msg[0] ? text(r->error.msg, sizeof r->error.msg) : NULL,
+			"dry_run", r->opt.dry_run));
 	if (rep && xds_host_has_truth(r->host))
 		report_truth(rep, r);
 	FILE *f = rep ? fopen(path, "w") : NULL;

@@ -41,7 +41,12 @@ struct xds_run_opts {
 	void *tick_ctx;
 	volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM: end a run */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP: reload between ticks */
+	bool dry_run;                   /* for the report: nothing was changed */
 };
+
+/* The report's format (docs/report.md): raised when a field changes meaning
+ * or goes; new fields may appear without it. */
+#define XDS_REPORT_FORMAT 1
 
 struct xds_run {
 	struct xds_host *host;
@@ -60,6 +65,9 @@ struct xds_run {
 	uint64_t overruns, overrun_worst_ns;    /* since the last warning */
 	uint64_t overrun_said_ns;       /* host time of the last warning, if overrun_said */
 	bool overrun_said;
+	const char *stop;               /* why xds_run_loop ended: "duration",
+					 * "signal", "error"; NULL: it did not run */
+	struct xds_err error;           /* the error that stopped it, or "" */
 	lua_State *states[XDS_RUN_MAX_STATES];  /* to expire after a snapshot */
 	int nr_states;
 };

@@ -571,6 +571,17 @@ static const struct helper helpers[] = {
 	{NULL, NULL, NULL, NULL}
 };
 
+/* help("ps"): what each column of ps() means (docs/formats.md, "ps"). */
+#define PS_COLUMNS \
+	"  columns: DOM the domain; PID, TGID the guest's pid and thread group;\n" \
+	"  COMM the task's comm (escaped: \\n, \\xff); S its state (R running or\n" \
+	"  runnable, S sleeping, D uninterruptible or frozen by the guest, T\n" \
+	"  stopped, t traced, P parked, I idle, Z zombie, X dead, ? unknown);\n" \
+	"  CPU the CPU whose run queue it is on or last ran on; NI its nice;\n" \
+	"  TIME the CPU time it has used (sum_exec_runtime), in milliseconds with\n" \
+	"  3 decimals; QRF three flags: Q on a run queue, R running on its CPU\n" \
+	"  now, F held frozen by xds-lua (- where a flag is off)\n"
+
 static void help_xds(lua_State *L)
 {
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -606,6 +617,8 @@ static int h_help(lua_State *L)
 		if (!helpers[i].name)
 			return luaL_error(L, "help: no topic '%s' (a helper, \"task\" or \"xds\")", topic);
 		printf("%s\n  %s\n", helpers[i].synopsis, helpers[i].line);
+		if (helpers[i].fn == h_ps)
+			fputs(PS_COLUMNS, stdout);
 	}
 	fflush(stdout);
 	return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "simk.h"
+#include "version.h"       /* XDS_RELEASE, XDS_COMMIT: made by the Makefile */
 
 static void usage(FILE *f)
 {
@@ -28,7 +29,9 @@ static void usage(FILE *f)
 		"  --json          print the ground truth as JSON\n"
 		"  --seed N        random seed (default 1): same seed, same run\n"
 		"  --realtime      time follows the wall clock instead of x-sim-step\n"
-		"  --strict        stop at the first invariant violation\n");
+		"  --strict        stop at the first invariant violation\n"
+		"  --help          show this help\n"
+		"  --version       show the version\n");
 }
 
 static int remove_tree(const char *dir, struct sim *s)
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' }, { "run", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
 		{ "realtime", no_argument, NULL, 'R' }, { "strict", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *run = NULL;
 	uint64_t seed = 1;
@@ -94,6 +98,7 @@ int main(int argc, char **argv)
 		case 'R': realtime = true; break;
 		case 'S': strict = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("xds-sim %s (commit %s)\n", XDS_RELEASE, XDS_COMMIT); return 0;
 		default: usage(stderr); return 1;
 		}
 	}
