@@ -306,9 +306,11 @@ static void test_huge_message(void)
 	int running;
 	int64_t t0 = now_ms();
 	int r = q ? qmp_query_status(q, &running, NULL, 0, &err) : 0;
+	/* the size limit, not the deadline, ended it: no timed assertion,
+	 * which a loaded machine would break */
 	ok(q && r < 0 && strstr(err.msg, "message longer than"),
-	   "a message over QMP_MAX_MSG is an error (%s)", err.msg);
-	ok(now_ms() - t0 < 4000, "within %lld ms", (long long)(now_ms() - t0));
+	   "a message over QMP_MAX_MSG is an error, not a timeout (%s)", err.msg);
+	diag("it took %lld ms", (long long)(now_ms() - t0));
 	qmp_close(q);
 	finish(&s, t);
 	free(huge);
