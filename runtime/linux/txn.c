@@ -9,7 +9,14 @@
  * The checks of what the words mean (trees, counts) are the scheduler
  * family's, and which words to write is the callers'; this file knows no
  * kernel object but list_head.
+ *
+ * Fault injection (tests/fault_kill.t; inert unless set):
+ * XDS_FAULT_KILL_AFTER_WRITES=N makes the process raise SIGKILL right
+ * after its N-th write into a guest (undo writes included), so that a
+ * crash at any point of a batch, between a write and its read-back
+ * included, can be tried.
  */
+#include <signal.h>
 #include <stdlib.h>
 
 #include "linux/linux_int.h"
@@ -34,12 +41,34 @@ static int txn_log(struct lx_txn *tx, const struct lx_write *w, struct xds_err *
 	return 0;
 }
 
+/* XDS_FAULT_KILL_AFTER_WRITES: dies after that many guest writes. */
+static void fault_point(void)
+{
+	static long left = -1;
+	if (left == -1) {
+		const char *v = getenv("XDS_FAULT_KILL_AFTER_WRITES");
+		left = v && *v ? strtol(v, NULL, 10) : 0;
+		if (left <= 0)
+			left = 0;
+	}
+	if (left > 0 && --left == 0)
+		raise(SIGKILL);
+}
+
+static int guest_write(struct lx_txn *tx, uint64_t va, const uint64_t *val, unsigned len,
+		       struct xds_err *err)
+{
+	int rc = vmem_write(tx->g->vm, va, val, len, err);    /* little-endian guest and host */
+	fault_point();
+	return rc;
+}
+
 int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
 {
 	struct lx_write w = { .va = va, .val = val, .len = len };
 	if (lx_read(tx->g, va, len, &w.old, err) || txn_log(tx, &w, err))
 		return -1;
-	return vmem_write(tx->g->vm, va, &val, len, err);    /* little-endian guest and host */
+	return guest_write(tx, va, &val, len, err);
 }
 
 int lx_txn_set(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t val,
@@ -99,7 +128,7 @@ int lx_txn_readback(const struct lx_txn *tx, struct xds_err *err)
 void lx_txn_undo(struct lx_txn *tx, int mark)
 {
 	for (int i = tx->n - 1; i >= mark; i--)
-		vmem_write(tx->g->vm, tx->w[i].va, &tx->w[i].old, tx->w[i].len, NULL);
+		guest_write(tx, tx->w[i].va, &tx->w[i].old, tx->w[i].len, NULL);
 	tx->n = mark < tx->n ? mark : tx->n;
 }
 
