@@ -53,6 +53,8 @@ struct lx_guest {
 	uint64_t pco[XDS_MAX_CPUS];     /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
+	lx_write_log_fn write_log;      /* before each write (lx_set_write_log) */
+	void *write_log_ctx;
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
 	uint64_t kick[LX_CPU_WORDS];
 };

@@ -59,6 +59,7 @@ static int guest_write(struct lx_txn *tx, uint64_t va, const uint64_t *val, unsi
 		       struct xds_err *err)
 {
 	int rc = vmem_write(tx->g->vm, va, val, len, err);    /* little-endian guest and host */
+	/* fault injection (tests): dies here when XDS_FAULT_KILL_AFTER_WRITES says */
 	fault_point();
 	return rc;
 }
@@ -68,7 +69,24 @@ int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struc
 	struct lx_write w = { .va = va, .val = val, .len = len };
 	if (lx_read(tx->g, va, len, &w.old, err) || txn_log(tx, &w, err))
 		return -1;
+	if (tx->g->write_log && tx->g->write_log(tx->g->write_log_ctx, va, len, w.old) < 0) {
+		tx->n--;
+		return xds_fail(err, "the undo log cannot be written: not writing %#llx", (unsigned long long)va);
+	}
 	return guest_write(tx, va, &val, len, err);
+}
+
+void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx)
+{
+	g->write_log = fn;
+	g->write_log_ctx = ctx;
+}
+
+int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
+{
+	if (len < 1 || len > 8)
+		return xds_fail(err, "restore of %#llx: width %u", (unsigned long long)va, len);
+	return vmem_write(g->vm, va, &val, len, err);
 }
 
 int lx_txn_set(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t val,

@@ -64,6 +64,10 @@ int journal_open(const char *path, struct xds_err *err);
 /* One line, synced before it returns (no journal: nothing to do). */
 int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* One line, not synced (it outlives the process, not the host). */
+int journal_put(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int journal_sync(struct xds_sched *s, struct xds_err *err);
 /* Start the journal anew: "guest NAME SPEC" for every live guest. */
 int journal_guests(struct xds_sched *s, struct xds_err *err);
 int journal_empty(struct xds_sched *s, struct xds_err *err);

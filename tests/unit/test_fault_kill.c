@@ -1,0 +1,169 @@
+/*
+ * test_fault_kill.c - the fault-injection suite (issue 14): xds-lua killed
+ * with SIGKILL at random points of its batches, 200 times, never leaves a
+ * task held or a guest paused once the next run has recovered, and the
+ * guest kernels' invariants (the simulator's checker) always hold.
+ *
+ * A simulated host runs in real time on its own (xds-sim --realtime), so
+ * it outlives every xds-lua.  Each round runs a policy that flips U1/bkup
+ * and U2/web between frozen and thawed every tick (every freeze and thaw
+ * path: running, queued, sleeping tasks) with XDS_FAULT_KILL_AFTER_WRITES=N,
+ * N random: the process dies right after its N-th guest write, between
+ * two writes of a batch or between the last write and the read-back.
+ * Then `xds-lua --journal J -e ''` starts (and recovers the journal); no
+ * task may be left in TASK_FROZEN (shown "D": no task of the scenario
+ * sleeps uninterruptibly), no domain paused.  At the end bkup must run.
+ * XDS_FAULT_ROUNDS changes the number of rounds (default 200).
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+
+#include "../tap.h"
+#include "../simctl.h"
+
+#define MAX_WRITES 150          /* a round flips two tasks per tick: reached in a few ticks */
+#define ROUND_MS   10000        /* a round that does not die by then is stopped */
+
+static const char flip_policy[] =
+	"local n = 0\n"
+	"return { name = \"flip\", tick_ms = 5, tick = function()\n"
+	"  n = n + 1\n"
+	"  for _, t in ipairs(xds.tasks(\"U1/bkup\")) do if n % 2 == 1 then t:freeze() else t:thaw() end end\n"
+	"  for _, t in ipairs(xds.tasks(\"U2/web\")) do if n % 3 ~= 0 then t:freeze() else t:thaw() end end\n"
+	"end }\n";
+
+static void wait_ms(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+/* Run argv with env N set (0: unset); its wait status, or -1. */
+static int run(char *const *argv, int n, int timeout_ms)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (n > 0) {
+			char v[16];
+			snprintf(v, sizeof v, "%d", n);
+			setenv("XDS_FAULT_KILL_AFTER_WRITES", v, 1);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st = 0;
+	for (int t = 0; t < timeout_ms; t += 5) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		wait_ms(5);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+/* Tasks in "D" (TASK_FROZEN in this scenario), paused domains: both 0 when clean. */
+static int left_behind(struct simctl *sc, char *why, size_t n)
+{
+	struct xds_err err;
+	int bad = 0;
+	why[0] = 0;
+	json_t *tasks = simctl_tasks(sc, &err), *st = simctl_status(sc, &err), *t;
+	size_t i;
+	json_array_foreach(json_object_get(tasks, "tasks"), i, t) {
+		const char *s = json_string_value(json_object_get(t, "state"));
+		if (s && !strcmp(s, "D") && json_is_true(json_object_get(t, "alive"))) {
+			bad++;
+			snprintf(why + strlen(why), n - strlen(why), " %s held",
+				 json_string_value(json_object_get(t, "comm")));
+		}
+	}
+	json_array_foreach(json_object_get(st, "domains"), i, t)
+		if (json_is_true(json_object_get(t, "paused"))) {
+			bad++;
+			snprintf(why + strlen(why), n - strlen(why), " %s paused",
+				 json_string_value(json_object_get(t, "name")));
+		}
+	if (!tasks || !st) {
+		bad++;
+		snprintf(why, n, " no ground truth: %.200s", err.msg);
+	}
+	json_decref(tasks);
+	json_decref(st);
+	return bad;
+}
+
+int main(void)
+{
+	struct simctl sc;
+	struct xds_err err;
+	const char *extra[] = { "--realtime", NULL };
+	if (simctl_start(&sc, "sim/scenarios/paper.lua", extra, &err)) {
+		ok(0, "xds-sim --realtime starts: %s", err.msg);
+		return done_testing();
+	}
+	char lua[256], sim[256], journal[160], cache[160], pol[160], s1[1024], s2[1024];
+	simctl_bin("xds-lua", lua, sizeof lua);
+	simctl_bin("xds-sim", sim, sizeof sim);
+	simctl_path(&sc, "journal", journal, sizeof journal);
+	simctl_path(&sc, "cache", cache, sizeof cache);
+	simctl_path(&sc, "flip.lua", pol, sizeof pol);
+	FILE *f = fopen(pol, "w");
+	if (f) {
+		fputs(flip_policy, f);
+		fclose(f);
+	}
+	snprintf(s1, sizeof s1, "U1:ram=%s/U1.ram,qmp=%s/U1.qmp,vmlinux=%s,sysmap=%s/U1.System.map", sc.dir, sc.dir,
+		 sim, sc.dir);
+	snprintf(s2, sizeof s2, "U2:ram=%s/U2.ram,qmp=%s/U2.qmp,vmlinux=%s,sysmap=%s/U2.System.map", sc.dir, sc.dir,
+		 sim, sc.dir);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	char *policy_argv[] = { lua, "--journal", journal, "--qemu", s1, "--qemu", s2, pol, NULL };
+	char *start_argv[] = { lua, "--journal", journal, "--qemu", s1, "--qemu", s2, "-e", "", NULL };
+
+	const char *r = getenv("XDS_FAULT_ROUNDS");
+	int rounds = r && atoi(r) > 0 ? atoi(r) : 200, killed = 0, dirty = 0, failed_starts = 0;
+	unsigned seed = 14;
+	char why[400], first[600] = "";
+	for (int i = 0; i < rounds; i++) {
+		int n = 1 + (int)(rand_r(&seed) % MAX_WRITES);
+		int st = run(policy_argv, n, ROUND_MS);
+		killed += WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+		st = run(start_argv, 0, 60000);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			failed_starts++;
+			if (!first[0])
+				snprintf(first, sizeof first, "round %d (N=%d): the next start failed (%#x)", i, n, st);
+		}
+		if (left_behind(&sc, why, sizeof why)) {
+			dirty++;
+			if (!first[0])
+				snprintf(first, sizeof first, "round %d (N=%d):%s", i, n, why);
+		}
+	}
+	if (first[0])
+		diag("first failure: %s", first);
+	ok(killed > rounds * 9 / 10, "xds-lua died of SIGKILL mid-batch in %d of %d rounds", killed, rounds);
+	is_int(failed_starts, 0, "the next start (recovering the journal) succeeded every time");
+	is_int(dirty, 0, "after it, no task was held and no domain paused, in every round");
+	is_int(simctl_violations(&sc, &err), 0, "no invariant of the guest kernels was ever violated");
+	struct xds_err e2;
+	json_t *j = simctl_tasks(&sc, &e2);
+	int64_t c0 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
+	json_decref(j);
+	wait_ms(2500);
+	j = simctl_tasks(&sc, &e2);
+	int64_t c1 = simctl_task_int(j, "U1", "bkup", "cputime_ns");
+	json_decref(j);
+	ok(c1 > c0, "bkup runs afterwards (%.3f s of CPU in 2.5 s)", (c1 - c0) / 1e9);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+	if (system(cmd) != 0)
+		diag("could not remove %s", cache);
+	simctl_stop(&sc);
+	return done_testing();
+}
