@@ -10,11 +10,12 @@
  * family's, and which words to write is the callers'; this file knows no
  * kernel object but list_head.
  *
- * Fault injection (tests/fault_kill.t; inert unless set):
+ * Fault injection (tests/unit/test_fault_kill.c; inert unless set):
  * XDS_FAULT_KILL_AFTER_WRITES=N makes the process raise SIGKILL right
  * after its N-th write into a guest (undo writes included), so that a
  * crash at any point of a batch, between a write and its read-back
- * included, can be tried.
+ * included, can be tried; XDS_FAULT_LOSE_WRITE=N drops the N-th write
+ * (undo writes not counted), which only the read-back can catch.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -41,26 +42,31 @@ static int txn_log(struct lx_txn *tx, const struct lx_write *w, struct xds_err *
 	return 0;
 }
 
-/* XDS_FAULT_KILL_AFTER_WRITES: dies after that many guest writes. */
-static void fault_point(void)
+/* A positive number from the environment, else 0 (read once per name). */
+static long fault_env(const char *name, long *cache)
 {
-	static long left = -1;
-	if (left == -1) {
-		const char *v = getenv("XDS_FAULT_KILL_AFTER_WRITES");
-		left = v && *v ? strtol(v, NULL, 10) : 0;
-		if (left <= 0)
-			left = 0;
+	if (*cache == -1) {
+		const char *v = getenv(name);
+		*cache = v && *v ? strtol(v, NULL, 10) : 0;
+		if (*cache < 0)
+			*cache = 0;
 	}
-	if (left > 0 && --left == 0)
-		raise(SIGKILL);
+	return *cache;
 }
 
-static int guest_write(struct lx_txn *tx, uint64_t va, const uint64_t *val, unsigned len,
+/* Fault injection: XDS_FAULT_LOSE_WRITE=N drops the N-th write a batch
+ * makes (not its undo), as a hypervisor that lost it would; after each
+ * write XDS_FAULT_KILL_AFTER_WRITES=N raises SIGKILL at the N-th. */
+static int guest_write(struct lx_txn *tx, uint64_t va, const uint64_t *val, unsigned len, bool undo,
 		       struct xds_err *err)
 {
-	int rc = vmem_write(tx->g->vm, va, val, len, err);    /* little-endian guest and host */
-	/* fault injection (tests): dies here when XDS_FAULT_KILL_AFTER_WRITES says */
-	fault_point();
+	static long kill_at = -1, lose_at = -1, writes, made;
+	int rc = 0;
+	made++;
+	if (undo || fault_env("XDS_FAULT_LOSE_WRITE", &lose_at) != ++writes)
+		rc = vmem_write(tx->g->vm, va, val, len, err);    /* little-endian guest and host */
+	if (fault_env("XDS_FAULT_KILL_AFTER_WRITES", &kill_at) == made)
+		raise(SIGKILL);
 	return rc;
 }
 
@@ -73,7 +79,7 @@ int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struc
 		tx->n--;
 		return xds_fail(err, "the undo log cannot be written: not writing %#llx", (unsigned long long)va);
 	}
-	return guest_write(tx, va, &val, len, err);
+	return guest_write(tx, va, &val, len, false, err);
 }
 
 void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx)
@@ -146,7 +152,7 @@ int lx_txn_readback(const struct lx_txn *tx, struct xds_err *err)
 void lx_txn_undo(struct lx_txn *tx, int mark)
 {
 	for (int i = tx->n - 1; i >= mark; i--)
-		guest_write(tx, tx->w[i].va, &tx->w[i].old, tx->w[i].len, NULL);
+		guest_write(tx, tx->w[i].va, &tx->w[i].old, tx->w[i].len, true, NULL);
 	tx->n = mark < tx->n ? mark : tx->n;
 }
 
