@@ -141,7 +141,15 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 				snprintf(g->error, sizeof g->error, "%s", e.msg);
 			continue;
 		}
-		if (lx_snapshot(g->lx, &g->snap, &e)) {
+		lx_set_deadline(g->lx, mono_ns() + XDS_GUEST_BUDGET_NS);
+		int rc = lx_snapshot(g->lx, &g->snap, &e);
+		bool over = rc && lx_past_deadline(g->lx);
+		lx_set_deadline(g->lx, 0);
+		if (over && !g->over_budget)
+			fprintf(stderr, "xds-lua: %s: %s; skipped this tick, retried on the next "
+				"(said once until it fits again)\n", g->name, e.msg);
+		g->over_budget = over;
+		if (rc) {
 			snprintf(g->error, sizeof g->error, "%s", e.msg);
 			if (first < 0)
 				first = i;

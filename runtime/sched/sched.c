@@ -274,6 +274,9 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 			h->hold = XH_DESCHED;
 		s->stats.retries++;
 		trace_(s, h, "freeze", "retry", e.msg);
+	} else if (lx_past_deadline(lx)) {
+		s->stats.retries++;     /* the guest's time budget: next tick */
+		trace_(s, h, "freeze", "retry", e.msg);
 	} else {
 		s->stats.refusals++;
 		trace_(s, h, "freeze", "refused", e.msg);
@@ -289,7 +292,7 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 	if (h->hold == XH_NONE)
 		return true;
 	int rc = lx_thaw(lx, h->addr, h->pid, &e);
-	if (rc == LX_RETRY) {
+	if (rc == LX_RETRY || (rc == LX_FAIL && lx_past_deadline(lx))) {
 		s->stats.retries++;
 		trace_(s, h, "thaw", "retry", e.msg);
 		return false;
@@ -333,16 +336,21 @@ static void apply_batch(struct xds_sched *s, int gi, struct lx_guest *lx,
 {
 	uint64_t freezes = s->stats.freezes;
 	lx_begin(lx);
+	lx_set_deadline(lx, mono_ns() + XDS_GUEST_BUDGET_NS);
 	for (int i = 0; i < s->nr_held; i++) {
 		struct xds_held *h = &s->held[i];
 		before[i] = h->hold;
-		if (h->guest != gi || !needs_work(h))
-			continue;
+		if (h->guest != gi || !needs_work(h) || lx_past_deadline(lx))
+			continue;       /* past the budget: the rest waits for the next tick */
 		if (h->want)
 			do_freeze(s, lx, h);
 		else
 			thawed[i] = do_thaw(s, lx, h);
 	}
+	if (lx_past_deadline(lx))
+		sched_log(s, "xds-lua: %s: over its time budget (%llu ms) while paused; the rest of its changes "
+			  "wait for the next tick", gname(s, gi), (unsigned long long)(XDS_GUEST_BUDGET_NS / 1000000));
+	lx_set_deadline(lx, 0);
 	struct xds_err e;
 	if (lx_commit(lx, &e) == LX_OK) {
 		drop_thawed(s, thawed);
