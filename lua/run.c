@@ -477,6 +477,7 @@ static int l_stats(lua_State *L)
 	push_phase(L, "apply", &st.apply);
 	push_phase(L, "tick", &st.tick);
 	push_phase(L, "pauses", &st.pause);
+	push_phase(L, "late", &st.late);
 	set_int(L, "freezes", st.freezes);
 	set_int(L, "thaws", st.thaws);
 	set_int(L, "retries", st.retries);

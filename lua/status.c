@@ -43,10 +43,10 @@ void xds_run_print_status(struct xds_run *r, FILE *f)
 		return;
 	const struct xds_stats *st = xds_sched_stats(r->sched);
 	int held = xds_sched_nr_held(r->sched);
-	fprintf(f, "xds-lua: status: %d task(s) held; tick mean %.3f max %.3f ms, pause max %.3f ms, "
+	fprintf(f, "xds-lua: status: %d task(s) held; tick mean %.3f max %.3f ms, late max %.3f ms, pause max %.3f ms, "
 		"%" PRIu64 " freezes, %" PRIu64 " thaws, %" PRIu64 " retries, %" PRIu64 " undone\n",
 		held, st->tick.count ? ms(st->tick.total_ns) / (double)st->tick.count : 0.0, ms(st->tick.max_ns),
-		ms(st->pause.max_ns), st->freezes, st->thaws, st->retries, st->undone);
+		ms(st->late.max_ns), ms(st->pause.max_ns), st->freezes, st->thaws, st->retries, st->undone);
 	for (int i = 0; i < held; i++) {
 		const struct xds_held *h = xds_sched_held_at(r->sched, i);
 		struct utf8_shown c = utf8_shown(h->comm, sizeof h->comm);

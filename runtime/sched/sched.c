@@ -142,8 +142,11 @@ fail:
 
 int xds_sched_advance(struct xds_sched *s, struct xds_err *err)
 {
-	if (xds_host_wait_until(s->host, s->start_ns + (s->stats.ticks + 1) * s->opt.tick_ns, err))
+	uint64_t due = s->start_ns + (s->stats.ticks + 1) * s->opt.tick_ns;
+	if (xds_host_wait_until(s->host, due, err))
 		return -1;
+	uint64_t now = xds_host_now(s->host);
+	phase_add(&s->stats.late, now > due ? now - due : 0);
 	s->stats.ticks++;
 	return 0;
 }
