@@ -94,17 +94,6 @@ int journal_sync(struct xds_sched *s, struct xds_err *err)
 	return 0;
 }
 
-int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
-{
-	if (s->journal_fd < 0)
-		return 0;
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = vput(s, err, fmt, ap);
-	va_end(ap);
-	return rc ? rc : journal_sync(s, err);
-}
-
 int journal_guests(struct xds_sched *s, struct xds_err *err)
 {
 	for (int i = 0; i < xds_host_nr_guests(s->host); i++) {

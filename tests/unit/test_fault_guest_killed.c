@@ -20,11 +20,7 @@
 
 static int64_t bkup(struct simctl *sc, const char *field)
 {
-	struct xds_err err;
-	json_t *j = simctl_tasks(sc, &err);
-	int64_t v = simctl_task_int(j, "U1", "bkup", field);
-	json_decref(j);
-	return v;
+	return simctl_truth(sc, "U1", "bkup", field);
 }
 
 static bool paused(struct simctl *sc)
@@ -39,12 +35,6 @@ static bool paused(struct simctl *sc)
 	return p;
 }
 
-static void spec(char *out, size_t n, const char *name, const struct simctl *sc, const char *sim)
-{
-	snprintf(out, n, "%s:ram=%s/U1.ram,qmp=%s/U1.qmp,vmlinux=%s,sysmap=%s/U1.System.map", name, sc->dir,
-		 sc->dir, sim, sc->dir);
-}
-
 int main(void)
 {
 	struct simctl a, b;
@@ -55,9 +45,8 @@ int main(void)
 		ok(0, "two xds-sim --realtime start: %s", err.msg);
 		return done_testing();
 	}
-	char lua[256], sim[256], journal[160], cache[160], pol[160], sa[1024], sb[1024], errp[160];
+	char lua[256], journal[160], cache[160], pol[160], sa[1024], sb[1024], errp[160];
 	simctl_bin("xds-lua", lua, sizeof lua);
-	simctl_bin("xds-sim", sim, sizeof sim);
 	simctl_path(&b, "journal", journal, sizeof journal);
 	simctl_path(&b, "cache", cache, sizeof cache);
 	simctl_path(&b, "hold.lua", pol, sizeof pol);
@@ -67,8 +56,8 @@ int main(void)
 		fputs("return { tick = function() for _, t in ipairs(xds.tasks('bkup')) do t:freeze() end end }\n", f);
 		fclose(f);
 	}
-	spec(sa, sizeof sa, "A", &a, sim);
-	spec(sb, sizeof sb, "B", &b, sim);
+	simctl_qemu_spec(&a, "A", "U1", sa, sizeof sa);
+	simctl_qemu_spec(&b, "B", "U1", sb, sizeof sb);
 	setenv("XDG_CACHE_HOME", cache, 1);
 	fflush(stdout);
 	pid_t pid = fork();
