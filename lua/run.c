@@ -287,7 +287,7 @@ static int policy_tick(struct xds_run *r, struct xds_err *err)
 		rc = xds_fail(err, "the tick overran its deadline (%llu ms)",
 			      (unsigned long long)(XDS_POLICY_DEADLINE_NS / 1000000));
 	if (r->sched)
-		xds_sched_add_policy_ns(r->sched, t0);
+		xds_sched_add_policy_ns(r->sched, mono_ns() - t0);
 	return rc;
 }
 
@@ -311,7 +311,7 @@ static int tick(struct xds_run *r, struct xds_err *err)
 	if (!r->sched)
 		return 0;
 	int rc = xds_sched_apply(r->sched, err);
-	xds_sched_add_tick_ns(r->sched, t0);
+	xds_sched_add_tick_ns(r->sched, mono_ns() - t0);
 	return rc;
 }
 
