@@ -86,9 +86,20 @@ static void finish(int status, bool guarded)
 }
 
 /* The policy overran: thaw, then give it GRACE_NS to come back. */
+/* The guard within FORCE_WAIT_S (the tick thread leaves the policy, then
+ * ends its tick), or false: the thread that holds it is stuck elsewhere. */
+static bool guard_within(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += FORCE_WAIT_S;
+	return xds_guard_timedlock(&ts) == 0;
+}
+
 static void overrun(uint64_t since)
 {
-	xds_guard_lock();
+	if (!guard_within())
+		return;                 /* looked at again on the next step */
 	if (!atomic_load(&in_policy) || atomic_load(&entered_ns) != since) {
 		xds_guard_unlock();     /* it came back meanwhile */
 		return;
@@ -110,18 +121,14 @@ static void overrun(uint64_t since)
 		else
 			usleep(10000);
 	fprintf(wlog, "xds-lua: policy %s does not come back; exiting\n", name);
-	xds_guard_lock();
-	finish(1, true);
+	finish(1, guard_within());
 }
 
 /* A second signal while the first is not delivered: thaw if the guard
  * can be had (the tick thread is in the policy, or waits), then exit. */
 static void force(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += FORCE_WAIT_S;
-	bool guarded = xds_guard_timedlock(&ts) == 0;
+	bool guarded = guard_within();
 	if (guarded) {
 		xds_guard_set_stopped(true);
 		int rc = thaw();
