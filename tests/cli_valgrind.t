@@ -9,18 +9,9 @@
 # Skipped when valgrind is not installed.  Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" valgrind sim
-if ! command -v valgrind >/dev/null; then
-	echo "1..0 # SKIP valgrind is not installed"
-	exit 0
-fi
-
-D="$T/sim"
-mkdir "$D"
-"$B/xds-sim" sim/scenarios/paper.lua --dir "$D" --realtime >"$T/sim.out" 2>"$T/sim.err" &
-sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do grep -q ready "$T/sim.out" && break; sleep 0.1; done
-S1="U1:ram=$D/U1.ram,qmp=$D/U1.qmp,vmlinux=$B/xds-sim,sysmap=$D/U1.System.map"
+need valgrind
+own_sim
+S1=$(sim_spec U1)
 export XDG_CACHE_HOME="$T/cache" XDG_STATE_HOME="$T/state"
 
 printf 'guest U1 %s\nfreeze U1 0xdead 321 x\nfreeze U1 0xffff888000000008 320 bkup\nfreeze U1 0xffffffffffffffff 322 y\n' \

@@ -9,21 +9,12 @@
 # before a "stop").  Skipped without strace.  Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" jsync sim
-if ! command -v strace >/dev/null; then
-	echo "1..0 # SKIP strace is not installed"
-	exit 0
-fi
-D="$T/sim"
-mkdir "$D"
-"$B/xds-sim" sim/scenarios/paper.lua --dir "$D" --realtime >"$T/sim.out" 2>"$T/sim.err" &
-sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do grep -q ready "$T/sim.out" && break; sleep 0.1; done
-spec() { echo "$1:ram=$D/$1.ram,qmp=$D/$1.qmp,vmlinux=$B/xds-sim,sysmap=$D/$1.System.map"; }
+need strace
+own_sim
 export XDG_CACHE_HOME="$T/cache"
 
 strace -f -qq -e trace=fdatasync,sendto -s 40 -o "$T/strace" \
-	"$X" --journal "$T/journal" --duration 4s --qemu "$(spec U1)" --qemu "$(spec U2)" \
+	"$X" --journal "$T/journal" --duration 4s --qemu "$(sim_spec U1)" --qemu "$(sim_spec U2)" \
 	policies/global_priority.lua >"$T/out" 2>"$T/err" </dev/null
 rc=$?
 # per line: S (a stop sent), C (a cont sent), F (an fdatasync)
