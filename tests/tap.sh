@@ -2,8 +2,8 @@
 #   . "$(dirname "$0")/tap.sh" NAME [sim]
 # It moves to the repository's root, names the build (B, X = xds-lua),
 # makes a private temporary folder T removed at exit, and gives ok() and
-# show() for TAP (need, own_sim and sim_spec below).  With "sim", the test is skipped unless xds-sim is built
-# too; without, unless xds-lua is.
+# show() for TAP (need, own_sim and sim_spec below).  With "sim", the
+# test is skipped unless xds-sim is built too; without, unless xds-lua is.
 cd "$(dirname "$0")/.." || exit 1
 B=${XDS_BUILD:-build}
 X="$B/xds-lua"
