@@ -5,7 +5,10 @@
  *  1. 8 domains x 500 tasks (bench/host8x500.lua): every tick a policy in C
  *     freezes a few queued tasks of two domains and thaws what it froze the
  *     tick before; prints the time per phase (snapshot, policy, apply, whole
- *     tick) and the pause length per changed domain.
+ *     tick) and the pause length per changed domain, without a journal
+ *     and with one (on $XDS_BENCH_JOURNAL_DIR, default /var/tmp: a disk,
+ *     where fdatasync costs what it costs), whose syncs are made before
+ *     the pause, never inside it.
  *  2. The paper's host with its policy (bkup held while web is runnable):
  *     from the simulator's ground truth each tick, the number of ticks
  *     between web becoming runnable and bkup being off its run queue.
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sched/sched.h"
 #include "util/json.h"
@@ -49,14 +53,19 @@ static const struct lx_snapshot *snap_of(struct xds_host *h, int gi)
 	return xds_guest_snapshot(xds_host_guest(h, gi));
 }
 
-static int tick_cost(const char *sim, int ticks)
+static int tick_cost(const char *sim, int ticks, const char *journal)
 {
 	struct xds_err err;
 	struct xds_host *h = sim_host(sim, "bench/host8x500.lua");
 	if (!h)
 		return 1;
-	struct xds_sched_opts o = { .tick_ns = 10000000 };
+	struct xds_sched_opts o = { .tick_ns = 10000000, .journal = journal };
 	struct xds_sched *s = xds_sched_new(h, &o, &err);
+	if (!s) {
+		fprintf(stderr, "tick: %s\n", err.msg);
+		xds_host_free(h);
+		return 1;
+	}
 	int nr = xds_host_nr_guests(h);
 	uint64_t x = 42;
 	struct xds_phase policy = { 0 };
@@ -95,6 +104,7 @@ static int tick_cost(const char *sim, int ticks)
 	printf("tick, %d domains x %d tasks, 2 domains changed per tick: snapshot %.3f ms, policy %.3f ms, "
 	       "apply %.3f ms; whole tick %.3f ms (goal under 1 ms)\n",
 	       nr, tasks / nr, ms(&st->snapshot), ms(&policy), ms(&st->apply), tick);
+	printf("%s: ", journal ? "with a journal" : "without a journal");
 	printf("pause per changed domain: mean %.3f ms, max %.3f ms over %llu pauses; %llu freezes, %llu thaws, "
 	       "%llu retries, %llu refusals\n",
 	       ms(&st->pause), st->pause.max_ns / 1e6, (unsigned long long)st->pause.count,
@@ -174,5 +184,10 @@ int main(int argc, char **argv)
 {
 	const char *sim = argc > 1 ? argv[1] : "build/xds-sim";
 	int ticks = argc > 2 ? atoi(argv[2]) : 300;
-	return tick_cost(sim, ticks) || reaction(sim);
+	const char *dir = getenv("XDS_BENCH_JOURNAL_DIR");
+	char journal[4096];
+	snprintf(journal, sizeof journal, "%s/xds-bench-journal.%d", dir && *dir ? dir : "/var/tmp", (int)getpid());
+	int rc = tick_cost(sim, ticks, NULL) || tick_cost(sim, ticks, journal);
+	unlink(journal);
+	return rc || reaction(sim);
 }

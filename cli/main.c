@@ -18,7 +18,8 @@
  * that returns a policy table or defines a global tick is a policy: the
  * tick loop runs it (lua/run.c) until --duration, SIGINT or SIGTERM, then
  * the report.  -i (or no script on a terminal) opens the REPL instead.
- * Whatever happens (error, SIGINT, SIGTERM) every frozen task is thawed and
+ * Whatever happens (error, SIGINT, SIGTERM, any signal that can be caught
+ * but SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) every frozen task is thawed and
  * the host closed before exit, so a simulator is never left running.  This
  * is the top of the tree: it chooses the kinds of host by name through
  * runtime/host, starts runtime/sched, and runs lua/ and repl/ on them.
@@ -27,6 +28,7 @@
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,7 @@
 #include "host/host.h"
 #include "lua/policy.h"
 #include "lua/run.h"
+#include "lua/watchdog.h"
 #include "lua/xds.h"
 #include "repl/repl.h"
 #include "sched/sched.h"
@@ -61,7 +64,7 @@ static struct xds_sched *sched;
 static FILE *trace_file;            /* --trace, closed after the last thaw */
 static struct xds_run driver;
 static bool driver_open;
-static volatile sig_atomic_t signalled, hangup, last_signal;
+static volatile sig_atomic_t signalled, hangup, last_signal, status_asked;
 
 #define MAX_CHUNKS 256
 
@@ -351,6 +354,8 @@ static void on_signal(int sig)
 	if (signalled) {
 		if (now.tv_sec - first.tv_sec < 2)
 			return;
+		if (xds_watchdog_force(sig))
+			return;         /* it thaws, then exits */
 		if (host)
 			xds_host_kill_helpers(host);
 		_exit(128 + sig);
@@ -369,17 +374,45 @@ static void on_hangup(int sig)
 	hangup = 1;
 }
 
-/* SIGHUP reloads the policy between two ticks. */
+/* A write to a pipe nobody reads: if it is stdout (`xds-lua ... | head`),
+ * nobody wants the output any more and the run ends as on SIGTERM;
+ * any other pipe or socket only sees its write fail (EPIPE). */
+static void on_pipe(int sig)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR) && !signalled)
+		on_signal(sig);
+}
+
+static void on_status(int sig)
+{
+	(void)sig;
+	status_asked = 1;
+}
+
+/* SIGHUP reloads the policy between two ticks, SIGUSR1 prints a status
+ * there.  Every other signal that would end the process and can be caught
+ * ends it as SIGTERM does, thawing first; a closed stdout (SIGPIPE) is
+ * only a failed write.  SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT are
+ * left to kill: the state is not to be trusted then (the journal is). */
 static void catch_signals(void)
 {
+	static const int fatal[] = {
+		SIGINT, SIGTERM, SIGQUIT, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
+	};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+		sigaction(fatal[i], &sa, NULL);
 	sa.sa_handler = on_hangup;
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_status;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_pipe;
+	sigaction(SIGPIPE, &sa, NULL);
 	xds_policy_set_interrupt(&signalled);
 }
 
@@ -580,7 +613,7 @@ static int start_sched(const struct options *o, const char *journal)
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
 		.dry_run = o->dry_run,
-		.stop = &signalled, .reload = &hangup,
+		.stop = &signalled, .reload = &hangup, .status = &status_asked,
 	};
 	if (cli_observe_start(&o->obs, &ro) < 0)
 		return -1;
@@ -589,6 +622,8 @@ static int start_sched(const struct options *o, const char *journal)
 		return fail("%s", err.msg);
 	xds_run_init(&driver, host, sched, &ro);
 	driver_open = true;
+	if (xds_watchdog_start(sched, host, stderr, XDS_POLICY_DEADLINE_NS, &err) < 0)
+		return fail("%s", err.msg);
 	return 0;
 }
 
@@ -596,6 +631,7 @@ static int start_sched(const struct options *o, const char *journal)
 static void close_host(void)
 {
 	struct xds_err err = {""};
+	xds_watchdog_stop();
 	cli_observe_stop(&driver, NULL, 0, 0);
 	if (driver_open)
 		xds_run_fini(&driver);

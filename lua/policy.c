@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ struct xds_policy {
 	bool budgeted;              /* a budgeted call is running */
 	uint64_t spent;             /* instructions in this call (by HOOK_EVERY) */
 	bool killed;                /* overran: no pcall may catch it */
+	volatile sig_atomic_t overran;  /* past the wall-clock deadline (watchdog) */
 };
 
 static volatile sig_atomic_t *interrupt_flag;
@@ -143,6 +145,10 @@ static void hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (p->killed)
 		luaL_error(L, "policy stopped");       /* unwinding a pcall loop */
+	if (p->overran) {
+		p->overran = 0;
+		kill_policy(L, p, "policy overran the tick's wall-clock deadline");
+	}
 	if (p->mem_over)
 		check_memory(L, p);
 	if (!p->budgeted) {
@@ -751,6 +757,12 @@ int xds_policy_stop(struct xds_policy *p, struct xds_err *err)
 	p->mem_over = false;
 	lua_settop(p->L, 0);
 	return budgeted_call(p, p->stop_ref, 0, false, err);
+}
+
+void xds_policy_interrupt(struct xds_policy *p)
+{
+	p->overran = 1;
+	lua_sethook(p->L, hook, LUA_MASKCOUNT, 1);     /* may be called from another thread */
 }
 
 const char *xds_policy_name(const struct xds_policy *p)

@@ -22,6 +22,9 @@
 #include "util/err.h"
 
 #define XDS_POLICY_BUDGET  50000000u        /* VM instructions per call */
+/* Wall clock per call into a policy, C calls included (lua/watchdog.c):
+ * 50M instructions take well under a second; a loaded host gets slack. */
+#define XDS_POLICY_DEADLINE_NS 2000000000ULL
 #define XDS_POLICY_MEMCAP  (64u << 20)      /* bytes of the policy's state */
 
 struct xds_host;
@@ -69,6 +72,9 @@ void xds_policy_set_argv(struct xds_policy *p, int argc, char **argv, int script
 int xds_policy_tick(struct xds_policy *p, uint64_t tick, double time_s, bool dry,
 		    struct xds_err *err);
 /* Call the policy's stop() once (if it has one), under the budgets. */
+/* Stop the running call at its next VM instruction, as overrun (the
+ * watchdog, from its thread; a C call that never returns is not stopped). */
+void xds_policy_interrupt(struct xds_policy *p);
 int xds_policy_stop(struct xds_policy *p, struct xds_err *err);
 
 const char *xds_policy_name(const struct xds_policy *p);

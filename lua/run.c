@@ -19,6 +19,8 @@
 
 #include "lua/policy.h"
 #include "lua/run.h"
+#include "lua/guard.h"
+#include "lua/watchdog.h"
 #include "lua/xds_int.h"
 #include "host/host.h"
 #include "sched/sched.h"
@@ -104,12 +106,14 @@ static int refresh(void *r, struct xds_err *err)
 
 int xds_run_snapshot(struct xds_run *r, struct xds_err *err)
 {
+	xds_guard_lock();
 	int rc = r->sched ? xds_sched_snapshot(r->sched, err) : xds_host_snapshot(r->host, err);
 	for (int i = 0; i < r->nr_states; i++) {
 		struct xds_lstate *s = xds_lua_state(r->states[i]);
 		if (s)
 			s->fresh = true;
 	}
+	xds_guard_unlock();
 	return rc;
 }
 
@@ -180,7 +184,10 @@ int xds_run_load(struct xds_run *r, const char *path, int nargs, char **args,
 
 static int thaw_all(struct xds_run *r, struct xds_err *err)
 {
-	return r->sched ? xds_sched_thaw_all(r->sched, err) : 0;
+	xds_guard_lock();
+	int rc = r->sched ? xds_sched_thaw_all(r->sched, err) : 0;
+	xds_guard_unlock();
+	return rc;
 }
 
 int xds_run_unload(struct xds_run *r, struct xds_err *err)
@@ -241,6 +248,10 @@ int xds_run_reload(struct xds_run *r, struct xds_err *err)
 static void maybe_reload(struct xds_run *r)
 {
 	struct xds_err err = {""};
+	if (r->opt.status && *r->opt.status) {
+		*r->opt.status = 0;
+		xds_run_print_status(r, stderr);
+	}
 	if (!r->opt.reload || !*r->opt.reload)
 		return;
 	*r->opt.reload = 0;
@@ -255,7 +266,8 @@ static void maybe_reload(struct xds_run *r)
 
 static bool signalled(const struct xds_run *r)
 {
-	return (r->opt.stop && *r->opt.stop) || (r->opt.reload && *r->opt.reload);
+	return (r->opt.stop && *r->opt.stop) || (r->opt.reload && *r->opt.reload) ||
+	       (r->opt.status && *r->opt.status);
 }
 
 static uint64_t mono_ns(void)
@@ -270,7 +282,11 @@ static uint64_t mono_ns(void)
 static int policy_tick(struct xds_run *r, struct xds_err *err)
 {
 	uint64_t t0 = mono_ns();
+	xds_watchdog_enter_policy(r->policy);
 	int rc = xds_policy_tick(r->policy, r->ticks, host_time(r), false, err);
+	if (xds_watchdog_leave_policy())
+		rc = xds_fail(err, "the tick overran its deadline (%llu ms)",
+			      (unsigned long long)(XDS_POLICY_DEADLINE_NS / 1000000));
 	if (r->sched)
 		xds_sched_add_policy_ns(r->sched, mono_ns() - t0);
 	return rc;
@@ -328,7 +344,9 @@ int xds_run_tick(struct xds_run *r, struct xds_err *err)
 		return xds_fail(err, "a tick is already running");
 	r->busy = true;
 	r->last_tick_ns = 0;
+	xds_guard_lock();
 	int rc = tick(r, err);
+	xds_guard_unlock();
 	r->busy = false;
 	if (rc == 0 && r->opt.on_tick)
 		r->opt.on_tick(r->opt.tick_ctx, r);
@@ -432,16 +450,6 @@ static int l_run(lua_State *L)
 	return 1;
 }
 
-static const char *hold_name(enum xds_hold h)
-{
-	switch (h) {
-	case XH_PENDING: return "pending";
-	case XH_DESCHED: return "desched";
-	case XH_FROZEN:  return "frozen";
-	default:         return "none";
-	}
-}
-
 static int l_frozen(lua_State *L)
 {
 	struct xds_run *r = xds_lua_upstate(L)->run;
@@ -459,7 +467,7 @@ static int l_frozen(lua_State *L)
 		lua_setfield(L, -2, "pid");
 		lua_pushlstring(L, h->comm, strnlen(h->comm, sizeof h->comm));
 		lua_setfield(L, -2, "comm");
-		lua_pushstring(L, hold_name(h->hold));
+		lua_pushstring(L, xds_run_hold_name(h->hold));
 		lua_setfield(L, -2, "hold");
 		lua_pushboolean(L, h->want);
 		lua_setfield(L, -2, "want");
@@ -503,6 +511,7 @@ static int l_stats(lua_State *L)
 	push_phase(L, "apply", &st.apply);
 	push_phase(L, "tick", &st.tick);
 	push_phase(L, "pauses", &st.pause);
+	push_phase(L, "late", &st.late);
 	set_int(L, "freezes", st.freezes);
 	set_int(L, "thaws", st.thaws);
 	set_int(L, "retries", st.retries);
@@ -566,7 +575,9 @@ int xds_run_apply(struct xds_run *r, struct xds_err *err)
 		return xds_fail(err, "no scheduler (xds-lua without a host?)");
 	if (r->busy)
 		return xds_fail(err, "a tick is running");
+	xds_guard_lock();
 	int rc = xds_sched_apply(r->sched, err);
+	xds_guard_unlock();
 	expire_states(r);
 	return rc;
 }

@@ -42,6 +42,7 @@ struct xds_run_opts {
 	volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM: end a run */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP: reload between ticks */
 	bool dry_run;                   /* for the report: nothing was changed */
+	volatile sig_atomic_t *status;  /* set by SIGUSR1: a status on log between ticks */
 };
 
 /* The report's format (docs/report.md): raised when a field changes meaning
@@ -122,6 +123,11 @@ void xds_run_forget(struct xds_run *r, lua_State *L);
  * thaw every task held, *n receiving how many were held or wished. */
 struct xds_run *xds_run_of(lua_State *L);
 int xds_run_apply(struct xds_run *r, struct xds_err *err);
+
+/* The status (status.c): guests, held tasks, tick figures, on f. */
+void xds_run_print_status(struct xds_run *r, FILE *f);
+/* "none", "pending", "desched", "frozen" */
+const char *xds_run_hold_name(int hold);
 int xds_run_thaw_all(struct xds_run *r, int *n, struct xds_err *err);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <lauxlib.h>
 
+#include "lua/guard.h"
 #include "lua/xds_int.h"
 #include "sched/sched.h"
 #include "util/utf8.h"
@@ -88,7 +89,12 @@ static void push_state(lua_State *L, char state)
 
 bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
 {
-	return s->sched && xds_sched_is_frozen(s->sched, guest, t->addr);
+	if (!s->sched)
+		return false;
+	xds_guard_lock();
+	bool frozen = xds_sched_is_frozen(s->sched, guest, t->addr);
+	xds_guard_unlock();
+	return frozen;
 }
 
 static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
@@ -170,7 +176,11 @@ static int task_wish(lua_State *L, bool freeze)
 	if (!sched)
 		return luaL_error(L, "task:%s(): no scheduler (xds-lua without a host?)",
 				  freeze ? "freeze" : "thaw");
-	if (xds_sched_request_why(sched, guest, t, freeze, why, &err) < 0)
+	xds_guard_lock();
+	int rc = xds_guard_stopped() ? xds_fail(&err, "the policy is stopped (deadline)")
+		: xds_sched_request_why(sched, guest, t, freeze, why, &err);
+	xds_guard_unlock();
+	if (rc < 0)
 		return luaL_error(L, "%s: %s", luaL_tolstring(L, 1, NULL), err.msg);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include <lauxlib.h>
 
+#include "lua/guard.h"
 #include "lua/xds.h"
 #include "lua/xds_int.h"
 #include "util/json.h"
@@ -131,7 +132,10 @@ static int xds_advance(lua_State *L)
 		return 0;
 	}
 	struct xds_err err = {""};
-	if (xds_host_wait_until(s->host, xds_host_now(s->host) + ns, &err) < 0)
+	xds_guard_lock();
+	int rc = xds_host_wait_until(s->host, xds_host_now(s->host) + ns, &err);
+	xds_guard_unlock();
+	if (rc < 0)
 		return luaL_error(L, "xds.advance: %s", err.msg);
 	return 0;
 }
@@ -216,7 +220,9 @@ static int xds_control(lua_State *L)
 		args = args_json(L, 1);
 	}
 	struct xds_err err = {""};
+	xds_guard_lock();
 	json_t *r = xds_host_control(s->host, name, args, &err);
+	xds_guard_unlock();
 	json_decref(args);
 	if (!r)
 		return luaL_error(L, "%s: %s", name, err.msg);

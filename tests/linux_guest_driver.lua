@@ -30,6 +30,7 @@
 --                             the ticks when each higher class wanted the
 --                             CPU (runnable: queued, running or frozen)
 --   load POLICY ARG...        xds.load;  unload: xds.unload
+--   stats                     the tick's figures (xds.stats), one line
 --   quit                      ends; xds-lua thaws what is still held
 -- Stops by itself after DRV_LIFETIME seconds (default 600).
 local cmd_path, out_path = assert(DRV_CMD), assert(DRV_OUT)
@@ -214,6 +215,11 @@ function verbs.sample(a) return sample(tonumber(a[1]), { table.unpack(a, 2) }) e
 function verbs.load(a) return true, xds.load(table.unpack(a)) end
 function verbs.unload() return true, tostring(xds.unload()) end
 function verbs.quit() quit = true return true, "bye" end
+function verbs.stats()
+  local st = xds.stats()
+  return true, string.format("tick mean %.3f max %.3f ms; late mean %.3f max %.3f ms over %d ticks; pause max %.3f ms",
+    st.tick.mean, st.tick.max, st.late.mean, st.late.max, st.late.count, st.pauses.max)
+end
 
 local function run_line(line)
   local n, verb, rest = line:match("^(%d+)%s+(%S+)%s*(.*)$")

@@ -19,7 +19,12 @@
 # host take its CPU away), also read from their ps (TICKS) and printed with
 # the QEMU processes' host CPU time as diag lines.  At the end every task is
 # thawed (the guests' ps show each progressing) and neither log has a WARN,
-# BUG, Oops or "psi: inconsistent".  Skips without qemu, xds-lua or kernel.
+# BUG, Oops or "psi: inconsistent".  With XDS_PAPER_UNDER_LOAD=1 the
+# policy's 20 s are sampled again on a loaded host (issue 14, point 6: a
+# host that needs this scheduler is busy): one `nice -n 19` busy loop per
+# host CPU, started by the test, and the same < 5 % must hold; it does not
+# yet (ticks start tens of ms late under load), so it is not run by
+# default.  Skips without qemu, xds-lua or kernel.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${XDS_BUILD:-build}
@@ -106,6 +111,21 @@ w=$(gain "$r" top2 2) k=$(gain "$r" top2 3)
 ok $? "with the policy, while web wants the CPU and db does not, bkup gains ${k:-?} ms, < 5 % of web's ${w:-?} ms"
 [ "$PS_BKUP" -lt $((ps_none / 2)) ]
 ok $? "the guest's own ps agrees: bkup got $PS_BKUP ticks with the policy against $ps_none without"
+
+diag "the tick: $(drv stats 2>/dev/null)"
+# the same under host load: a busy loop per CPU, at the lowest priority
+if [ -n "${XDS_PAPER_UNDER_LOAD:-}" ]; then
+	hogs=
+	for _ in $(seq "$(nproc)"); do nice -n 19 sh -c 'while :; do :; done' & hogs="$hogs $!"; done
+	r=$(drv "sample 20 $classes" 60); ok $? "20 s with global_priority.lua sampled under $(nproc) busy loops" || diag "$r"
+	# shellcheck disable=SC2086
+	kill $hogs 2>/dev/null; wait $hogs 2>/dev/null
+	diag "under load, ms gained by db,web,bkup while the top wanting class was none/db/web/bkup: $r"
+	diag "under load, the tick: $(drv stats 2>/dev/null)"
+	w=$(gain "$r" top2 2) k=$(gain "$r" top2 3)
+	[ -n "$w" ] && [ "$w" -ge 500 ] && [ $((20 * ${k:-0})) -lt "$w" ]
+	ok $? "under host load, while web wants the CPU and db does not, bkup gains ${k:-?} ms, < 5 % of web's ${w:-?} ms"
+fi
 
 r=$(drv unload); ok $? "the policy unloads ($r)"
 drv quit 10 >/dev/null

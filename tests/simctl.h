@@ -201,6 +201,18 @@ static inline int simctl_start(struct simctl *sc, const char *scenario, const ch
 	return 0;
 }
 
+/* --qemu NAME:... for domain dom of the simulator, its profile from the
+ * simulator binary's DWARF and the domain's System.map. */
+static inline const char *simctl_qemu_spec(const struct simctl *sc, const char *name, const char *dom,
+					   char *buf, size_t n)
+{
+	char sim[256];
+	simctl_bin("xds-sim", sim, sizeof sim);
+	snprintf(buf, n, "%s:ram=%s/%s.ram,qmp=%s/%s.qmp,vmlinux=%s,sysmap=%s/%s.System.map", name, sc->dir, dom,
+		 sc->dir, dom, sim, sc->dir, dom);
+	return buf;
+}
+
 /* A domain's own QMP socket (stop, cont, query-status, HMP); caller closes. */
 static inline struct qmp *simctl_domain(struct simctl *sc, const char *name, struct xds_err *err)
 {
@@ -274,6 +286,16 @@ static inline int64_t simctl_task_int(const json_t *tasks, const char *dom, cons
 				      const char *field)
 {
 	return simctl_int(simctl_task(tasks, dom, comm), field);
+}
+
+/* One field of one task of the ground truth now, or -1. */
+static inline int64_t simctl_truth(struct simctl *sc, const char *dom, const char *comm, const char *field)
+{
+	struct xds_err err;
+	json_t *j = simctl_tasks(sc, &err);
+	int64_t v = j ? simctl_task_int(j, dom, comm, field) : -1;
+	json_decref(j);
+	return v;
 }
 
 /* 1 when one of x-sim-status's messages contains every one of the strings

@@ -2,8 +2,8 @@
 #   . "$(dirname "$0")/tap.sh" NAME [sim]
 # It moves to the repository's root, names the build (B, X = xds-lua),
 # makes a private temporary folder T removed at exit, and gives ok() and
-# show() for TAP.  With "sim", the test is skipped unless xds-sim is built
-# too; without, unless xds-lua is.
+# show() for TAP (need, own_sim and sim_spec below).  With "sim", the
+# test is skipped unless xds-sim is built too; without, unless xds-lua is.
 cd "$(dirname "$0")/.." || exit 1
 B=${XDS_BUILD:-build}
 X="$B/xds-lua"
@@ -16,3 +16,17 @@ if [ ! -x "$X" ] || { [ "${2:-}" = sim ] && [ ! -x "$B/xds-sim" ]; }; then
 fi
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 show() { sed 's/^/#   /' "$@" | head -20; }
+# need CMD: skip the whole test unless CMD is installed
+need() { command -v "$1" >/dev/null || { echo "1..0 # SKIP $1 is not installed"; exit 0; }; }
+# own_sim: xds-sim on the paper's scenario in real time, on its own in
+# $D (= $T/sim), stopped at exit; sim_spec NAME: the --qemu spec of its
+# domain NAME (profile from the simulator's DWARF)
+own_sim() {
+	D="$T/sim"
+	mkdir "$D"
+	"$B/xds-sim" sim/scenarios/paper.lua --dir "$D" --realtime >"$T/sim.out" 2>"$T/sim.err" &
+	sim=$!
+	trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$T"' EXIT
+	for _ in $(seq 100); do grep -q ready "$T/sim.out" && break; sleep 0.1; done
+}
+sim_spec() { echo "$1:ram=$D/$1.ram,qmp=$D/$1.qmp,vmlinux=$B/xds-sim,sysmap=$D/$1.System.map"; }

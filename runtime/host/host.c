@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "host/host_int.h"
+#include "util/log.h"
 
 static const struct host_kind *const kinds[] = {
 	&host_kind_sim, &host_kind_qemu, &host_kind_xen, &host_kind_static,
@@ -141,7 +142,15 @@ int xds_host_snapshot(struct xds_host *h, struct xds_err *err)
 				snprintf(g->error, sizeof g->error, "%s", e.msg);
 			continue;
 		}
-		if (lx_snapshot(g->lx, &g->snap, &e)) {
+		lx_set_deadline(g->lx, mono_ns() + XDS_GUEST_BUDGET_NS);
+		int rc = lx_snapshot(g->lx, &g->snap, &e);
+		bool over = rc && lx_past_deadline(g->lx);
+		lx_set_deadline(g->lx, 0);
+		if (over && !g->over_budget)
+			xds_log(XDS_LOG_WARNING, "%s: %s; skipped this tick, retried on the next "
+				"(said once until it fits again)", g->name, e.msg);
+		g->over_budget = over;
+		if (rc) {
 			snprintf(g->error, sizeof g->error, "%s", e.msg);
 			if (first < 0)
 				first = i;

@@ -28,6 +28,7 @@ struct xds_guest {
 	struct lx_snapshot snap;    /* the latest snapshot */
 	struct lx_snapshot fixed;   /* static: the snapshot it was given */
 	char error[512];            /* why the latest snapshot failed, or "" */
+	bool over_budget;           /* the latest snapshot ran past XDS_GUEST_BUDGET_NS */
 	char spec[1024];            /* how to attach it again */
 };
 

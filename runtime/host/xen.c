@@ -8,7 +8,11 @@
  * (with the KASLR slide search) in the guest, so the first profile whose
  * banner is found is the guest's kernel.  A domain no profile fits is
  * reported in the log once per reason and tried again on the next rescan,
- * since a booting kernel fits only once it is up.  Guests whose domain left the
+ * since a booting kernel fits only once it is up: after 1 s, then twice as
+ * long each time up to a minute, and at once when the profiles change.
+ * The profiles are loaded once and again only when the directory's mtime
+ * changes (a profile added, removed or replaced by rename; an edit in
+ * place is not seen).  Guests whose domain left the
  * list are detached and removed.  Leaves to others: when to rescan (the
  * tick loop), freezing and the journal (a dropped guest's entries are the
  * journal's to drop).
@@ -21,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "util/log.h"
 #include "backend/xen.h"
@@ -28,16 +34,55 @@
 
 #define XEN_PROFILE_DIR "/etc/xds/profiles"
 
-struct xen_host {
-	struct backend *be;
-	char profile_dir[PATH_MAX];
-};
+#define XEN_RETRY_FIRST_NS 1000000000ULL          /* a domain no profile fits: again after */
+#define XEN_RETRY_MAX_NS   60000000000ULL         /* and at most this far apart */
 
 struct xen_profiles {
 	struct profile *p;
 	int n;
 	const char *dir;
 };
+
+/* A domain left alone: when to try it again. */
+struct xen_retry {
+	int id;
+	uint64_t next_ns, step_ns;
+};
+
+struct xen_host {
+	struct backend *be;
+	char profile_dir[PATH_MAX];
+	struct xen_profiles ps;         /* loaded once, again when the folder changes */
+	bool loaded;
+	struct timespec mtime;          /* the folder's, when ps was loaded */
+	struct xen_retry retry[XDS_MAX_GUESTS];
+	int nr_retry;
+};
+
+static uint64_t xen_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct xen_retry *xen_retry_of(struct xen_host *x, int id, bool add)
+{
+	for (int i = 0; i < x->nr_retry; i++)
+		if (x->retry[i].id == id)
+			return &x->retry[i];
+	if (!add || x->nr_retry == XDS_MAX_GUESTS)
+		return NULL;
+	x->retry[x->nr_retry] = (struct xen_retry){ .id = id };
+	return &x->retry[x->nr_retry++];
+}
+
+static void xen_retry_forget(struct xen_host *x, int id)
+{
+	struct xen_retry *r = xen_retry_of(x, id, false);
+	if (r)
+		*r = x->retry[--x->nr_retry];
+}
 
 /*
  * Each message is printed once per process: a domain left alone is tried
@@ -192,10 +237,11 @@ static int xen_drop_gone(struct xds_host *h, const struct be_dom *doms, int n)
 	return dropped;
 }
 
-static int xen_scan(struct xds_host *h, struct backend *be,
-		    const struct xen_profiles *ps, int *changed,
-		    struct xds_err *err)
+static int xen_scan(struct xds_host *h, struct xen_host *x, const struct xen_profiles *ps,
+		    int *changed, struct xds_err *err)
 {
+	struct backend *be = x->be;
+	uint64_t now = xen_mono_ns();
 	struct be_dom doms[XDS_MAX_GUESTS];
 	int n = be_list(be, doms, XDS_MAX_GUESTS, err);
 	if (n < 0)
@@ -205,12 +251,22 @@ static int xen_scan(struct xds_host *h, struct backend *be,
 		char why[512];
 		if (xen_guest_index(h, be, doms[k].id) >= 0)
 			continue;
+		struct xen_retry *r = xen_retry_of(x, doms[k].id, false);
+		if (r && now < r->next_ns)
+			continue;       /* left alone a moment ago: not yet */
 		if (xen_try_attach(h, be, &doms[k], ps, why, sizeof why)) {
 			xds_log(XDS_LOG_NOTICE, "xen: dom %d (%s) attached",
 				doms[k].id, doms[k].name);
+			xen_retry_forget(x, doms[k].id);
 			delta++;
 		} else {
 			xen_left_alone(&doms[k], why);
+			if ((r = xen_retry_of(x, doms[k].id, true))) {
+				r->step_ns = r->step_ns ? r->step_ns * 2 : XEN_RETRY_FIRST_NS;
+				if (r->step_ns > XEN_RETRY_MAX_NS)
+					r->step_ns = XEN_RETRY_MAX_NS;
+				r->next_ns = now + r->step_ns;
+			}
 		}
 	}
 	if (changed)
@@ -218,18 +274,37 @@ static int xen_scan(struct xds_host *h, struct backend *be,
 	return 0;
 }
 
+/* The profiles, loaded again only if the folder changed since; a change
+ * makes every domain left alone worth a try at once. */
+static int xen_current_profiles(struct xen_host *x, struct xds_err *err)
+{
+	struct stat st;
+	if (stat(x->profile_dir, &st) < 0)
+		return xds_fail(err, "xen: profile directory %s: %s", x->profile_dir, strerror(errno));
+	if (x->loaded && st.st_mtim.tv_sec == x->mtime.tv_sec && st.st_mtim.tv_nsec == x->mtime.tv_nsec)
+		return 0;
+	struct xen_profiles ps;
+	if (xen_load_profiles(x->profile_dir, &ps, err) < 0)
+		return -1;
+	free(x->ps.p);
+	x->ps = ps;
+	x->ps.dir = x->profile_dir;
+	x->loaded = true;
+	x->mtime = st.st_mtim;
+	x->nr_retry = 0;
+	return 0;
+}
+
 static int xen_rescan(struct xds_host *h, void *priv, int *changed, struct xds_err *err)
 {
 	struct xen_host *x = priv;
-	struct xen_profiles ps;
 	if (changed)
 		*changed = 0;
 	if (!x)
 		return 0;
-	if (xen_load_profiles(x->profile_dir, &ps, err) < 0)
+	if (xen_current_profiles(x, err) < 0)
 		return xds_err_wrap(err, "xen");
-	int rc = xen_scan(h, x->be, &ps, changed, err);
-	free(ps.p);
+	int rc = xen_scan(h, x, &x->ps, changed, err);
 	return rc < 0 ? xds_err_wrap(err, "xen") : 0;
 }
 
@@ -275,8 +350,10 @@ static int xen_reattach(struct xds_host *h, void **priv, const char *name, const
 static void xen_close(void *priv)
 {
 	struct xen_host *x = priv;
-	if (x)
+	if (x) {
 		be_close(x->be);
+		free(x->ps.p);
+	}
 	free(x);
 }
 

@@ -151,4 +151,3 @@ int lx_nr_cpus(const struct lx_guest *g)
 {
 	return g->nr_cpus;
 }
-

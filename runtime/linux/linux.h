@@ -105,6 +105,22 @@ int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
 void lx_begin(struct lx_guest *g);
 int lx_commit(struct lx_guest *g, struct xds_err *err);
 
+/* From now until the next call, walks of g (task list, trees) fail once
+ * CLOCK_MONOTONIC passes deadline_ns (0: no deadline), with a message
+ * that says so; lx_past_deadline tells such a failure from others. */
+void lx_set_deadline(struct lx_guest *g, uint64_t deadline_ns);
+bool lx_past_deadline(const struct lx_guest *g);
+
+/* Called before each write into g's memory with the bytes it replaces, so
+ * that a process killed between two writes of a batch can be undone from
+ * the log by the next run (lx_restore); a failing log stops the write.
+ * fn NULL: none. */
+typedef int (*lx_write_log_fn)(void *ctx, uint64_t va, unsigned len, uint64_t old);
+void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx);
+/* Put len (1 to 8) bytes of val back at va, unlogged: replaying the
+ * undo log of a batch a crash cut short, the guest paused. */
+int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t val, struct xds_err *err);
+
 /* Wake the idle CPUs (vCPUs) that committed changes asked to reschedule
  * since the last call, where the backend can (be_kick): a task made
  * runnable there would otherwise wait for the CPU's next interrupt.  Call

@@ -53,9 +53,17 @@ struct lx_guest {
 	uint64_t pco[XDS_MAX_CPUS];     /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
+	lx_write_log_fn write_log;      /* before each write (lx_set_write_log) */
+	uint64_t deadline_ns;           /* lx_set_deadline; 0: none */
+	bool past_deadline;             /* a walk stopped at it */
+	void *write_log_ctx;
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
 	uint64_t kick[LX_CPU_WORDS];
 };
+
+/* Every XDS_BUDGET_CHECK_EVERY nodes of a walk: -1 with err once the
+ * guest's deadline passed. */
+int lx_check_deadline(struct lx_guest *g, int nodes, struct xds_err *err);
 
 static inline bool lx_kernel_addr(uint64_t va)
 {

@@ -93,6 +93,8 @@ static int collect(struct lx_shadow *sh, enum profile_field_id key, uint64_t nod
 	if (depth > XDS_MAX_RB_HEIGHT || sh->n >= XDS_MAX_TREE_NODES)
 		return xds_fail(err, "cfs_rq %#llx: tree deeper than %d or larger than %d (a cycle?)",
 				(unsigned long long)sh->cfs, XDS_MAX_RB_HEIGHT, XDS_MAX_TREE_NODES);
+	if (lx_check_deadline(g, sh->n + 1, err))
+		return xds_err_wrap(err, "cfs_rq %#llx", (unsigned long long)sh->cfs);
 	if (!lx_kernel_addr(node))
 		return xds_fail(err, "cfs_rq %#llx: tree node %#llx is not a kernel address",
 				(unsigned long long)sh->cfs, (unsigned long long)node);

@@ -43,6 +43,8 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 		uint64_t node = p.tasks_next;
 		if (s->nr_tasks >= XDS_MAX_TASKS)
 			return xds_fail(err, "task list longer than %d entries (a cycle?)", XDS_MAX_TASKS);
+		if (lx_check_deadline(g, s->nr_tasks + 1, err))
+			return xds_err_wrap(err, "task list");
 		if (!lx_kernel_addr(node))
 			return xds_fail(err, "task list: entry after %#llx points to %#llx",
 					(unsigned long long)expect_prev, (unsigned long long)node);
@@ -132,6 +134,8 @@ static int walk_node(struct tree_walk *w, uint64_t node, int depth, int level)
 				XDS_MAX_RB_HEIGHT, (unsigned long long)node);
 	if (++w->visited > w->s->nr_tasks + XDS_MAX_TREE_GROUP_NODES)
 		return xds_fail(w->err, "CPU %d: CFS tree has more nodes than tasks", w->rq->cpu);
+	if (lx_check_deadline(w->g, w->visited, w->err))
+		return xds_err_wrap(w->err, "CPU %d: CFS tree", w->rq->cpu);
 	if (!lx_kernel_addr(node) || read_ptr(w, node, F_RB_LEFT, &left) || read_ptr(w, node, F_RB_RIGHT, &right))
 		return xds_fail(w->err, "CPU %d: bad rb_node %#llx", w->rq->cpu, (unsigned long long)node);
 	if (walk_node(w, left, depth + 1, level) || visit_entity(w, node, level))

@@ -9,7 +9,15 @@
  * The checks of what the words mean (trees, counts) are the scheduler
  * family's, and which words to write is the callers'; this file knows no
  * kernel object but list_head.
+ *
+ * Fault injection (tests/unit/test_fault_kill.c; inert unless set):
+ * XDS_FAULT_KILL_AFTER_WRITES=N makes the process raise SIGKILL right
+ * after its N-th write into a guest (undo writes included), so that a
+ * crash at any point of a batch, between a write and its read-back
+ * included, can be tried; XDS_FAULT_LOSE_WRITE=N drops the N-th write
+ * (undo writes not counted), which only the read-back can catch.
  */
+#include <signal.h>
 #include <stdlib.h>
 
 #include "linux/linux_int.h"
@@ -34,12 +42,57 @@ static int txn_log(struct lx_txn *tx, const struct lx_write *w, struct xds_err *
 	return 0;
 }
 
+/* A positive number from the environment, else 0 (read once per name). */
+static long fault_env(const char *name, long *cache)
+{
+	if (*cache == -1) {
+		const char *v = getenv(name);
+		*cache = v && *v ? strtol(v, NULL, 10) : 0;
+		if (*cache < 0)
+			*cache = 0;
+	}
+	return *cache;
+}
+
+/* Fault injection: XDS_FAULT_LOSE_WRITE=N drops the N-th write a batch
+ * makes (not its undo), as a hypervisor that lost it would; after each
+ * write XDS_FAULT_KILL_AFTER_WRITES=N raises SIGKILL at the N-th. */
+static int guest_write(struct lx_txn *tx, uint64_t va, const uint64_t *val, unsigned len, bool undo,
+		       struct xds_err *err)
+{
+	static long kill_at = -1, lose_at = -1, writes, made;
+	int rc = 0;
+	made++;
+	if (undo || fault_env("XDS_FAULT_LOSE_WRITE", &lose_at) != ++writes)
+		rc = vmem_write(tx->g->vm, va, val, len, err);    /* little-endian guest and host */
+	if (fault_env("XDS_FAULT_KILL_AFTER_WRITES", &kill_at) == made)
+		raise(SIGKILL);
+	return rc;
+}
+
 int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
 {
 	struct lx_write w = { .va = va, .val = val, .len = len };
 	if (lx_read(tx->g, va, len, &w.old, err) || txn_log(tx, &w, err))
 		return -1;
-	return vmem_write(tx->g->vm, va, &val, len, err);    /* little-endian guest and host */
+	if (tx->g->write_log && tx->g->write_log(tx->g->write_log_ctx, va, len, w.old) < 0) {
+		tx->n--;
+		return xds_fail(err, "the undo log cannot be written: not writing %#llx", (unsigned long long)va);
+	}
+	return guest_write(tx, va, &val, len, false, err);
+}
+
+void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx)
+{
+	g->write_log = fn;
+	g->write_log_ctx = ctx;
+}
+
+int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
+{
+	if (len < 1 || len > 8)
+		return xds_fail(err, "restore of %#llx: width %u", (unsigned long long)va, len);
+	return vmem_write(g->vm, va, &val, len, err);
 }
 
 int lx_txn_set(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t val,
@@ -99,7 +152,7 @@ int lx_txn_readback(const struct lx_txn *tx, struct xds_err *err)
 void lx_txn_undo(struct lx_txn *tx, int mark)
 {
 	for (int i = tx->n - 1; i >= mark; i--)
-		vmem_write(tx->g->vm, tx->w[i].va, &tx->w[i].old, tx->w[i].len, NULL);
+		guest_write(tx, tx->w[i].va, &tx->w[i].old, tx->w[i].len, true, NULL);
 	tx->n = mark < tx->n ? mark : tx->n;
 }
 

@@ -6,9 +6,12 @@
  * XDS_MAX_OBJECT_PAGES), then every field is a pointer read, so that a
  * snapshot of thousands of tasks costs a few walks per task.  Both check
  * that the address is a kernel one and the width an integer's; which
- * fields to read is the callers'.
+ * fields to read is the callers'.  The guest's deadline for a tick
+ * (lx_set_deadline) is here too: the walks look at it as they read.
  */
 #include <string.h>
+
+#include <time.h>
 
 #include "linux/linux_int.h"
 
@@ -82,4 +85,31 @@ const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bo
 	memcpy(bounce, p, head);
 	memcpy((uint8_t *)bounce + head, v->page[fi + 1], size - head);
 	return bounce;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void lx_set_deadline(struct lx_guest *g, uint64_t deadline_ns)
+{
+	g->deadline_ns = deadline_ns;
+	g->past_deadline = false;
+}
+
+bool lx_past_deadline(const struct lx_guest *g)
+{
+	return g->past_deadline;
+}
+
+int lx_check_deadline(struct lx_guest *g, int nodes, struct xds_err *err)
+{
+	if (!g->deadline_ns || nodes % XDS_BUDGET_CHECK_EVERY || mono_ns() < g->deadline_ns)
+		return 0;
+	g->past_deadline = true;
+	return xds_fail(err, "over its time budget (%llu ms) after %d nodes",
+			(unsigned long long)(XDS_GUEST_BUDGET_NS / 1000000), nodes);
 }

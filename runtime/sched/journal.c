@@ -1,10 +1,16 @@
 /*
  * journal.c - the journal: what a crash would leave frozen.
  *
- * A text file, one line per event, synced before the change it announces:
+ * A text file, one line per event:
  * "guest NAME SPEC" (SPEC: how the host layer finds the guest again),
  * "freeze NAME ADDR PID COMM" (COMM shown by util/utf8.h: never a newline),
- * "thaw NAME ADDR PID", "gone NAME ADDR PID".
+ * "thaw NAME ADDR PID", "gone NAME ADDR PID", and around each batch
+ * "pause NAME", "undo NAME VA LEN OLD" before each write into the guest,
+ * "end NAME" once the batch is committed or undone, "resume NAME".
+ * A tick's freezes and its "pause" are synced once, before the pause; the
+ * lines written while the guest is paused are not synced (write(2) only):
+ * they outlive the process (a kill -9), not a crash of the host (see the
+ * README's safety section).
  * A run holds an exclusive lock on it; a clean end empties it.  Reading it
  * back after a crash is recover.c's.
  */
@@ -58,19 +64,32 @@ int journal_open(const char *path, struct xds_err *err)
 	return fd;
 }
 
-int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+static int vput(struct xds_sched *s, struct xds_err *err, const char *fmt, va_list ap)
 {
-	if (s->journal_fd < 0)
-		return 0;
 	char line[JOURNAL_LINE];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0 || n >= (int)sizeof line - 1)
 		return xds_fail(err, "journal: line too long");
 	line[n++] = '\n';
-	if (write(s->journal_fd, line, (size_t)n) != n || fdatasync(s->journal_fd))
+	if (write(s->journal_fd, line, (size_t)n) != n)
+		return xds_fail(err, "journal %s: %s", s->opt.journal, errno ? strerror(errno) : "short write");
+	return 0;
+}
+
+int journal_put(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+{
+	if (s->journal_fd < 0)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vput(s, err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int journal_sync(struct xds_sched *s, struct xds_err *err)
+{
+	if (s->journal_fd >= 0 && fdatasync(s->journal_fd))
 		return xds_fail(err, "journal %s: %s", s->opt.journal, strerror(errno));
 	return 0;
 }

@@ -5,9 +5,11 @@
  * again, and per task the last event (frozen or not).  Each guest that
  * still has frozen tasks is used where this run has it attached, else
  * attached anew through the host layer; the tasks are thawed while it is
- * paused, retried a little while a lock is held.  A guest that is gone for
- * good took its tasks with it; one that cannot be reached now keeps them,
- * and the journal with it.
+ * paused, retried a little while a lock is held.  A batch that the crash
+ * cut short ("pause" and "undo" lines with no "end") is undone first, from
+ * its undo lines, newest first; a guest the crashed run left paused is
+ * resumed.  A guest that is gone for good took its tasks with it; one that
+ * cannot be reached now keeps them, and the journal with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +31,21 @@ struct jentry {
 	bool frozen;
 };
 
+struct jwrite {
+	uint64_t va, old;
+	unsigned len;
+};
+
+/* Per guest: a pause of ours never ended, the writes of a batch never ended. */
+struct jpause {
+	bool paused;
+	struct jwrite *w;
+	int n;
+};
+
 struct journal {
 	char names[XDS_MAX_GUESTS][XDS_MAX_GUEST_NAME], specs[XDS_MAX_GUESTS][1024];
+	struct jpause pause[XDS_MAX_GUESTS];
 	int nr_guests;
 	struct jentry *e;
 	int n;
@@ -53,6 +68,52 @@ static struct jentry *entry_of(struct journal *j, const char *name, uint64_t add
 	return e;
 }
 
+static struct jpause *pause_of(struct journal *j, const char *name)
+{
+	for (int i = 0; i < j->nr_guests; i++)
+		if (!strcmp(j->names[i], name))
+			return &j->pause[i];
+	return NULL;
+}
+
+static void free_journal(struct journal *j)
+{
+	for (int i = 0; i < j->nr_guests; i++)
+		free(j->pause[i].w);
+	free(j->e);
+	j->e = NULL;
+}
+
+/* "pause", "undo", "end", "resume": 1 if line is one (0 if not), -1 out of memory. */
+static int pause_line(struct journal *j, const char *line)
+{
+	char name[XDS_MAX_GUEST_NAME], word[8];
+	unsigned long long va, old;
+	unsigned len;
+	struct jpause *p;
+	if (sscanf(line, "undo %63s %llx %u %llx", name, &va, &len, &old) == 4) {
+		if (!(p = pause_of(j, name)))
+			return 1;
+		struct jwrite *w = realloc(p->w, (size_t)(p->n + 1) * sizeof *w);
+		if (!w)
+			return -1;
+		p->w = w;
+		p->w[p->n++] = (struct jwrite){ va, old, len };
+		return 1;
+	}
+	if (sscanf(line, "%7s %63s", word, name) != 2 || strchr(line + strlen(word) + 1 + strlen(name), ' ') ||
+	    (strcmp(word, "pause") && strcmp(word, "end") && strcmp(word, "resume")))
+		return 0;
+	if (!(p = pause_of(j, name)))
+		return 1;
+	if (word[0] == 'p')
+		p->paused = true;
+	if (word[0] == 'r')
+		p->paused = false;
+	p->n = 0;               /* a new batch, or the last one ended */
+	return 1;
+}
+
 static int read_journal(const char *path, struct journal *j, struct xds_err *err)
 {
 	memset(j, 0, sizeof *j);
@@ -65,8 +126,11 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 		line[strcspn(line, "\n")] = 0;
 		char name[XDS_MAX_GUEST_NAME];
 		unsigned long long addr;
-		int pid, off = 0;
-		if (sscanf(line, "guest %63s %n", name, &off) == 1 && off && j->nr_guests < XDS_MAX_GUESTS) {
+		int pid, off = 0, pl;
+		if ((pl = pause_line(j, line))) {
+			if (pl < 0)
+				rc = xds_fail(err, "out of memory");
+		} else if (sscanf(line, "guest %63s %n", name, &off) == 1 && off && j->nr_guests < XDS_MAX_GUESTS) {
 			snprintf(j->names[j->nr_guests], XDS_MAX_GUEST_NAME, "%s", name);
 			snprintf(j->specs[j->nr_guests++], 1024, "%s", line + off);
 		} else if (sscanf(line, "freeze %63s %llx %d", name, &addr, &pid) == 3 ||
@@ -82,11 +146,22 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 		}
 	}
 	fclose(f);
-	if (rc) {
-		free(j->e);
-		j->e = NULL;
-	}
+	if (rc)
+		free_journal(j);
 	return rc;
+}
+
+/* A batch cut short: its writes undone, newest first (the guest paused). */
+static void undo_batch(struct lx_guest *lx, const char *name, struct jpause *p)
+{
+	struct xds_err e;
+	int failed = 0;
+	for (int i = p->n - 1; i >= 0; i--)
+		failed += lx_restore(lx, p->w[i].va, p->w[i].len, p->w[i].old, &e) < 0;
+	xds_log(failed ? XDS_LOG_ERR : XDS_LOG_NOTICE,
+		"recover: %s: a batch cut short by the crash is undone (%d write(s)%s)",
+		name, p->n, failed ? ", some could not be restored" : "");
+	p->n = 0;
 }
 
 /* Thaw the journal's tasks of guest g, paused. */
@@ -96,9 +171,17 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 	bool paused = false;
 	const char *name = xds_guest_name(g);
 	struct lx_guest *lx = xds_guest_lx(g);
+	struct jpause *jp = pause_of(j, name);
 	if (!lx || xds_guest_pause(g, &paused, &e)) {
 		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, lx ? e.msg : "no kernel to thaw in");
 		return -1;
+	}
+	if (jp && jp->n)
+		undo_batch(lx, name, jp);
+	if (jp && jp->paused) {
+		paused = false;         /* the crashed run's pause: ours to end */
+		jp->paused = false;
+		xds_log(XDS_LOG_NOTICE, "recover: %s: left paused by the crashed run; resuming it", name);
 	}
 	for (int i = 0; i < j->n; i++) {
 		struct jentry *je = &j->e[i];
@@ -139,6 +222,12 @@ static int nr_listed(const struct journal *j, const char *name)
 	return n;
 }
 
+/* Something to do in guest gi: tasks held, a pause or a batch never ended. */
+static bool needs_recovery(const struct journal *j, int gi)
+{
+	return nr_listed(j, j->names[gi]) || j->pause[gi].paused || j->pause[gi].n;
+}
+
 /* Guest gi of the journal, attached anew on a host of its own. */
 static void recover_detached(struct journal *j, int gi, int *left)
 {
@@ -168,7 +257,7 @@ int recover_journal(struct xds_host *attached, const char *path, struct xds_err 
 	}
 	int left = 0;
 	for (int gi = 0; gi < j->nr_guests; gi++) {
-		if (!nr_listed(j, j->names[gi]))
+		if (!needs_recovery(j, gi))
 			continue;
 		struct xds_guest *g = attached ? xds_host_find(attached, j->names[gi], NULL) : NULL;
 		if (g && xds_guest_may_be(g, j->specs[gi]))
@@ -176,7 +265,7 @@ int recover_journal(struct xds_host *attached, const char *path, struct xds_err 
 		else
 			recover_detached(j, gi, &left);
 	}
-	free(j->e);
+	free_journal(j);
 	free(j);
 	if (left)
 		return xds_fail(err, "%d task(s) in %s could not be thawed", left, path);

@@ -146,8 +146,11 @@ fail:
 
 int xds_sched_advance(struct xds_sched *s, struct xds_err *err)
 {
-	if (xds_host_wait_until(s->host, s->start_ns + (s->stats.ticks + 1) * s->opt.tick_ns, err))
+	uint64_t due = s->start_ns + (s->stats.ticks + 1) * s->opt.tick_ns;
+	if (xds_host_wait_until(s->host, due, err))
 		return -1;
+	uint64_t now = xds_host_now(s->host);
+	phase_add(&s->stats.late, now > due ? now - due : 0);
 	s->stats.ticks++;
 	return 0;
 }
@@ -271,13 +274,7 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 {
 	struct xds_err e;
 	const char *name = gname(s, h->guest);
-	if (h->hold == XH_NONE &&
-	    journal_line(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid, comm_of(h).s)) {
-		xds_log(XDS_LOG_ERR, "%s; not freezing %s/%s[%d]", e.msg, name, comm_of(h).s, h->pid);
-		s->stats.refusals++;
-		return;
-	}
-	if (h->hold == XH_NONE)
+	if (h->hold == XH_NONE)         /* journaled before the pause (journal_batch) */
 		h->hold = XH_PENDING;
 	enum lx_hold kind = LX_HOLD_DEQUEUED;
 	int rc = lx_freeze(lx, h->addr, h->pid, &kind, &e);
@@ -291,6 +288,9 @@ static void do_freeze(struct xds_sched *s, struct lx_guest *lx, struct xds_held 
 		if (kind == LX_HOLD_DESCHED)
 			h->hold = XH_DESCHED;
 		s->stats.retries++;
+		trace_(s, h, "freeze", "retry", e.msg);
+	} else if (lx_past_deadline(lx)) {
+		s->stats.retries++;     /* the guest's time budget: next tick */
 		trace_(s, h, "freeze", "retry", e.msg);
 	} else {
 		s->stats.refusals++;
@@ -307,7 +307,7 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 	if (h->hold == XH_NONE)
 		return true;
 	int rc = lx_thaw(lx, h->addr, h->pid, &e);
-	if (rc == LX_RETRY) {
+	if (rc == LX_RETRY || (rc == LX_FAIL && lx_past_deadline(lx))) {
 		s->stats.retries++;
 		trace_(s, h, "thaw", "retry", e.msg);
 		return false;
@@ -345,8 +345,8 @@ static void drop_thawed(struct xds_sched *s, const bool *thawed)
 			s->stats.thaws++;
 			xds_log(XDS_LOG_INFO, "thawed %s/%s[%d]", gname(s, h->guest), comm_of(h).s, h->pid);
 			trace_(s, h, "thaw", "thawed", NULL);
-			journal_line(s, NULL, "thaw %s %#llx %d", gname(s, h->guest),
-				     (unsigned long long)h->addr, h->pid);
+			journal_put(s, NULL, "thaw %s %#llx %d", gname(s, h->guest),
+				    (unsigned long long)h->addr, h->pid);
 		}
 		held_drop(s, h);
 	}
@@ -359,16 +359,21 @@ static void apply_batch(struct xds_sched *s, int gi, struct lx_guest *lx,
 {
 	uint64_t freezes = s->stats.freezes;
 	lx_begin(lx);
+	lx_set_deadline(lx, mono_ns() + XDS_GUEST_BUDGET_NS);
 	for (int i = 0; i < s->nr_held; i++) {
 		struct xds_held *h = &s->held[i];
 		before[i] = h->hold;
-		if (h->guest != gi || !needs_work(h))
-			continue;
+		if (h->guest != gi || !needs_work(h) || lx_past_deadline(lx))
+			continue;       /* past the budget: the rest waits for the next tick */
 		if (h->want)
 			do_freeze(s, lx, h);
 		else
 			thawed[i] = do_thaw(s, lx, h);
 	}
+	if (lx_past_deadline(lx))
+		xds_log(XDS_LOG_WARNING, "%s: over its time budget (%llu ms) while paused; the rest of its changes "
+			"wait for the next tick", gname(s, gi), (unsigned long long)(XDS_GUEST_BUDGET_NS / 1000000));
+	lx_set_deadline(lx, 0);
 	struct xds_err e;
 	if (lx_commit(lx, &e) == LX_OK) {
 		drop_thawed(s, thawed);
@@ -382,6 +387,52 @@ static void apply_batch(struct xds_sched *s, int gi, struct lx_guest *lx,
 	for (int i = 0; i < s->nr_held; i++)
 		if (s->held[i].guest == gi)
 			s->held[i].hold = before[i];
+}
+
+/* Before the pause, one sync: the batch's new freezes, then "pause".  A
+ * new freeze the journal cannot take is not tried. */
+static void journal_batch(struct xds_sched *s, int gi)
+{
+	struct xds_err e = {""};
+	const char *name = gname(s, gi);
+	int rc = 0;
+	for (int i = 0; i < s->nr_held && !rc; i++) {
+		struct xds_held *h = &s->held[i];
+		if (h->guest == gi && h->want && h->hold == XH_NONE)
+			rc = journal_put(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid,
+					 comm_of(h).s);
+	}
+	if (rc || journal_put(s, &e, "pause %s", name) || journal_sync(s, &e))
+		for (int i = 0; i < s->nr_held; i++) {
+			struct xds_held *h = &s->held[i];
+			if (h->guest != gi || !h->want || h->hold != XH_NONE)
+				continue;
+			xds_log(XDS_LOG_ERR, "%s; not freezing %s/%s[%d]", e.msg, name, comm_of(h).s, h->pid);
+			s->stats.refusals++;
+			h->want = false;
+		}
+}
+
+/* The undo log of a batch: one journal line before each write. */
+struct undo_log {
+	struct xds_sched *s;
+	const char *name;
+	bool failed;
+};
+
+/* A line that cannot be written is said once and does not stop the write:
+ * a thaw must not wait for the journal; only a kill at that very moment
+ * would then leave the batch half done. */
+static int undo_line(void *ctx, uint64_t va, unsigned len, uint64_t old)
+{
+	struct undo_log *u = ctx;
+	struct xds_err e;
+	if (journal_put(u->s, &e, "undo %s %#llx %u %#llx", u->name, (unsigned long long)va, len,
+			(unsigned long long)old) && !u->failed) {
+		u->failed = true;
+		xds_log(XDS_LOG_ERR, "%s: %s (a crash now could not be undone)", u->name, e.msg);
+	}
+	return 0;
 }
 
 /* One pause of one guest: every change it needs, as one batch. */
@@ -399,12 +450,17 @@ static int apply_guest(struct xds_sched *s, int gi, struct xds_err *err)
 	int rc = -1;
 	if (!before || !thawed)
 		xds_fail(err, "out of memory");
-	else if (!xds_guest_pause(g, &paused_before, err)) {
+	else if (journal_batch(s, gi), !xds_guest_pause(g, &paused_before, err)) {
+		struct undo_log ul = { s, xds_guest_name(g), false };
+		lx_set_write_log(lx, s->journal_fd >= 0 ? undo_line : NULL, &ul);
 		apply_batch(s, gi, lx, before, thawed);
+		lx_set_write_log(lx, NULL, NULL);
+		journal_put(s, NULL, "end %s", xds_guest_name(g));
 		rc = paused_before ? 0 : xds_guest_resume(g, err);
 		phase_add(&s->stats.pause, mono_ns() - t0);
 		phase_add(&s->stats.guest_pause[gi], mono_ns() - t0);
 	}
+	journal_put(s, NULL, "resume %s", xds_guest_name(g));   /* the pause is no longer ours */
 	free(before);
 	free(thawed);
 	if (rc)

@@ -76,6 +76,7 @@ struct xds_stats {
 	struct xds_phase snapshot, policy, apply, tick;
 	struct xds_phase pause;         /* one entry per paused domain */
 	struct xds_phase guest_pause[XDS_MAX_GUESTS];   /* the same, per guest slot */
+	struct xds_phase late;          /* how late each tick started on the wall clock */
 	uint64_t freezes, thaws;        /* completed */
 	uint64_t retries;               /* deferred: lock held, kernel mode */
 	uint64_t refusals;              /* refused: layout, corruption, check */

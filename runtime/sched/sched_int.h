@@ -63,9 +63,13 @@ void acct_free(struct xds_sched *s);
 /* ---- journal.c ---- */
 /* Open and lock path (its folders made); the fd, or -1 with err. */
 int journal_open(const char *path, struct xds_err *err);
-/* One line, synced before it returns (no journal: nothing to do). */
-int journal_line(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
+/* One line, not synced (it outlives the process, not the host). */
+int journal_put(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+int journal_sync(struct xds_sched *s, struct xds_err *err);
+/* One line, synced before it returns (no journal: nothing to do). */
+#define journal_line(s, err, ...) \
+	(journal_put((s), (err), __VA_ARGS__) || journal_sync((s), (err)) ? -1 : 0)
 /* Start the journal anew: "guest NAME SPEC" for every live guest. */
 int journal_guests(struct xds_sched *s, struct xds_err *err);
 int journal_empty(struct xds_sched *s, struct xds_err *err);

@@ -60,4 +60,14 @@
  * gives up: a list that changes under three reads in a row is corrupt. */
 #define XDS_MAX_SNAPSHOT_TRIES 3
 
+/* Wall-clock time one guest may take per tick to be read (snapshot) and
+ * again to be changed (one batch, paused): a guest that presents 2^20
+ * tasks or tree nodes would otherwise stall every other guest and its
+ * own pause for seconds.  A 6.1 guest with a few thousand tasks reads in
+ * a few ms; one over the budget is skipped for the tick, said once, and
+ * retried on the next. */
+#define XDS_GUEST_BUDGET_NS (100ULL * 1000000ULL)
+/* How many nodes a walk reads between two looks at the clock. */
+#define XDS_BUDGET_CHECK_EVERY 256
+
 #endif

@@ -55,15 +55,12 @@ int main(void)
 		ok(0, "xds-sim --realtime starts: %s", err.msg);
 		return done_testing();
 	}
-	char lua[256], sim[256], journal[160], cache[160], s1[1024], s2[1024];
+	char lua[256], journal[160], cache[160], s1[1024], s2[1024];
 	simctl_bin("xds-lua", lua, sizeof lua);
-	simctl_bin("xds-sim", sim, sizeof sim);
 	simctl_path(&sc, "journal", journal, sizeof journal);
 	simctl_path(&sc, "cache", cache, sizeof cache);
-	snprintf(s1, sizeof s1, "U1:ram=%s/U1.ram,qmp=%s/U1.qmp,vmlinux=%s,sysmap=%s/U1.System.map", sc.dir, sc.dir,
-		 sim, sc.dir);
-	snprintf(s2, sizeof s2, "U2:ram=%s/U2.ram,qmp=%s/U2.qmp,vmlinux=%s,sysmap=%s/U2.System.map", sc.dir, sc.dir,
-		 sim, sc.dir);
+	simctl_qemu_spec(&sc, "U1", "U1", s1, sizeof s1);
+	simctl_qemu_spec(&sc, "U2", "U2", s2, sizeof s2);
 	setenv("XDG_CACHE_HOME", cache, 1);
 	fflush(stdout);
 	pid_t pid = fork();
