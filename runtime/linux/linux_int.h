@@ -24,6 +24,7 @@
 #define LX_CPU_WORDS (XDS_MAX_CPUS / 64)       /* a bitmap of CPUs */
 
 struct lx_family;
+struct by_addr;
 
 /*
  * Between lx_begin and lx_commit the changes of one pause share one write
@@ -53,6 +54,11 @@ struct lx_guest {
 	uint64_t pco[XDS_MAX_CPUS];     /* __per_cpu_offset[] */
 	uint64_t max_gfn;
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
+	/* the snapshot's tasks by address (snapshot.c), kept between snapshots,
+	 * and the last snapshot's task count, to size the next one's array */
+	struct by_addr *index;
+	uint32_t index_slots;
+	int task_hint;
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
 	uint64_t kick[LX_CPU_WORDS];
 };
@@ -119,6 +125,7 @@ struct view {
 	struct lx_guest *g;
 	uint64_t va;
 	uint32_t size;
+	const uint8_t *base;            /* the whole object, when mapped in one piece */
 	const uint8_t *page[XDS_MAX_OBJECT_PAGES];
 	struct xds_err *err;
 	bool failed;
@@ -133,6 +140,8 @@ const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bo
 static inline const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t size, void *bounce)
 {
 	if (!v->failed && off + size <= v->size) {
+		if (v->base)
+			return v->base + off;
 		uint64_t first = v->va + off;
 		const uint8_t *page = v->page[(first >> 12) - (v->va >> 12)];
 		if (page && (first & 0xfff) + size <= 0x1000)
@@ -148,9 +157,15 @@ static inline uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
 	uint64_t r = 0;
 	size = size > 8 ? 8 : size;
 	const uint8_t *p = size ? lx_view_at(v, off, size, bounce) : NULL;
-	if (p)
-		memcpy(&r, p, size);            /* little-endian guest and host */
-	return r;
+	if (!p)
+		return 0;
+	switch (size) {                 /* little-endian guest and host */
+	case 1: return *p;
+	case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+	case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+	case 8: memcpy(&r, p, 8); return r;
+	default: memcpy(&r, p, size); return r;
+	}
 }
 
 static inline int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size)

@@ -3,7 +3,8 @@
  *
  * lx_read goes through the page-table walker for each read.  A struct view
  * translates and maps the pages of one object once (at most
- * XDS_MAX_OBJECT_PAGES), then every field is a pointer read, so that a
+ * XDS_MAX_OBJECT_PAGES; in one piece when one large page holds it all),
+ * then every field is a pointer read, so that a
  * snapshot of thousands of tasks costs a few walks per task.  Both check
  * that the address is a kernel one and the width an integer's; which
  * fields to read is the callers'.
@@ -40,6 +41,16 @@ int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size,
 		return xds_fail(err, "%#llx: not a kernel address", (unsigned long long)va);
 	if (((va & 0xfff) + size + 0xfff) >> 12 > XDS_MAX_OBJECT_PAGES)
 		return xds_fail(err, "%#llx: object of %u bytes too large", (unsigned long long)va, size);
+	/* An object inside one large page (the kernel's direct map) is mapped
+	 * whole, in one piece; otherwise page by page as fields ask. */
+	uint64_t gpa, span;
+	struct xds_err probe;           /* a failure here is the fields' to report */
+	if (size && !vmem_translate_span(g->vm, va, &gpa, &span, &probe) && span >= size) {
+		size_t frames = (size_t)(((gpa & 0xfff) + size + 0xfff) >> 12);
+		const uint8_t *p = be_map(g->be, g->dom, gpa >> 12, frames, 0, &probe);
+		if (p)
+			v->base = p + (gpa & 0xfff);
+	}
 	return 0;
 }
 
@@ -64,6 +75,8 @@ const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bo
 {
 	if (v->failed)
 		return NULL;
+	if (v->base && off + size <= v->size)
+		return v->base + off;
 	if (off + size > v->size) {
 		v->failed = true;
 		xds_fail(v->err, "%#llx: field at +%u beyond the object", (unsigned long long)v->va, off);
