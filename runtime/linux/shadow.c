@@ -38,8 +38,17 @@ static int cmp_snode(const void *a, const void *b)
 
 static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
 {
-	struct lx_snode key = { .addr = addr };
-	return sh->n ? bsearch(&key, sh->v, (size_t)sh->n, sizeof key, cmp_snode) : NULL;
+	int lo = 0, hi = sh->n - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (sh->v[mid].addr == addr)
+			return &sh->v[mid];
+		if (sh->v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
 }
 
 static struct lx_snode *add(struct lx_shadow *sh, uint64_t addr, struct xds_err *err)
@@ -60,32 +69,39 @@ static void sort(struct lx_shadow *sh)
 
 /* ---- load ---- */
 
-/* The three words of an rb_node, in one read when they are adjacent. */
-static int read_node(struct lx_guest *g, uint64_t node, uint64_t w[3], struct xds_err *err)
+/* What collect reads of each entity, from se + lo: its rb_node's three
+ * words, its key and its load weight, in one view. */
+struct span {
+	uint32_t lo, size, key, weight, rb[3];
+};
+
+static void entity_span(const struct lx_guest *g, enum profile_field_id key, struct span *sp)
 {
-	uint32_t lo = lx_off(g, rb_field[0]), hi = lo;
-	for (int i = 1; i < 3; i++) {
-		uint32_t o = lx_off(g, rb_field[i]);
-		lo = o < lo ? o : lo;
-		hi = o > hi ? o : hi;
+	uint32_t rn = lx_off(g, F_SE_RUN_NODE), o[5], w[5];
+	for (int i = 0; i < 3; i++) {
+		o[i] = rn + lx_off(g, rb_field[i]);
+		w[i] = 8;
 	}
-	if (hi - lo != 16) {
-		for (int i = 0; i < 3; i++)
-			if (lx_read_field(g, node, rb_field[i], &w[i], err))
-				return -1;
-		return 0;
+	o[3] = lx_off(g, key);
+	w[3] = lx_wid(g, key);
+	o[4] = lx_off(g, F_SE_LOAD) + lx_off(g, F_LW_WEIGHT);
+	w[4] = lx_wid(g, F_LW_WEIGHT);
+	uint32_t lo = o[0], hi = o[0] + w[0];
+	for (int i = 1; i < 5; i++) {
+		lo = o[i] < lo ? o[i] : lo;
+		hi = o[i] + w[i] > hi ? o[i] + w[i] : hi;
 	}
-	uint64_t buf[3];
-	if (vmem_read(g->vm, node + lo, buf, sizeof buf, err))
-		return -1;
+	sp->lo = lo;
+	sp->size = hi - lo;
 	for (int i = 0; i < 3; i++)
-		w[i] = buf[(lx_off(g, rb_field[i]) - lo) / 8];
-	return 0;
+		sp->rb[i] = o[i] - lo;
+	sp->key = o[3] - lo;
+	sp->weight = o[4] - lo;
 }
 
 /* Every node reachable from node, in no particular order. */
-static int collect(struct lx_shadow *sh, enum profile_field_id key, uint64_t node, int depth,
-		   struct xds_err *err)
+static int collect(struct lx_shadow *sh, const struct span *sp, enum profile_field_id key, uint64_t node,
+		   int depth, struct xds_err *err)
 {
 	struct lx_guest *g = sh->g;
 	if (!node)
@@ -96,15 +112,20 @@ static int collect(struct lx_shadow *sh, enum profile_field_id key, uint64_t nod
 	if (!lx_kernel_addr(node))
 		return xds_fail(err, "cfs_rq %#llx: tree node %#llx is not a kernel address",
 				(unsigned long long)sh->cfs, (unsigned long long)node);
-	uint64_t se = node - lx_off(g, F_SE_RUN_NODE), w[3];
+	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
+	struct view v;
 	struct lx_snode *s;
-	if (read_node(g, node, w, err) || !(s = add(sh, node, err)) ||
-	    lx_read_field(g, se, key, &s->key, err) ||
-	    lx_read_field(g, se + lx_off(g, F_SE_LOAD), F_LW_WEIGHT, &s->weight, err))
+	if (lx_view_open(&v, g, se + sp->lo, sp->size, err) || !(s = add(sh, node, err)))
 		return -1;
-	memcpy(s->w, w, sizeof w);
-	memcpy(s->orig, w, sizeof w);
-	return collect(sh, key, w[RB_LEFT], depth + 1, err) || collect(sh, key, w[RB_RIGHT], depth + 1, err)
+	for (int i = 0; i < 3; i++)
+		s->w[i] = lx_view_uint(&v, sp->rb[i], 8);
+	s->key = lx_view_uint(&v, sp->key, lx_wid(g, key));
+	s->weight = lx_view_uint(&v, sp->weight, lx_wid(g, F_LW_WEIGHT));
+	if (v.failed)
+		return xds_err_wrap(err, "cfs_rq %#llx: tree node", (unsigned long long)sh->cfs);
+	memcpy(s->orig, s->w, sizeof s->w);
+	uint64_t left = s->w[RB_LEFT], right = s->w[RB_RIGHT];      /* s moves as v grows */
+	return collect(sh, sp, key, left, depth + 1, err) || collect(sh, sp, key, right, depth + 1, err)
 		? -1 : 0;
 }
 
@@ -116,7 +137,11 @@ int lx_shadow_load(struct lx_shadow *sh, struct lx_guest *g, uint64_t cfs, enum 
 	sh->cfs = cfs;
 	uint64_t base = cfs + lx_off(g, F_CFS_RQ_TASKS_TIMELINE);
 	if (lx_read_field(g, base + lx_off(g, F_RBC_ROOT), F_RB_ROOT_NODE, &sh->root, err) ||
-	    lx_read_field(g, base, F_RBC_LEFTMOST, &sh->leftmost, err) || collect(sh, key, sh->root, 0, err))
+	    lx_read_field(g, base, F_RBC_LEFTMOST, &sh->leftmost, err))
+		goto fail;
+	struct span sp;
+	entity_span(g, key, &sp);
+	if (collect(sh, &sp, key, sh->root, 0, err))
 		goto fail;
 	sort(sh);
 	for (int i = 1; i < sh->n; i++)
@@ -314,11 +339,10 @@ static int write_back(struct lx_shadow *sh, struct lx_txn *tx, uint64_t root0, u
 /* After a write-back the shadow mirrors the guest: later operations diff from here. */
 static void settle_shadow(struct lx_shadow *sh, uint64_t erased)
 {
-	if (erased) {
+	if (erased) {                   /* v stays sorted */
 		struct lx_snode *gone = find(sh, erased);
-		*gone = sh->v[sh->n - 1];
+		memmove(gone, gone + 1, (size_t)(sh->v + sh->n - (gone + 1)) * sizeof *gone);
 		sh->n--;
-		sort(sh);
 	}
 	for (int i = 0; i < sh->n; i++) {
 		memcpy(sh->v[i].orig, sh->v[i].w, sizeof sh->v[i].w);
@@ -367,11 +391,17 @@ int lx_shadow_insert(struct lx_shadows *set, struct lx_txn *tx, uint64_t cfs, ui
 {
 	struct lx_shadow *sh = get(set, cfs, err);
 	struct lx_snode *s;
-	if (!sh || presence(sh, node, false, err) || !(s = add(sh, node, err)))
+	if (!sh || presence(sh, node, false, err) || !add(sh, node, err))
 		return -1;
+	int at = sh->n - 1;             /* into its place: v stays sorted */
+	while (at > 0 && sh->v[at - 1].addr > node)
+		at--;
+	memmove(&sh->v[at + 1], &sh->v[at], (size_t)(sh->n - 1 - at) * sizeof *sh->v);
+	s = &sh->v[at];
+	memset(s, 0, sizeof *s);
+	s->addr = node;
 	s->key = key;
 	s->weight = weight;
 	s->fresh = true;
-	sort(sh);
 	return run(sh, tx, node, true, err);
 }
