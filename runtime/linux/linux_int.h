@@ -41,6 +41,27 @@ struct lx_batch {
 	uint64_t kick[LX_CPU_WORDS];    /* idle CPUs asked to reschedule */
 };
 
+/*
+ * During a snapshot, the 2 MiB of a large page (the kernel's direct map,
+ * where slab objects live) that the last view found, mapped whole: the
+ * next objects in it need no translation.  Between lx_piece_start and
+ * lx_piece_stop only, which bracket one pass with no be_flush or
+ * vmem_flush inside (a retry with fresh translations starts again).
+ */
+#define LX_PIECE 0x200000ULL
+struct lx_piece {
+	bool on;
+	uint64_t va0, len;
+	const uint8_t *host;
+};
+
+/* Where lx_task_read finds its fields (task.c), resolved once. */
+struct lx_task_layout {
+	bool done, ok;
+	uint32_t off[16];
+	uint8_t wid[16];
+};
+
 struct lx_guest {
 	struct backend *be;
 	int dom;
@@ -56,6 +77,8 @@ struct lx_guest {
 	struct lx_batch *batch;         /* between lx_begin and lx_commit */
 	/* the snapshot's tasks by address (snapshot.c), kept between snapshots,
 	 * and the last snapshot's task count, to size the next one's array */
+	struct lx_piece piece;
+	struct lx_task_layout task_layout;
 	struct by_addr *index;
 	uint32_t index_slots;
 	int task_hint;
@@ -132,6 +155,8 @@ struct view {
 };
 
 int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size, struct xds_err *err);
+void lx_piece_start(struct lx_guest *g);
+void lx_piece_stop(struct lx_guest *g);
 /* Maps what lx_view_at needs; a field that crosses a page is copied to bounce. */
 const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bounce);
 

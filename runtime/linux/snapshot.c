@@ -263,7 +263,10 @@ int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err
 	/* The guest runs while we read: a list that changed under us is read
 	 * again, with fresh translations. */
 	for (int attempt = 0; attempt < XDS_MAX_SNAPSHOT_TRIES; attempt++) {
-		if (!take(g, out, err))
+		lx_piece_start(g);
+		int rc = take(g, out, err);
+		lx_piece_stop(g);
+		if (!rc)
 			return 0;
 		lx_snapshot_free(out);
 		vmem_flush(g->vm);
