@@ -11,8 +11,11 @@
  * run queue's curr and nr_running; translation by one cached large page,
  * no check beyond what keeps the loop inside RAM).  Prints the median ns
  * per task of both and their ratio, and, with a tick count, the mean tick
- * (snapshot + a few freezes and thaws in 2 domains) per task.  Asserts
- * nothing: bench/scale.sh reads its last line.
+ * (snapshot + a few freezes and thaws in 2 domains) per task.  SCENARIO
+ * may be "qemu:SPEC" (a running QEMU guest, as xds-lua --qemu takes it):
+ * then no tick, and the pause is timed as a policy's change would take it
+ * (xds_guest_pause: query-status and stop, one QMP round trip; then cont).
+ * Asserts nothing: bench/scale.sh reads its output.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,12 +168,6 @@ __attribute__((noinline)) static int floor_walk(struct lx_guest *g, const struct
 	return n;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Mean per tick of snapshot + apply, with 3 freezes in each of 2 domains and
  * last tick's thaws, as bench/tick.c does. */
 static double tick_ns(struct xds_host *h, int ticks)
@@ -210,6 +207,44 @@ static double tick_ns(struct xds_host *h, int ticks)
 	return r;
 }
 
+static int cmp_u64(const void *a, const void *b);
+
+/* Pause and resume guest 0 n times: the median of each, in microseconds. */
+static void pause_cost(struct xds_host *h, int n)
+{
+	struct xds_err err;
+	struct xds_guest *g = xds_host_guest(h, 0);
+	uint64_t *p = malloc((size_t)n * sizeof *p), *r = malloc((size_t)n * sizeof *r);
+	int done = 0;
+	for (int i = 0; p && r && i < n; i++, done++) {
+		bool was;
+		uint64_t a = now_ns();
+		if (xds_guest_pause(g, &was, &err) || was)
+			break;
+		uint64_t b = now_ns();
+		if (xds_guest_resume(g, &err))
+			break;
+		p[i] = b - a;
+		r[i] = now_ns() - b;
+	}
+	if (done) {
+		qsort(p, (size_t)done, sizeof *p, cmp_u64);
+		qsort(r, (size_t)done, sizeof *r, cmp_u64);
+		printf("pause of %s over %d: pause %.1f us, resume %.1f us (medians), %.1f us paused at the least\n",
+		       xds_guest_name(g), done, p[done / 2] / 1e3, r[done / 2] / 1e3, (p[0] + r[0]) / 1e3);
+	} else {
+		printf("pause of %s: failed: %s\n", xds_guest_name(g), err.msg);
+	}
+	free(p);
+	free(r);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
 	const char *scenario = argc > 1 ? argv[1] : "bench/host8x500.lua";
@@ -218,12 +253,14 @@ int main(int argc, char **argv)
 	struct xds_err err;
 	struct xds_attach_opts ao = { .helper = sim, .seed = 1 };
 	struct xds_host *h = xds_host_new(&err);
-	if (!h || xds_host_attach(h, "sim", scenario, &ao, &err)) {
+	bool qemu = !strncmp(scenario, "qemu:", 5);
+	if (!h || xds_host_attach(h, qemu ? "qemu" : "sim", qemu ? scenario + 5 : scenario, &ao, &err)) {
 		fprintf(stderr, "floor: %s\n", err.msg);
 		xds_host_free(h);
 		return 1;
 	}
-	xds_host_wait_until(h, xds_host_now(h) + 200000000ULL, &err);
+	if (!qemu)
+		xds_host_wait_until(h, xds_host_now(h) + 200000000ULL, &err);
 	int nr = xds_host_nr_guests(h), tasks = 0;
 	struct offs o;
 	resolve(xds_guest_lx(xds_host_guest(h, 0)), &o);
@@ -246,12 +283,14 @@ int main(int argc, char **argv)
 		tf[i] = now_ns() - b;
 		tasks = got;
 	}
-	qsort(ts, (size_t)n, sizeof *ts, cmp);
-	qsort(tf, (size_t)n, sizeof *tf, cmp);
+	qsort(ts, (size_t)n, sizeof *ts, cmp_u64);
+	qsort(tf, (size_t)n, sizeof *tf, cmp_u64);
 	double snap = (double)ts[n / 2] / tasks, flo = (double)tf[n / 2] / tasks;
-	double tick = ticks ? tick_ns(h, ticks) / tasks : 0;
+	double tick = ticks && !qemu ? tick_ns(h, ticks) / tasks : 0;
 	printf("%d domains, %d tasks: snapshot %.1f ns/task, floor %.1f ns/task, ratio %.2f; tick %.1f ns/task "
 	       "(checksum %llu)\n", nr, tasks, snap, flo, snap / flo, tick, (unsigned long long)(sink & 0xff));
+	if (qemu || getenv("XDS_BENCH_PAUSE"))
+		pause_cost(h, 200);
 	free(buf);
 	free(ts);
 	free(tf);

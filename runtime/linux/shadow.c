@@ -36,8 +36,42 @@ static int cmp_snode(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static uint32_t slot_hash(uint64_t addr, uint32_t mask)
+{
+	return (uint32_t)((addr >> 3) * 0x9E3779B97F4A7C15ULL >> 32) & mask;
+}
+
+/* The hash index of v, after v changed; without memory, find searches v. */
+static void reindex(struct lx_shadow *sh)
+{
+	uint32_t slots = 16;
+	while (slots < 2u * (uint32_t)sh->n)
+		slots *= 2;
+	if (slots - 1 > sh->mask || !sh->slot) {
+		free(sh->slot);
+		sh->indexed = -1;
+		if (!(sh->slot = malloc(slots * sizeof *sh->slot)))
+			return;
+		sh->mask = slots - 1;
+	}
+	memset(sh->slot, 0xff, (sh->mask + 1) * sizeof *sh->slot);
+	for (int i = 0; i < sh->n; i++) {
+		uint32_t h = slot_hash(sh->v[i].addr, sh->mask);
+		while (sh->slot[h] >= 0)
+			h = (h + 1) & sh->mask;
+		sh->slot[h] = i;
+	}
+	sh->indexed = sh->n;
+}
+
 static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
 {
+	if (sh->slot && sh->indexed == sh->n) {
+		for (uint32_t h = slot_hash(addr, sh->mask); sh->slot[h] >= 0; h = (h + 1) & sh->mask)
+			if (sh->v[sh->slot[h]].addr == addr)
+				return &sh->v[sh->slot[h]];
+		return NULL;
+	}
 	int lo = 0, hi = sh->n - 1;
 	while (lo <= hi) {
 		int mid = lo + (hi - lo) / 2;
@@ -150,6 +184,7 @@ int lx_shadow_load(struct lx_shadow *sh, struct lx_guest *g, uint64_t cfs, enum 
 				 (unsigned long long)sh->v[i].addr);
 			goto fail;
 		}
+	reindex(sh);
 	if (!lx_shadow_validate(sh, err))
 		return 0;
 fail:
@@ -160,8 +195,12 @@ fail:
 void lx_shadow_free(struct lx_shadow *sh)
 {
 	free(sh->v);
+	free(sh->slot);
 	sh->v = NULL;
+	sh->slot = NULL;
 	sh->n = sh->cap = 0;
+	sh->mask = 0;
+	sh->indexed = -1;
 }
 
 /* ---- validation ---- */
@@ -180,26 +219,23 @@ static int walk_fail(struct walk *w, uint64_t node, const char *what)
 			(unsigned long long)node, what);
 }
 
-static bool red_child(const struct lx_shadow *sh, uint64_t child)
-{
-	const struct lx_snode *c = child ? find(sh, child) : NULL;
-	return c && !is_black(c);
-}
-
-/* In order; returns the black height of the subtree, or -1. */
-static int walk(struct walk *w, uint64_t node, uint64_t parent, int depth)
+/* In order; returns the black height of the subtree, or -1.  s is node's
+ * entry (NULL: not in the shadow); each child is looked up once, for the
+ * red rule and for the descent. */
+static int walk(struct walk *w, const struct lx_snode *s, uint64_t node, uint64_t parent, int depth)
 {
 	const struct lx_shadow *sh = w->sh;
 	if (!node)
 		return 1;
-	const struct lx_snode *s = find(sh, node);
 	if (!s || depth > XDS_MAX_RB_HEIGHT || w->count >= sh->n)
 		return walk_fail(w, node, "is not a sound part of the tree");
 	if (parent_of(s) != parent)
 		return walk_fail(w, node, "has a wrong parent link");
-	if (!is_black(s) && (red_child(sh, s->w[RB_LEFT]) || red_child(sh, s->w[RB_RIGHT])))
+	uint64_t l = s->w[RB_LEFT], r = s->w[RB_RIGHT];
+	const struct lx_snode *ls = l ? find(sh, l) : NULL, *rs = r ? find(sh, r) : NULL;
+	if (!is_black(s) && ((ls && !is_black(ls)) || (rs && !is_black(rs))))
 		return walk_fail(w, node, "is red and has a red child");
-	int lh = walk(w, s->w[RB_LEFT], node, depth + 1);
+	int lh = walk(w, ls, l, node, depth + 1);
 	if (lh < 0)
 		return -1;
 	if (!w->have && sh->leftmost != node)
@@ -211,7 +247,7 @@ static int walk(struct walk *w, uint64_t node, uint64_t parent, int depth)
 	w->prev = s->key;
 	w->have = true;
 	w->count++;
-	int rh = walk(w, s->w[RB_RIGHT], node, depth + 1);
+	int rh = walk(w, rs, r, node, depth + 1);
 	if (rh < 0)
 		return -1;
 	if (lh != rh)
@@ -225,7 +261,7 @@ int lx_shadow_validate(const struct lx_shadow *sh, struct xds_err *err)
 	const struct lx_snode *root = sh->root ? find(sh, sh->root) : NULL;
 	if (sh->root && !(root && is_black(root)))
 		return xds_fail(err, "cfs_rq %#llx: the root is missing or red", (unsigned long long)sh->cfs);
-	if (walk(&w, sh->root, 0, 0) < 0)
+	if (walk(&w, root, sh->root, 0, 0) < 0)
 		return -1;
 	if (!sh->root && sh->leftmost)
 		return xds_fail(err, "cfs_rq %#llx: leftmost cache %#llx of an empty tree", (unsigned long long)sh->cfs,
@@ -343,6 +379,7 @@ static void settle_shadow(struct lx_shadow *sh, uint64_t erased)
 		struct lx_snode *gone = find(sh, erased);
 		memmove(gone, gone + 1, (size_t)(sh->v + sh->n - (gone + 1)) * sizeof *gone);
 		sh->n--;
+		reindex(sh);
 	}
 	for (int i = 0; i < sh->n; i++) {
 		memcpy(sh->v[i].orig, sh->v[i].w, sizeof sh->v[i].w);
@@ -403,5 +440,6 @@ int lx_shadow_insert(struct lx_shadows *set, struct lx_txn *tx, uint64_t cfs, ui
 	s->key = key;
 	s->weight = weight;
 	s->fresh = true;
+	reindex(sh);
 	return run(sh, tx, node, true, err);
 }
