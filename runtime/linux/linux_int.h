@@ -175,22 +175,26 @@ static inline const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t s
 	return lx_view_map(v, off, size, bounce);
 }
 
-/* The integer of size bytes at off (the first 8 of a wider field), 0 on failure. */
-static inline uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
+/* The little-endian integer of w (1..8) bytes at p: a load for the usual widths. */
+static inline uint64_t lx_load_le(const uint8_t *p, unsigned w)
 {
-	uint8_t bounce[8];
 	uint64_t r = 0;
-	size = size > 8 ? 8 : size;
-	const uint8_t *p = size ? lx_view_at(v, off, size, bounce) : NULL;
-	if (!p)
-		return 0;
-	switch (size) {                 /* little-endian guest and host */
+	switch (w) {                    /* little-endian guest and host */
 	case 1: return *p;
 	case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
 	case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
 	case 8: memcpy(&r, p, 8); return r;
-	default: memcpy(&r, p, size); return r;
+	default: memcpy(&r, p, w); return r;
 	}
+}
+
+/* The integer of size bytes at off (the first 8 of a wider field), 0 on failure. */
+static inline uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
+{
+	uint8_t bounce[8];
+	size = size > 8 ? 8 : size;
+	const uint8_t *p = size ? lx_view_at(v, off, size, bounce) : NULL;
+	return p ? lx_load_le(p, size) : 0;
 }
 
 static inline int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size)

@@ -59,14 +59,7 @@ static void layout(struct lx_guest *g)
 
 static uint64_t ld(const uint8_t *p, unsigned w)
 {
-	uint64_t r = 0;
-	switch (w) {                    /* little-endian guest and host */
-	case 1: return *p;
-	case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
-	case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
-	case 8: memcpy(&r, p, 8); return r;
-	default: memcpy(&r, p, w); return r;
-	}
+	return lx_load_le(p, w);
 }
 
 static int64_t lds(const uint8_t *p, unsigned w)
