@@ -3,7 +3,8 @@
 # /init's first report, xds-lua's first attach (profile built from the
 # vmlinux's DWARF) against a cached one, and the wall time of one snapshot
 # (task list + every run queue) over 200 refreshes in one process.  Boots
-# one guest with scripts/linux-guest (2 vCPUs, KASLR); measures, never
+# one guest with scripts/linux-guest (2 vCPUs, KASLR), then the snapshot
+# beside the floor and the QMP pause on it; measures, never
 # asserts.  Prints a skip message and exits 0 without qemu or kernel files.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -39,3 +40,11 @@ done
 	end
 	print(string.format("one snapshot (%d tasks, %d run queues): %.3f ms",
 		tasks, d.vcpus, (xds.time() - t0) * 1e3 / n))'
+# the same guest beside the floor (bench/floor.c: the same fields by a plain
+# loop over the same RAM), and the pause a change takes: QMP query-status and
+# stop in one round trip, then cont
+make -s "$B/bench/floor" || exit 1
+"$B/bench/floor" "qemu:$spec" "$B/xds-sim" 201 0 | awk '
+	/snapshot/ { s = $6; f = $9; printf "real guest beside the floor: %s\n", $0
+		     printf "real guest snapshot %.1f ns/task vs floor %.1f ns/task: ratio %.2f (goal within 3: %s)\n", s, f, s / f, s / f <= 3 ? "holds" : "NOT MET"; next }
+	{ print "real guest " $0 }'

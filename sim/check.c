@@ -148,11 +148,11 @@ static const char *who(struct chk *c, uint64_t se_va, bool task, char *buf, size
 }
 
 /* Checks one queued (or current) entity; returns its tasks for h_nr_running. */
-static unsigned check_entity(struct chk *c, struct level *lv, uint64_t se_va, bool is_curr, int depth)
+/* se is the entity at se_va as read by the caller (one copy per entity). */
+static unsigned check_entity(struct chk *c, struct level *lv, uint64_t se_va, const struct sched_entity *sep,
+			     bool is_curr, int depth)
 {
-	struct sched_entity se;
-	if (!rd(c, se_va, &se, sizeof se, "sched_entity"))
-		return 0;
+	const struct sched_entity se = *sep;
 	char w[64];
 	bool task = !se.my_q;
 	if (se.on_rq != 1)
@@ -239,7 +239,7 @@ static int walk(struct chk *c, struct level *lv, uint64_t node, uint64_t parent,
 		       (long long)e.vruntime, (long long)lv->prev_vr);
 	lv->prev_vr = e.vruntime;
 	lv->have_prev = true;
-	*h += check_entity(c, lv, se, false, cdepth);
+	*h += check_entity(c, lv, se, &e, false, cdepth);
 	int rh = walk(c, lv, (uint64_t)(uintptr_t)n.rb_right, node, depth + 1, h, cdepth);
 	if (rh < 0)
 		return -1;
@@ -287,8 +287,9 @@ static unsigned check_cfs_rq(struct chk *c, uint64_t cfs, int depth)
 		       (unsigned long long)cfs, (unsigned long long)(uintptr_t)cr.tasks_timeline.rb_leftmost,
 		       (unsigned long long)lv.first);
 	unsigned in_tree = lv.count;
-	if (cr.curr)
-		h += check_entity(c, &lv, (uint64_t)(uintptr_t)cr.curr, true, depth);
+	struct sched_entity ce;
+	if (cr.curr && rd(c, (uint64_t)(uintptr_t)cr.curr, &ce, sizeof ce, "sched_entity"))
+		h += check_entity(c, &lv, (uint64_t)(uintptr_t)cr.curr, &ce, true, depth);
 	if (cr.nr_running != lv.count)
 		REPORT(c, "cfs_rq %#llx: nr_running %u, but %u in the tree + %d current",
 		       (unsigned long long)cfs, cr.nr_running, in_tree, cr.curr ? 1 : 0);
@@ -318,33 +319,63 @@ static unsigned check_cfs_rq(struct chk *c, uint64_t cfs, int depth)
 	return h;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* The queued tasks as an open-addressed set (built once per check, no sort). */
+struct qset {
+	uint64_t *slot;
+	uint32_t mask;
+};
+
+static uint32_t qhash(uint64_t a, uint32_t mask)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	return (uint32_t)((a >> 6) * 0x9E3779B97F4A7C15ULL >> 32) & mask;
+}
+
+static void qset_build(struct qset *q, const uint64_t *v, int n)
+{
+	uint32_t slots = 64;
+	while (slots < 2u * (uint32_t)n)
+		slots *= 2;
+	q->slot = calloc(slots, sizeof *q->slot);
+	if (!q->slot)
+		abort();
+	q->mask = slots - 1;
+	for (int i = 0; i < n; i++) {
+		uint32_t h = qhash(v[i], q->mask);
+		while (q->slot[h] && q->slot[h] != v[i])
+			h = (h + 1) & q->mask;
+		q->slot[h] = v[i];
+	}
+}
+
+static bool qset_has(const struct qset *q, uint64_t a)
+{
+	for (uint32_t h = qhash(a, q->mask); q->slot[h]; h = (h + 1) & q->mask)
+		if (q->slot[h] == a)
+			return true;
+	return false;
 }
 
 static void check_cfs_tasks(struct chk *c, struct rq *rq)
 {
-	if (c->nq)
-		qsort(c->queued, (size_t)c->nq, sizeof *c->queued, cmp_u64);
+	struct qset qs;
+	qset_build(&qs, c->queued, c->nq);
 	uint64_t head = c->rq_va + offsetof(struct rq, cfs_tasks);
 	uint64_t prev = head, cur = (uint64_t)(uintptr_t)rq->cfs_tasks.next;
 	int n = 0;
 	while (cur != head) {
 		if (n > c->nq + 16 || n >= MAX_NODES) {
 			REPORT(c, "rq->cfs_tasks: more than %d entries (a cycle?)", n);
-			return;
+			goto out;
 		}
 		struct list_head l;
 		if (!rd(c, cur, &l, sizeof l, "rq->cfs_tasks entry"))
-			return;
+			goto out;
 		if ((uint64_t)(uintptr_t)l.prev != prev)
 			REPORT(c, "rq->cfs_tasks: entry %#llx has prev %#llx, expected %#llx",
 			       (unsigned long long)cur, (unsigned long long)(uintptr_t)l.prev,
 			       (unsigned long long)prev);
 		uint64_t task = cur - offsetof(struct task_struct, se.group_node);
-		if (!c->nq || !bsearch(&task, c->queued, (size_t)c->nq, sizeof task, cmp_u64)) {
+		if (!task || !qset_has(&qs, task)) {
 			char who[64];
 			describe_task(c, task, who, sizeof who);
 			REPORT(c, "rq->cfs_tasks lists %s, which is not queued", who);
@@ -355,6 +386,8 @@ static void check_cfs_tasks(struct chk *c, struct rq *rq)
 	}
 	if (n != c->nq)
 		REPORT(c, "rq->cfs_tasks has %d entries, but %d tasks are queued", n, c->nq);
+out:
+	free(qs.slot);
 }
 
 static void check_rq(struct sdom *d, int cpu)

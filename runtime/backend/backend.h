@@ -55,6 +55,10 @@ struct backend_ops {
 	 * the domain no longer runs. */
 	int (*pause)(struct backend *be, int dom, struct xds_err *err);
 	int (*resume)(struct backend *be, int dom, struct xds_err *err);
+	/* Optional: pause dom unless it is not running already, *was_paused
+	 * set to which (status then pause, in fewer round trips). */
+	int (*pause_unless_paused)(struct backend *be, int dom, int *was_paused,
+				   struct xds_err *err);
 	/* *paused = 1 when the domain is not running (for any reason). */
 	int (*status)(struct backend *be, int dom, int *paused,
 		      struct xds_err *err);
@@ -102,6 +106,17 @@ static inline int be_pause(struct backend *be, int dom, struct xds_err *err)
 static inline int be_resume(struct backend *be, int dom, struct xds_err *err)
 {
 	return be->ops->resume(be, dom, err);
+}
+
+/* Pause dom unless it is not running; *was_paused says which. */
+static inline int be_pause_unless_paused(struct backend *be, int dom, int *was_paused,
+					 struct xds_err *err)
+{
+	if (be->ops->pause_unless_paused)
+		return be->ops->pause_unless_paused(be, dom, was_paused, err);
+	if (be->ops->status(be, dom, was_paused, err))
+		return -1;
+	return *was_paused ? 0 : be->ops->pause(be, dom, err);
 }
 
 static inline int be_status(struct backend *be, int dom, int *paused,

@@ -92,6 +92,22 @@ static int qemu_pause(struct backend *be, int dom, struct xds_err *err)
 	return 0;
 }
 
+static int qemu_pause_unless_paused(struct backend *be, int dom, int *was_paused,
+				    struct xds_err *err)
+{
+	struct qemu_guest *g = guest(be, dom, err);
+	int running = 0;
+	if (!g)
+		return -1;
+	g->regs_cached = 0;
+	if (qmp_stop_if_running(g->qmp, &running, err) < 0)
+		return fail_dom(err, dom, g);
+	*was_paused = !running;
+	if (running)
+		g->paused_by_us = 1;
+	return 0;
+}
+
 static int qemu_resume(struct backend *be, int dom, struct xds_err *err)
 {
 	struct qemu_guest *g = guest(be, dom, err);
@@ -211,6 +227,7 @@ static const struct backend_ops qemu_ops = {
 	.name = "qemu",
 	.list = qemu_list,
 	.pause = qemu_pause,
+	.pause_unless_paused = qemu_pause_unless_paused,
 	.resume = qemu_resume,
 	.status = qemu_status,
 	.map = qemu_map,

@@ -422,6 +422,35 @@ int qmp_query_status(struct qmp *q, int *running, char *status, size_t n,
 	return rc;
 }
 
+/*
+ * query-status and stop in one write, their replies in one wait: a single
+ * round trip.  QMP runs a client's commands in order, and stop leaves a
+ * domain that is not running as it was (QEMU's vm_stop changes nothing
+ * then), so *was_running is the state our stop met.
+ */
+int qmp_stop_if_running(struct qmp *q, int *was_running, struct xds_err *err)
+{
+	static const char both[] = "{\"execute\":\"query-status\"}\r\n{\"execute\":\"stop\"}\r\n";
+	int64_t deadline = now_ms() + q->timeout_ms;
+	if (write_all(q, both, sizeof both - 1, deadline, err) < 0)
+		return -1;
+	json_t *st = read_reply(q, deadline, "reply to 'query-status'", err);
+	json_t *stop = st ? read_reply(q, deadline, "reply to 'stop'", err) : NULL;
+	json_t *run = st ? reply_value(q, st, "query-status", err) : NULL;
+	json_t *ok = run && stop ? reply_value(q, stop, "stop", err) : NULL;
+	json_t *r = run ? json_object_get(run, "running") : NULL;
+	int rc = ok ? 0 : -1;
+	if (ok && !json_is_boolean(r))
+		rc = xds_fail(err, "qmp %s: query-status: no boolean 'running'", q->path);
+	else if (ok)
+		*was_running = json_is_true(r);
+	json_decref(ok);
+	json_decref(run);
+	json_decref(stop);
+	json_decref(st);
+	return rc;
+}
+
 char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err)
 {
 	json_t *args = json_pack("{s:s}", "command-line", command_line);

@@ -53,6 +53,9 @@ void qmp_set_timeout(struct qmp *q, int timeout_ms);
 json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args, struct xds_err *err);
 
 int qmp_stop(struct qmp *q, struct xds_err *err);
+/* query-status then stop, pipelined (one round trip); *was_running is the
+ * state before the stop, which left a domain not running untouched. */
+int qmp_stop_if_running(struct qmp *q, int *was_running, struct xds_err *err);
 int qmp_cont(struct qmp *q, struct xds_err *err);
 /* *running from query-status; status (may be NULL, size n) gets its
  * "status" string ("running", "paused", "prelaunch", ...). */

@@ -144,10 +144,10 @@ int xds_guest_pause(struct xds_guest *g, bool *was_paused, struct xds_err *err)
 	int paused = 0;
 	if (!g->be)
 		return xds_fail(err, "%s: no domain to pause", g->name);
-	if (be_status(g->be, g->dom, &paused, err))
+	if (be_pause_unless_paused(g->be, g->dom, &paused, err))
 		return -1;
 	*was_paused = paused;
-	return paused ? 0 : be_pause(g->be, g->dom, err);
+	return 0;
 }
 
 int xds_guest_resume(struct xds_guest *g, struct xds_err *err)

@@ -129,6 +129,7 @@ void lx_detach(struct lx_guest *g)
 	if (g->batch)
 		lx_commit(g, NULL);
 	vmem_free(g->vm);
+	free(g->index);
 	free(g);
 }
 

@@ -24,6 +24,7 @@
 #define LX_CPU_WORDS (XDS_MAX_CPUS / 64)       /* a bitmap of CPUs */
 
 struct lx_family;
+struct by_addr;
 
 /*
  * Between lx_begin and lx_commit the changes of one pause share one write
@@ -38,6 +39,27 @@ struct lx_batch {
 	uint64_t *levels;               /* cfs_rqs to verify at commit */
 	int nlev, caplev;
 	uint64_t kick[LX_CPU_WORDS];    /* idle CPUs asked to reschedule */
+};
+
+/*
+ * During a snapshot, the 2 MiB of a large page (the kernel's direct map,
+ * where slab objects live) that the last view found, mapped whole: the
+ * next objects in it need no translation.  Between lx_piece_start and
+ * lx_piece_stop only, which bracket one pass with no be_flush or
+ * vmem_flush inside (a retry with fresh translations starts again).
+ */
+#define LX_PIECE 0x200000ULL
+struct lx_piece {
+	bool on;
+	uint64_t va0, len;
+	const uint8_t *host;
+};
+
+/* Where lx_task_read finds its fields (task.c), resolved once. */
+struct lx_task_layout {
+	bool done, ok;
+	uint32_t off[16];
+	uint8_t wid[16];
 };
 
 struct lx_guest {
@@ -57,6 +79,13 @@ struct lx_guest {
 	uint64_t deadline_ns;           /* lx_set_deadline; 0: none */
 	bool past_deadline;             /* a walk stopped at it */
 	void *write_log_ctx;
+	/* the snapshot's tasks by address (snapshot.c), kept between snapshots,
+	 * and the last snapshot's task count, to size the next one's array */
+	struct lx_piece piece;
+	struct lx_task_layout task_layout;
+	struct by_addr *index;
+	uint32_t index_slots;
+	int task_hint;
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
 	uint64_t kick[LX_CPU_WORDS];
 };
@@ -127,12 +156,15 @@ struct view {
 	struct lx_guest *g;
 	uint64_t va;
 	uint32_t size;
+	const uint8_t *base;            /* the whole object, when mapped in one piece */
 	const uint8_t *page[XDS_MAX_OBJECT_PAGES];
 	struct xds_err *err;
 	bool failed;
 };
 
 int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size, struct xds_err *err);
+void lx_piece_start(struct lx_guest *g);
+void lx_piece_stop(struct lx_guest *g);
 /* Maps what lx_view_at needs; a field that crosses a page is copied to bounce. */
 const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bounce);
 
@@ -141,6 +173,8 @@ const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bo
 static inline const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t size, void *bounce)
 {
 	if (!v->failed && off + size <= v->size) {
+		if (v->base)
+			return v->base + off;
 		uint64_t first = v->va + off;
 		const uint8_t *page = v->page[(first >> 12) - (v->va >> 12)];
 		if (page && (first & 0xfff) + size <= 0x1000)
@@ -149,16 +183,26 @@ static inline const uint8_t *lx_view_at(struct view *v, uint32_t off, uint32_t s
 	return lx_view_map(v, off, size, bounce);
 }
 
+/* The little-endian integer of w (1..8) bytes at p: a load for the usual widths. */
+static inline uint64_t lx_load_le(const uint8_t *p, unsigned w)
+{
+	uint64_t r = 0;
+	switch (w) {                    /* little-endian guest and host */
+	case 1: return *p;
+	case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+	case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+	case 8: memcpy(&r, p, 8); return r;
+	default: memcpy(&r, p, w); return r;
+	}
+}
+
 /* The integer of size bytes at off (the first 8 of a wider field), 0 on failure. */
 static inline uint64_t lx_view_uint(struct view *v, uint32_t off, uint32_t size)
 {
 	uint8_t bounce[8];
-	uint64_t r = 0;
 	size = size > 8 ? 8 : size;
 	const uint8_t *p = size ? lx_view_at(v, off, size, bounce) : NULL;
-	if (p)
-		memcpy(&r, p, size);            /* little-endian guest and host */
-	return r;
+	return p ? lx_load_le(p, size) : 0;
 }
 
 static inline int64_t lx_view_int(struct view *v, uint32_t off, uint32_t size)

@@ -36,10 +36,53 @@ static int cmp_snode(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static uint32_t slot_hash(uint64_t addr, uint32_t mask)
+{
+	return (uint32_t)((addr >> 3) * 0x9E3779B97F4A7C15ULL >> 32) & mask;
+}
+
+/* The hash index of v, after v changed; without memory, find searches v. */
+static void reindex(struct lx_shadow *sh)
+{
+	uint32_t slots = 16;
+	while (slots < 2u * (uint32_t)sh->n)
+		slots *= 2;
+	if (slots - 1 > sh->mask || !sh->slot) {
+		free(sh->slot);
+		sh->indexed = -1;
+		if (!(sh->slot = malloc(slots * sizeof *sh->slot)))
+			return;
+		sh->mask = slots - 1;
+	}
+	memset(sh->slot, 0xff, (sh->mask + 1) * sizeof *sh->slot);
+	for (int i = 0; i < sh->n; i++) {
+		uint32_t h = slot_hash(sh->v[i].addr, sh->mask);
+		while (sh->slot[h] >= 0)
+			h = (h + 1) & sh->mask;
+		sh->slot[h] = i;
+	}
+	sh->indexed = sh->n;
+}
+
 static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
 {
-	struct lx_snode key = { .addr = addr };
-	return sh->n ? bsearch(&key, sh->v, (size_t)sh->n, sizeof key, cmp_snode) : NULL;
+	if (sh->slot && sh->indexed == sh->n) {
+		for (uint32_t h = slot_hash(addr, sh->mask); sh->slot[h] >= 0; h = (h + 1) & sh->mask)
+			if (sh->v[sh->slot[h]].addr == addr)
+				return &sh->v[sh->slot[h]];
+		return NULL;
+	}
+	int lo = 0, hi = sh->n - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (sh->v[mid].addr == addr)
+			return &sh->v[mid];
+		if (sh->v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
 }
 
 static struct lx_snode *add(struct lx_shadow *sh, uint64_t addr, struct xds_err *err)
@@ -60,32 +103,39 @@ static void sort(struct lx_shadow *sh)
 
 /* ---- load ---- */
 
-/* The three words of an rb_node, in one read when they are adjacent. */
-static int read_node(struct lx_guest *g, uint64_t node, uint64_t w[3], struct xds_err *err)
+/* What collect reads of each entity, from se + lo: its rb_node's three
+ * words, its key and its load weight, in one view. */
+struct span {
+	uint32_t lo, size, key, weight, rb[3];
+};
+
+static void entity_span(const struct lx_guest *g, enum profile_field_id key, struct span *sp)
 {
-	uint32_t lo = lx_off(g, rb_field[0]), hi = lo;
-	for (int i = 1; i < 3; i++) {
-		uint32_t o = lx_off(g, rb_field[i]);
-		lo = o < lo ? o : lo;
-		hi = o > hi ? o : hi;
+	uint32_t rn = lx_off(g, F_SE_RUN_NODE), o[5], w[5];
+	for (int i = 0; i < 3; i++) {
+		o[i] = rn + lx_off(g, rb_field[i]);
+		w[i] = 8;
 	}
-	if (hi - lo != 16) {
-		for (int i = 0; i < 3; i++)
-			if (lx_read_field(g, node, rb_field[i], &w[i], err))
-				return -1;
-		return 0;
+	o[3] = lx_off(g, key);
+	w[3] = lx_wid(g, key);
+	o[4] = lx_off(g, F_SE_LOAD) + lx_off(g, F_LW_WEIGHT);
+	w[4] = lx_wid(g, F_LW_WEIGHT);
+	uint32_t lo = o[0], hi = o[0] + w[0];
+	for (int i = 1; i < 5; i++) {
+		lo = o[i] < lo ? o[i] : lo;
+		hi = o[i] + w[i] > hi ? o[i] + w[i] : hi;
 	}
-	uint64_t buf[3];
-	if (vmem_read(g->vm, node + lo, buf, sizeof buf, err))
-		return -1;
+	sp->lo = lo;
+	sp->size = hi - lo;
 	for (int i = 0; i < 3; i++)
-		w[i] = buf[(lx_off(g, rb_field[i]) - lo) / 8];
-	return 0;
+		sp->rb[i] = o[i] - lo;
+	sp->key = o[3] - lo;
+	sp->weight = o[4] - lo;
 }
 
 /* Every node reachable from node, in no particular order. */
-static int collect(struct lx_shadow *sh, enum profile_field_id key, uint64_t node, int depth,
-		   struct xds_err *err)
+static int collect(struct lx_shadow *sh, const struct span *sp, enum profile_field_id key, uint64_t node,
+		   int depth, struct xds_err *err)
 {
 	struct lx_guest *g = sh->g;
 	if (!node)
@@ -98,15 +148,20 @@ static int collect(struct lx_shadow *sh, enum profile_field_id key, uint64_t nod
 	if (!lx_kernel_addr(node))
 		return xds_fail(err, "cfs_rq %#llx: tree node %#llx is not a kernel address",
 				(unsigned long long)sh->cfs, (unsigned long long)node);
-	uint64_t se = node - lx_off(g, F_SE_RUN_NODE), w[3];
+	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
+	struct view v;
 	struct lx_snode *s;
-	if (read_node(g, node, w, err) || !(s = add(sh, node, err)) ||
-	    lx_read_field(g, se, key, &s->key, err) ||
-	    lx_read_field(g, se + lx_off(g, F_SE_LOAD), F_LW_WEIGHT, &s->weight, err))
+	if (lx_view_open(&v, g, se + sp->lo, sp->size, err) || !(s = add(sh, node, err)))
 		return -1;
-	memcpy(s->w, w, sizeof w);
-	memcpy(s->orig, w, sizeof w);
-	return collect(sh, key, w[RB_LEFT], depth + 1, err) || collect(sh, key, w[RB_RIGHT], depth + 1, err)
+	for (int i = 0; i < 3; i++)
+		s->w[i] = lx_view_uint(&v, sp->rb[i], 8);
+	s->key = lx_view_uint(&v, sp->key, lx_wid(g, key));
+	s->weight = lx_view_uint(&v, sp->weight, lx_wid(g, F_LW_WEIGHT));
+	if (v.failed)
+		return xds_err_wrap(err, "cfs_rq %#llx: tree node", (unsigned long long)sh->cfs);
+	memcpy(s->orig, s->w, sizeof s->w);
+	uint64_t left = s->w[RB_LEFT], right = s->w[RB_RIGHT];      /* s moves as v grows */
+	return collect(sh, sp, key, left, depth + 1, err) || collect(sh, sp, key, right, depth + 1, err)
 		? -1 : 0;
 }
 
@@ -118,7 +173,11 @@ int lx_shadow_load(struct lx_shadow *sh, struct lx_guest *g, uint64_t cfs, enum 
 	sh->cfs = cfs;
 	uint64_t base = cfs + lx_off(g, F_CFS_RQ_TASKS_TIMELINE);
 	if (lx_read_field(g, base + lx_off(g, F_RBC_ROOT), F_RB_ROOT_NODE, &sh->root, err) ||
-	    lx_read_field(g, base, F_RBC_LEFTMOST, &sh->leftmost, err) || collect(sh, key, sh->root, 0, err))
+	    lx_read_field(g, base, F_RBC_LEFTMOST, &sh->leftmost, err))
+		goto fail;
+	struct span sp;
+	entity_span(g, key, &sp);
+	if (collect(sh, &sp, key, sh->root, 0, err))
 		goto fail;
 	sort(sh);
 	for (int i = 1; i < sh->n; i++)
@@ -127,6 +186,7 @@ int lx_shadow_load(struct lx_shadow *sh, struct lx_guest *g, uint64_t cfs, enum 
 				 (unsigned long long)sh->v[i].addr);
 			goto fail;
 		}
+	reindex(sh);
 	if (!lx_shadow_validate(sh, err))
 		return 0;
 fail:
@@ -137,8 +197,12 @@ fail:
 void lx_shadow_free(struct lx_shadow *sh)
 {
 	free(sh->v);
+	free(sh->slot);
 	sh->v = NULL;
+	sh->slot = NULL;
 	sh->n = sh->cap = 0;
+	sh->mask = 0;
+	sh->indexed = -1;
 }
 
 /* ---- validation ---- */
@@ -157,26 +221,23 @@ static int walk_fail(struct walk *w, uint64_t node, const char *what)
 			(unsigned long long)node, what);
 }
 
-static bool red_child(const struct lx_shadow *sh, uint64_t child)
-{
-	const struct lx_snode *c = child ? find(sh, child) : NULL;
-	return c && !is_black(c);
-}
-
-/* In order; returns the black height of the subtree, or -1. */
-static int walk(struct walk *w, uint64_t node, uint64_t parent, int depth)
+/* In order; returns the black height of the subtree, or -1.  s is node's
+ * entry (NULL: not in the shadow); each child is looked up once, for the
+ * red rule and for the descent. */
+static int walk(struct walk *w, const struct lx_snode *s, uint64_t node, uint64_t parent, int depth)
 {
 	const struct lx_shadow *sh = w->sh;
 	if (!node)
 		return 1;
-	const struct lx_snode *s = find(sh, node);
 	if (!s || depth > XDS_MAX_RB_HEIGHT || w->count >= sh->n)
 		return walk_fail(w, node, "is not a sound part of the tree");
 	if (parent_of(s) != parent)
 		return walk_fail(w, node, "has a wrong parent link");
-	if (!is_black(s) && (red_child(sh, s->w[RB_LEFT]) || red_child(sh, s->w[RB_RIGHT])))
+	uint64_t l = s->w[RB_LEFT], r = s->w[RB_RIGHT];
+	const struct lx_snode *ls = l ? find(sh, l) : NULL, *rs = r ? find(sh, r) : NULL;
+	if (!is_black(s) && ((ls && !is_black(ls)) || (rs && !is_black(rs))))
 		return walk_fail(w, node, "is red and has a red child");
-	int lh = walk(w, s->w[RB_LEFT], node, depth + 1);
+	int lh = walk(w, ls, l, node, depth + 1);
 	if (lh < 0)
 		return -1;
 	if (!w->have && sh->leftmost != node)
@@ -188,7 +249,7 @@ static int walk(struct walk *w, uint64_t node, uint64_t parent, int depth)
 	w->prev = s->key;
 	w->have = true;
 	w->count++;
-	int rh = walk(w, s->w[RB_RIGHT], node, depth + 1);
+	int rh = walk(w, rs, r, node, depth + 1);
 	if (rh < 0)
 		return -1;
 	if (lh != rh)
@@ -202,7 +263,7 @@ int lx_shadow_validate(const struct lx_shadow *sh, struct xds_err *err)
 	const struct lx_snode *root = sh->root ? find(sh, sh->root) : NULL;
 	if (sh->root && !(root && is_black(root)))
 		return xds_fail(err, "cfs_rq %#llx: the root is missing or red", (unsigned long long)sh->cfs);
-	if (walk(&w, sh->root, 0, 0) < 0)
+	if (walk(&w, root, sh->root, 0, 0) < 0)
 		return -1;
 	if (!sh->root && sh->leftmost)
 		return xds_fail(err, "cfs_rq %#llx: leftmost cache %#llx of an empty tree", (unsigned long long)sh->cfs,
@@ -316,11 +377,11 @@ static int write_back(struct lx_shadow *sh, struct lx_txn *tx, uint64_t root0, u
 /* After a write-back the shadow mirrors the guest: later operations diff from here. */
 static void settle_shadow(struct lx_shadow *sh, uint64_t erased)
 {
-	if (erased) {
+	if (erased) {                   /* v stays sorted */
 		struct lx_snode *gone = find(sh, erased);
-		*gone = sh->v[sh->n - 1];
+		memmove(gone, gone + 1, (size_t)(sh->v + sh->n - (gone + 1)) * sizeof *gone);
 		sh->n--;
-		sort(sh);
+		reindex(sh);
 	}
 	for (int i = 0; i < sh->n; i++) {
 		memcpy(sh->v[i].orig, sh->v[i].w, sizeof sh->v[i].w);
@@ -369,11 +430,18 @@ int lx_shadow_insert(struct lx_shadows *set, struct lx_txn *tx, uint64_t cfs, ui
 {
 	struct lx_shadow *sh = get(set, cfs, err);
 	struct lx_snode *s;
-	if (!sh || presence(sh, node, false, err) || !(s = add(sh, node, err)))
+	if (!sh || presence(sh, node, false, err) || !add(sh, node, err))
 		return -1;
+	int at = sh->n - 1;             /* into its place: v stays sorted */
+	while (at > 0 && sh->v[at - 1].addr > node)
+		at--;
+	memmove(&sh->v[at + 1], &sh->v[at], (size_t)(sh->n - 1 - at) * sizeof *sh->v);
+	s = &sh->v[at];
+	memset(s, 0, sizeof *s);
+	s->addr = node;
 	s->key = key;
 	s->weight = weight;
 	s->fresh = true;
-	sort(sh);
+	reindex(sh);
 	return run(sh, tx, node, true, err);
 }

@@ -30,6 +30,9 @@ struct lx_shadow {
 	uint64_t cfs, root, leftmost;   /* the cfs_rq; tasks_timeline's words */
 	struct lx_snode *v;             /* sorted by address */
 	int n, cap;
+	int32_t *slot;                  /* v's indices by address hash, when indexed == n */
+	uint32_t mask;
+	int indexed;
 	bool bad;                       /* the algorithm asked for a node not in v */
 };
 

@@ -39,6 +39,11 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 	int cap = 0;
 	if (lx_task_read(g, g->init_task, &p, err))
 		return xds_err_wrap(err, "init_task");
+	if (g->task_hint > 0 && g->task_hint < XDS_MAX_TASKS) {        /* one allocation, usually */
+		cap = g->task_hint + g->task_hint / 8 + 16;
+		if (!(s->tasks = malloc((size_t)cap * sizeof *s->tasks)))
+			return xds_fail(err, "out of memory");
+	}
 	while (p.tasks_next != head) {
 		uint64_t node = p.tasks_next;
 		if (s->nr_tasks >= XDS_MAX_TASKS)
@@ -57,12 +62,15 @@ static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err 
 		task_from(&s->tasks[s->nr_tasks++], &p);
 		expect_prev = node;
 	}
+	g->task_hint = s->nr_tasks;
 	return 0;
 }
 
 /* ---- run queues ---- */
 
-/* The snapshot's tasks by address, to map tree entities to tasks. */
+/* The snapshot's tasks by address, to map tree entities to tasks: an
+ * open-addressed table of at least twice as many slots as tasks, kept in
+ * the guest between snapshots (built in one pass, no sort). */
 struct by_addr {
 	uint64_t addr;
 	int idx;
@@ -72,23 +80,47 @@ struct tree_walk {
 	struct lx_guest *g;
 	struct lx_snapshot *s;
 	struct lx_rq *rq;
-	const struct by_addr *index;    /* s->nr_tasks entries, sorted */
 	int visited, cap;
+	uint32_t lo, span;              /* the words of an entity the walk reads, from se + lo */
 	struct xds_err *err;
 };
 
-static int task_index(const struct lx_snapshot *s, const struct by_addr *index, uint64_t addr)
+static uint32_t addr_hash(uint64_t addr, uint32_t mask)
 {
-	int lo = 0, hi = s->nr_tasks - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		if (index[mid].addr == addr)
-			return index[mid].idx;
-		if (index[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
+	return (uint32_t)((addr >> 6) * 0x9E3779B97F4A7C15ULL >> 32) & mask;
+}
+
+static int index_build(struct lx_guest *g, const struct lx_snapshot *s, struct xds_err *err)
+{
+	uint32_t slots = 64;
+	while (slots < 2u * (uint32_t)s->nr_tasks)
+		slots *= 2;
+	if (slots > g->index_slots) {
+		free(g->index);
+		g->index_slots = 0;
+		if (!(g->index = malloc(slots * sizeof *g->index)))
+			return xds_fail(err, "out of memory");
+		g->index_slots = slots;
 	}
+	struct by_addr *t = g->index;
+	uint32_t mask = g->index_slots - 1;
+	memset(t, 0, g->index_slots * sizeof *t);       /* addr 0: an empty slot */
+	for (int i = 0; i < s->nr_tasks; i++) {
+		uint32_t h = addr_hash(s->tasks[i].addr, mask);
+		while (t[h].addr && t[h].addr != s->tasks[i].addr)
+			h = (h + 1) & mask;
+		t[h] = (struct by_addr){ s->tasks[i].addr, i };
+	}
+	return 0;
+}
+
+static int task_index(const struct lx_guest *g, uint64_t addr)
+{
+	const struct by_addr *t = g->index;
+	uint32_t mask = g->index_slots - 1;
+	for (uint32_t h = addr_hash(addr, mask); t[h].addr; h = (h + 1) & mask)
+		if (t[h].addr == addr)
+			return t[h].idx;
 	return -1;
 }
 
@@ -107,16 +139,30 @@ static int read_ptr(struct tree_walk *w, uint64_t base, enum profile_field_id id
 	return lx_read_field(w->g, base, id, out, w->err);
 }
 
-/* A tree node's entity: a task, or a group whose own queue is walked in its place. */
-static int visit_entity(struct tree_walk *w, uint64_t node, int level)
+/* The entity of a tree node: its rb_node's children and its my_q, read in
+ * one view of the words between them. */
+static int read_entity(struct tree_walk *w, uint64_t node, uint64_t *left, uint64_t *right, uint64_t *my_q)
 {
 	struct lx_guest *g = w->g;
-	uint64_t se = node - lx_off(g, F_SE_RUN_NODE), my_q = 0;
-	if (lx_has(g, F_SE_MY_Q) && read_ptr(w, se, F_SE_MY_Q, &my_q))
+	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
+	struct view v;
+	if (lx_view_open(&v, g, se + w->lo, w->span, w->err))
 		return -1;
+	uint32_t rn = lx_off(g, F_SE_RUN_NODE) - w->lo;
+	*left = lx_view_uint(&v, rn + lx_off(g, F_RB_LEFT), 8);
+	*right = lx_view_uint(&v, rn + lx_off(g, F_RB_RIGHT), 8);
+	*my_q = lx_has(g, F_SE_MY_Q) ? lx_view_uint(&v, lx_off(g, F_SE_MY_Q) - w->lo, 8) : 0;
+	return v.failed ? -1 : 0;
+}
+
+/* A tree node's entity: a task, or a group whose own queue is walked in its place. */
+static int visit_entity(struct tree_walk *w, uint64_t node, uint64_t my_q, int level)
+{
+	struct lx_guest *g = w->g;
+	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
 	if (my_q)
 		return walk_cfs_rq(w, my_q, level + 1);
-	int idx = task_index(w->s, w->index, se - lx_off(g, F_TASK_SE));
+	int idx = task_index(g, se - lx_off(g, F_TASK_SE));
 	if (idx < 0)
 		return xds_fail(w->err, "CPU %d: queued entity %#llx is not a task on the task list", w->rq->cpu,
 				(unsigned long long)se);
@@ -126,7 +172,7 @@ static int visit_entity(struct tree_walk *w, uint64_t node, int level)
 /* In order: left subtree, the entity, right. */
 static int walk_node(struct tree_walk *w, uint64_t node, int depth, int level)
 {
-	uint64_t left, right;
+	uint64_t left, right, my_q;
 	if (!node)
 		return 0;
 	if (depth > XDS_MAX_RB_HEIGHT)
@@ -136,11 +182,25 @@ static int walk_node(struct tree_walk *w, uint64_t node, int depth, int level)
 		return xds_fail(w->err, "CPU %d: CFS tree has more nodes than tasks", w->rq->cpu);
 	if (lx_check_deadline(w->g, w->visited, w->err))
 		return xds_err_wrap(w->err, "CPU %d: CFS tree", w->rq->cpu);
-	if (!lx_kernel_addr(node) || read_ptr(w, node, F_RB_LEFT, &left) || read_ptr(w, node, F_RB_RIGHT, &right))
+	if (!lx_kernel_addr(node) || read_entity(w, node, &left, &right, &my_q))
 		return xds_fail(w->err, "CPU %d: bad rb_node %#llx", w->rq->cpu, (unsigned long long)node);
-	if (walk_node(w, left, depth + 1, level) || visit_entity(w, node, level))
+	if (walk_node(w, left, depth + 1, level) || visit_entity(w, node, my_q, level))
 		return -1;
 	return walk_node(w, right, depth + 1, level);
+}
+
+/* The span of a sched_entity that read_entity needs: rb_left, rb_right, my_q. */
+static void entity_span(const struct lx_guest *g, uint32_t *lo, uint32_t *span)
+{
+	uint32_t rn = lx_off(g, F_SE_RUN_NODE), o[3] = { rn + lx_off(g, F_RB_LEFT), rn + lx_off(g, F_RB_RIGHT),
+							  lx_has(g, F_SE_MY_Q) ? lx_off(g, F_SE_MY_Q) : rn };
+	uint32_t a = o[0], b = o[0];
+	for (int i = 1; i < 3; i++) {
+		a = o[i] < a ? o[i] : a;
+		b = o[i] > b ? o[i] : b;
+	}
+	*lo = a;
+	*span = b - a + 8;
 }
 
 static int walk_cfs_rq(struct tree_walk *w, uint64_t cfs, int level)
@@ -159,8 +219,7 @@ static int walk_cfs_rq(struct tree_walk *w, uint64_t cfs, int level)
 	return my_q ? walk_cfs_rq(w, my_q, level + 1) : 0;
 }
 
-static int read_rq(struct lx_guest *g, struct lx_snapshot *s, const struct by_addr *index, int cpu,
-		   struct xds_err *err)
+static int read_rq(struct lx_guest *g, struct lx_snapshot *s, int cpu, struct xds_err *err)
 {
 	struct lx_rq *rq = &s->rqs[cpu];
 	struct view v;
@@ -177,39 +236,28 @@ static int read_rq(struct lx_guest *g, struct lx_snapshot *s, const struct by_ad
 	if (v.failed)
 		return xds_err_wrap(err, "runqueues of CPU %d", cpu);
 	if (curr != idle) {
-		rq->curr = task_index(s, index, curr);
+		rq->curr = task_index(g, curr);
 		if (rq->curr >= 0)
 			s->tasks[rq->curr].running = true;
 	}
-	struct tree_walk w = { .g = g, .s = s, .rq = rq, .index = index, .err = err };
+	struct tree_walk w = { .g = g, .s = s, .rq = rq, .err = err };
+	entity_span(g, &w.lo, &w.span);
 	return walk_cfs_rq(&w, rq->addr + lx_off(g, F_RQ_CFS), 0);
-}
-
-static int cmp_addr(const void *a, const void *b)
-{
-	uint64_t x = ((const struct by_addr *)a)->addr, y = ((const struct by_addr *)b)->addr;
-	return x < y ? -1 : x > y;
 }
 
 static int take(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)
 {
 	if (walk_tasks(g, s, err))
 		return -1;
-	s->rqs = calloc((size_t)g->nr_cpus, sizeof *s->rqs);
-	struct by_addr *index = malloc(((size_t)s->nr_tasks + 1) * sizeof *index);
-	if (!s->rqs || !index) {
-		free(index);
+	if (!(s->rqs = calloc((size_t)g->nr_cpus, sizeof *s->rqs)))
 		return xds_fail(err, "out of memory");
-	}
 	s->nr_cpus = g->nr_cpus;
-	for (int i = 0; i < s->nr_tasks; i++)
-		index[i] = (struct by_addr){ s->tasks[i].addr, i };
-	qsort(index, (size_t)s->nr_tasks, sizeof *index, cmp_addr);
-	int rc = 0;
-	for (int cpu = 0; cpu < g->nr_cpus && !rc; cpu++)
-		rc = read_rq(g, s, index, cpu, err);
-	free(index);
-	return rc;
+	if (index_build(g, s, err))
+		return -1;
+	for (int cpu = 0; cpu < g->nr_cpus; cpu++)
+		if (read_rq(g, s, cpu, err))
+			return -1;
+	return 0;
 }
 
 int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err)
@@ -219,7 +267,10 @@ int lx_snapshot(struct lx_guest *g, struct lx_snapshot *out, struct xds_err *err
 	/* The guest runs while we read: a list that changed under us is read
 	 * again, with fresh translations. */
 	for (int attempt = 0; attempt < XDS_MAX_SNAPSHOT_TRIES; attempt++) {
-		if (!take(g, out, err))
+		lx_piece_start(g);
+		int rc = take(g, out, err);
+		lx_piece_stop(g);
+		if (!rc)
 			return 0;
 		lx_snapshot_free(out);
 		vmem_flush(g->vm);

@@ -20,13 +20,94 @@ static uint64_t view_se_field(struct view *v, enum profile_field_id id)
 	return lx_view_uint(v, lx_off(v->g, F_TASK_SE) + lx_off(v->g, id), lx_wid(v->g, id));
 }
 
+/* The fields lx_task_read takes, offsets from the task_struct, resolved
+ * once per guest; ok when every one lies inside the struct. */
+enum { TL_STATE, TL_ON_RQ, TL_PID, TL_TGID, TL_PRIO, TL_STATIC_PRIO, TL_EXIT_STATE, TL_POLICY, TL_CPU,
+       TL_NEXT, TL_PREV, TL_SE_ON_RQ, TL_RUNTIME, TL_VRUNTIME, TL_COMM, TL_N };
+
+static void layout(struct lx_guest *g)
+{
+	static const enum profile_field_id task[] = {
+		[TL_STATE] = F_TASK_STATE, [TL_ON_RQ] = F_TASK_ON_RQ, [TL_PID] = F_TASK_PID, [TL_TGID] = F_TASK_TGID,
+		[TL_PRIO] = F_TASK_PRIO, [TL_STATIC_PRIO] = F_TASK_STATIC_PRIO, [TL_EXIT_STATE] = F_TASK_EXIT_STATE,
+		[TL_POLICY] = F_TASK_POLICY, [TL_CPU] = F_TASK_CPU,
+	};
+	static const enum profile_field_id se[] = {
+		[TL_SE_ON_RQ] = F_SE_ON_RQ, [TL_RUNTIME] = F_SE_SUM_EXEC_RUNTIME, [TL_VRUNTIME] = F_SE_VRUNTIME,
+	};
+	struct lx_task_layout *l = &g->task_layout;
+	uint32_t size = lx_sizeof(g, T_TASK_STRUCT);
+	for (int i = 0; i < TL_N; i++) {
+		if (i <= TL_CPU) {
+			l->off[i] = lx_off(g, task[i]);
+			l->wid[i] = (uint8_t)(lx_wid(g, task[i]) > 8 ? 8 : lx_wid(g, task[i]));
+		} else if (i >= TL_SE_ON_RQ && i <= TL_VRUNTIME) {
+			l->off[i] = lx_off(g, F_TASK_SE) + lx_off(g, se[i]);
+			l->wid[i] = (uint8_t)(lx_wid(g, se[i]) > 8 ? 8 : lx_wid(g, se[i]));
+		}
+	}
+	l->off[TL_NEXT] = lx_off(g, F_TASK_TASKS) + lx_off(g, F_LIST_NEXT);
+	l->off[TL_PREV] = lx_off(g, F_TASK_TASKS) + lx_off(g, F_LIST_PREV);
+	l->wid[TL_NEXT] = l->wid[TL_PREV] = 8;
+	l->off[TL_COMM] = lx_off(g, F_TASK_COMM);
+	l->wid[TL_COMM] = TASK_COMM_LEN;
+	l->ok = true;
+	for (int i = 0; i < TL_N; i++)
+		l->ok &= l->wid[i] > 0 && (uint64_t)l->off[i] + l->wid[i] <= size;
+	l->done = true;
+}
+
+static uint64_t ld(const uint8_t *p, unsigned w)
+{
+	return lx_load_le(p, w);
+}
+
+static int64_t lds(const uint8_t *p, unsigned w)
+{
+	uint64_t r = ld(p, w);
+	if (w < 8 && (r >> (8 * w - 1)) & 1)
+		r |= ~0ULL << (8 * w);
+	return (int64_t)r;
+}
+
+/* The whole task_struct is mapped in one piece: every field a load. */
+static void read_mapped(const struct lx_task_layout *l, const uint8_t *b, struct lx_task_struct *p)
+{
+#define F(i) (b + l->off[i]), l->wid[i]
+	p->state = ld(F(TL_STATE));
+	p->on_rq = ld(F(TL_ON_RQ));
+	p->pid = (int)lds(F(TL_PID));
+	p->tgid = (int)lds(F(TL_TGID));
+	p->prio = (int)lds(F(TL_PRIO));
+	p->static_prio = (int)lds(F(TL_STATIC_PRIO));
+	p->exit_state = (int)lds(F(TL_EXIT_STATE));
+	p->policy = (unsigned)ld(F(TL_POLICY));
+	p->cpu = (unsigned)ld(F(TL_CPU));
+	p->tasks_next = ld(F(TL_NEXT));
+	p->tasks_prev = ld(F(TL_PREV));
+	p->se_on_rq = ld(F(TL_SE_ON_RQ));
+	p->sum_exec_runtime = ld(F(TL_RUNTIME));
+	p->vruntime = ld(F(TL_VRUNTIME));
+#undef F
+	memcpy(p->comm, b + l->off[TL_COMM], TASK_COMM_LEN - 1);
+	p->comm[TASK_COMM_LEN - 1] = 0;
+}
+
 int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err)
 {
 	struct view v;
 	uint8_t bounce[TASK_COMM_LEN];
-	memset(p, 0, sizeof *p);
 	if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
 		return -1;
+	if (!g->task_layout.done)
+		layout(g);
+	if (v.base && g->task_layout.ok) {
+		p->addr = va;
+		p->se = va + lx_off(g, F_TASK_SE);
+		read_mapped(&g->task_layout, v.base, p);
+		return 0;
+	}
+	memset(p, 0, sizeof *p);
 	p->addr = va;
 	p->se = va + lx_off(g, F_TASK_SE);
 	p->state = lx_view_field(&v, F_TASK_STATE);

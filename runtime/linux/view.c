@@ -3,7 +3,8 @@
  *
  * lx_read goes through the page-table walker for each read.  A struct view
  * translates and maps the pages of one object once (at most
- * XDS_MAX_OBJECT_PAGES), then every field is a pointer read, so that a
+ * XDS_MAX_OBJECT_PAGES; in one piece when one large page holds it all),
+ * then every field is a pointer read, so that a
  * snapshot of thousands of tasks costs a few walks per task.  Both check
  * that the address is a kernel one and the width an integer's; which
  * fields to read is the callers'.  The guest's deadline for a tick
@@ -43,7 +44,43 @@ int lx_view_open(struct view *v, struct lx_guest *g, uint64_t va, uint32_t size,
 		return xds_fail(err, "%#llx: not a kernel address", (unsigned long long)va);
 	if (((va & 0xfff) + size + 0xfff) >> 12 > XDS_MAX_OBJECT_PAGES)
 		return xds_fail(err, "%#llx: object of %u bytes too large", (unsigned long long)va, size);
+	/* An object inside one large page (the kernel's direct map) is mapped
+	 * whole, in one piece; otherwise page by page as fields ask. */
+	struct lx_piece *pc = &g->piece;
+	if (pc->len && va - pc->va0 < pc->len && size <= pc->len - (va - pc->va0)) {
+		v->base = pc->host + (va - pc->va0);
+		return 0;
+	}
+	uint64_t gpa, span;
+	struct xds_err probe;           /* a failure here is the fields' to report */
+	if (!size || vmem_translate_span(g->vm, va, &gpa, &span, &probe) || span < size)
+		return 0;
+	uint64_t start = gpa & ~(LX_PIECE - 1), va0 = va - (gpa - start);
+	if (pc->on && span > 0x1000 && ((start + LX_PIECE) >> 12) - 1 <= g->max_gfn &&
+	    va - va0 + size <= LX_PIECE) {
+		/* the 2 MiB of a large page around it, kept for the next objects */
+		const uint8_t *p = be_map(g->be, g->dom, start >> 12, LX_PIECE >> 12, 0, &probe);
+		if (p) {
+			*pc = (struct lx_piece){ .on = true, .va0 = va0, .len = LX_PIECE, .host = p };
+			v->base = p + (gpa - start);
+			return 0;
+		}
+	}
+	size_t frames = (size_t)(((gpa & 0xfff) + size + 0xfff) >> 12);
+	const uint8_t *p = be_map(g->be, g->dom, gpa >> 12, frames, 0, &probe);
+	if (p)
+		v->base = p + (gpa & 0xfff);
 	return 0;
+}
+
+void lx_piece_start(struct lx_guest *g)
+{
+	g->piece = (struct lx_piece){ .on = true };
+}
+
+void lx_piece_stop(struct lx_guest *g)
+{
+	g->piece = (struct lx_piece){ 0 };
 }
 
 static bool view_map(struct view *v, uint64_t first, uint64_t last)
@@ -67,6 +104,8 @@ const uint8_t *lx_view_map(struct view *v, uint32_t off, uint32_t size, void *bo
 {
 	if (v->failed)
 		return NULL;
+	if (v->base && off + size <= v->size)
+		return v->base + off;
 	if (off + size > v->size) {
 		v->failed = true;
 		xds_fail(v->err, "%#llx: field at +%u beyond the object", (unsigned long long)v->va, off);

@@ -37,6 +37,7 @@ struct vmem {
 	int levels;		/* 4 or 5; 0 until a root is set */
 	struct vmem_stats stats;
 	struct vmem_tlb tlb[VMEM_TLB_SLOTS];
+	unsigned last_shift;	/* the page size of the last cache hit, 0 none */
 };
 
 static const char *const vmem_table_name[] = {
@@ -154,13 +155,18 @@ static int vmem_tlb_lookup(struct vmem *vm, uint64_t va, uint64_t *gpa,
 			   unsigned *shift)
 {
 	static const unsigned shifts[] = { 12, 21, 30 };
-	for (size_t i = 0; i < sizeof shifts / sizeof shifts[0]; i++) {
-		unsigned s = shifts[i];
+	/* the size that answered last first: a kernel's direct map is large pages */
+	unsigned first = vm->last_shift;
+	for (size_t i = 0; i <= sizeof shifts / sizeof shifts[0]; i++) {
+		unsigned s = i == 0 ? first : shifts[i - 1];
+		if (s == 0 || (i > 0 && s == first))
+			continue;
 		uint64_t mask = (1ull << s) - 1;
 		const struct vmem_tlb *e = &vm->tlb[vmem_tlb_index(va, s)];
 		if (e->shift == s && e->vpage == (va & ~mask)) {
 			*gpa = e->gpage | (va & mask);
 			*shift = s;
+			vm->last_shift = s;
 			return 1;
 		}
 	}
@@ -218,8 +224,8 @@ static int vmem_walk(struct vmem *vm, uint64_t va, uint64_t *gpa,
 	return xds_fail(err, "vmem: 0x%" PRIx64 ": no page-table root set", va);
 }
 
-int vmem_translate(struct vmem *vm, uint64_t va, uint64_t *gpa,
-		   struct xds_err *err)
+int vmem_translate_span(struct vmem *vm, uint64_t va, uint64_t *gpa,
+			uint64_t *span, struct xds_err *err)
 {
 	if (vm->levels == 0)
 		return xds_fail(err, "vmem: 0x%" PRIx64
@@ -229,7 +235,8 @@ int vmem_translate(struct vmem *vm, uint64_t va, uint64_t *gpa,
 				"(%d-bit)", va, vm->levels == 5 ? 57 : 48);
 	uint64_t pa = 0;
 	unsigned shift = VMEM_PAGE_SHIFT;
-	if (vmem_tlb_lookup(vm, va, &pa, &shift)) {
+	int hit = vmem_tlb_lookup(vm, va, &pa, &shift);
+	if (hit) {
 		vm->stats.hits++;
 	} else {
 		vm->stats.walks++;
@@ -240,9 +247,21 @@ int vmem_translate(struct vmem *vm, uint64_t va, uint64_t *gpa,
 		return xds_fail(err, "vmem: 0x%" PRIx64 ": %s maps gpa 0x%"
 				PRIx64 " outside guest RAM", va,
 				vmem_entry_name[(shift - VMEM_PAGE_SHIFT) / 9 + 1], pa);
-	vmem_tlb_insert(vm, va, pa, shift);
+	if (!hit)
+		vmem_tlb_insert(vm, va, pa, shift);
 	*gpa = pa;
+	if (span) {
+		uint64_t s = (1ull << shift) - (va & ((1ull << shift) - 1));
+		uint64_t ram = ((vm->phys.max_gfn + 1) << VMEM_PAGE_SHIFT) - pa;
+		*span = s < ram ? s : ram;      /* a large page may reach past RAM */
+	}
 	return 0;
+}
+
+int vmem_translate(struct vmem *vm, uint64_t va, uint64_t *gpa,
+		   struct xds_err *err)
+{
+	return vmem_translate_span(vm, va, gpa, NULL, err);
 }
 
 /*

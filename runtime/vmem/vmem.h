@@ -69,6 +69,12 @@ void vmem_get_stats(const struct vmem *vm, struct vmem_stats *st);
 int vmem_translate(struct vmem *vm, uint64_t va, uint64_t *gpa,
 		   struct xds_err *err);
 
+/* The same, and *span: the bytes from va to the end of the page (4 KiB,
+ * 2 MiB or 1 GiB) that maps it, never past the end of guest RAM; they are
+ * contiguous in guest-physical memory. */
+int vmem_translate_span(struct vmem *vm, uint64_t va, uint64_t *gpa,
+			uint64_t *span, struct xds_err *err);
+
 /* Copies crossing pages as the guest maps them.  0 or -1; on error buf
  * holds the bytes before the failing page. */
 int vmem_read(struct vmem *vm, uint64_t va, void *buf, size_t len,

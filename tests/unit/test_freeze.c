@@ -638,6 +638,62 @@ static void unknown_family(void)
 	lx_detach(lx);
 }
 
+
+/*
+ * The checks before a write cover what the surgery relies on, not only the
+ * words it touches: a tree corrupted far from the frozen task's node (the
+ * rightmost entity of the tree, when the leftmost is frozen) is refused,
+ * whether its key is out of order or its colour breaks the black heights,
+ * and not a byte of the guest changes.
+ */
+static void distant_corruption(void)
+{
+	struct xds_err err;
+	enum lx_hold hold;
+	struct lx_snapshot s;
+	snap(&s);
+	const struct lx_rq *rq = NULL;
+	for (int c = 0; c < s.nr_cpus && !rq; c++)
+		if (s.rqs[c].nr_tree >= 4)
+			rq = &s.rqs[c];
+	if (!rq) {
+		ok(0, "a tree of four entities or more to corrupt");
+		ok(0, "(skipped)");
+		lx_snapshot_free(&s);
+		return;
+	}
+	const struct lx_task *t = &s.tasks[rq->tree[0]], *far = &s.tasks[rq->tree[rq->nr_tree - 1]];
+	size_t se = offsetof(struct task_struct, se);
+	uint64_t *key = (uint64_t *)simguest_host(&g, far->addr + se + offsetof(struct sched_entity, vruntime), 8);
+	unsigned long *pc = (unsigned long *)simguest_host(
+		&g, far->addr + se + offsetof(struct sched_entity, run_node.__rb_parent_color), 8);
+	uint8_t *copy = malloc(g.d->ram_size);
+	struct { const char *what, *expect; } cases[] = {
+		{ "the rightmost entity's key below the leftmost's", "out of order" },
+		{ "the rightmost entity's colour flipped", "" },
+	};
+	for (int i = 0; i < 2; i++) {
+		uint64_t k0 = *key;
+		unsigned long pc0 = *pc;
+		if (i == 0)
+			*key = t->vruntime - 1000000;
+		else
+			*pc ^= 1;
+		memcpy(copy, g.d->ram, g.d->ram_size);
+		int rc = lx_freeze(g.lx, t->addr, t->pid, &hold, &err);
+		ok(rc == LX_FAIL && strstr(err.msg, cases[i].expect) && strstr(err.msg, "cfs_rq"),
+		   "freezing the leftmost task with %s is refused: %s", cases[i].what, rc ? err.msg : "frozen");
+		ok(memcmp(copy, g.d->ram, g.d->ram_size) == 0, "and not a byte of the guest changed");
+		if (rc == LX_OK)
+			thaw(t->pid, &err);
+		*key = k0;
+		*pc = pc0;
+	}
+	free(copy);
+	lx_snapshot_free(&s);
+	is_int(violations_after(100000000ULL), 0, "repaired, the guest runs on without a violation");
+}
+
 int main(void)
 {
 	struct xds_err err;
@@ -651,6 +707,7 @@ int main(void)
 	group_task();
 	sleeping_and_killed();
 	lock_and_corruption();
+	distant_corruption();
 	const char *n = getenv("XDS_STRESS_OPS");
 	int ops = n ? atoi(n) : 100000;
 	stress("small host, one operation at a time", ops / 5, 101, 106, false);
