@@ -10,7 +10,7 @@ DESTDIR ?=
 CC      ?= cc
 B       ?= build
 
-PKGS     := lua5.4 readline jansson
+PKGS     := lua5.4 readline jansson libbpf liblzma zlib libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 XEN_OK   := $(shell pkg-config --exists xencontrol xenforeignmemory xenstore xencall 2>/dev/null && echo 1)

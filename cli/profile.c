@@ -2,6 +2,7 @@
  * profile.c - the `profile` subcommand of xds-lua:
  *
  *   profile build --vmlinux ELF [--system-map MAP] -o FILE
+ *   profile build --vmlinuz IMAGE -o FILE     (BTF + kallsyms, no DWARF)
  *   profile show FILE
  *
  * Parses its own arguments and prints errors once, on stderr; the main
@@ -14,6 +15,7 @@
 
 #define USAGE "usage: xds-lua profile build --vmlinux ELF " \
 	      "[--system-map MAP] -o FILE\n" \
+	      "       xds-lua profile build --vmlinuz IMAGE -o FILE\n" \
 	      "       xds-lua profile show FILE\n"
 
 static int usage(const char *fmt, const char *arg)
@@ -25,7 +27,7 @@ static int usage(const char *fmt, const char *arg)
 }
 
 struct build_args {
-	const char *vmlinux, *sysmap, *out;
+	const char *vmlinux, *sysmap, *vmlinuz, *out;
 };
 
 static int parse_build(int argc, char **argv, struct build_args *a)
@@ -34,6 +36,8 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 		const char **dst = NULL;
 		if (strcmp(argv[i], "--vmlinux") == 0)
 			dst = &a->vmlinux;
+		else if (strcmp(argv[i], "--vmlinuz") == 0)
+			dst = &a->vmlinuz;
 		else if (strcmp(argv[i], "--system-map") == 0)
 			dst = &a->sysmap;
 		else if (strcmp(argv[i], "-o") == 0)
@@ -44,7 +48,9 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 			return usage("build: %s needs a file name", argv[i]);
 		*dst = argv[++i];
 	}
-	if (!a->vmlinux)
+	if (a->vmlinuz && (a->vmlinux || a->sysmap))
+		return usage("build: %s", "--vmlinuz stands alone");
+	if (!a->vmlinux && !a->vmlinuz)
 		return usage("build: %s is missing", "--vmlinux ELF");
 	if (!a->out)
 		return usage("build: %s is missing", "-o FILE");
@@ -53,13 +59,14 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 
 static int cli_build(int argc, char **argv)
 {
-	struct build_args a = { NULL, NULL, NULL };
+	struct build_args a = { NULL, NULL, NULL, NULL };
 	struct profile p;
 	struct xds_err err;
 	int rc = parse_build(argc, argv, &a);
 	if (rc)
 		return rc;
-	if (profile_build(a.vmlinux, a.sysmap, &p, &err) < 0 ||
+	if ((a.vmlinuz ? profile_build_image(a.vmlinuz, &p, &err) :
+	     profile_build(a.vmlinux, a.sysmap, &p, &err)) < 0 ||
 	    profile_save(&p, a.out, &err) < 0) {
 		fprintf(stderr, "xds-lua profile: %s\n", err.msg);
 		return 1;

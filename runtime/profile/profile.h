@@ -96,6 +96,12 @@ profile_struct(const struct profile *p, enum profile_struct_id id)
 int profile_build(const char *elf_path, const char *sysmap_path,
 		  struct profile *p, struct xds_err *err);
 
+/* Build from a kernel image without DWARF: a bzImage (xz, gzip or zstd
+ * payload) or a vmlinux ELF; types from its BTF, symbols from its kallsyms
+ * tables (link-time addresses), the banner from its bytes. */
+int profile_build_image(const char *image, struct profile *p,
+			struct xds_err *err);
+
 int profile_save(const struct profile *p, const char *path,
 		 struct xds_err *err);
 int profile_load(const char *path, struct profile *p, struct xds_err *err);

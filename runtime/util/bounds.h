@@ -60,4 +60,15 @@
  * gives up: a list that changes under three reads in a row is corrupt. */
 #define XDS_MAX_SNAPSHOT_TRIES 3
 
+/* Symbols in a kernel's kallsyms tables: 94,105 on Debian's 6.1; a
+ * count from a guest's own num_syms above this is a lie. */
+#define XDS_MAX_KSYMS (1u << 22)
+
+/* Bytes of a decompressed vmlinuz payload: 66 MB on 6.1; a larger one is
+ * refused before it fills memory. */
+#define XDS_MAX_VMLINUX (512ull << 20)
+
+/* Bytes of a running guest's BTF blob: 4.35 MB on 6.1. */
+#define XDS_MAX_BTF (64u << 20)
+
 #endif
