@@ -2,7 +2,7 @@
  * qemu.c - the "qemu" kind of host: a QEMU (or KVM) guest given by its
  * RAM file and its QMP socket.
  *
- * The spec is NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,
+ * The spec is NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinuz=IMAGE][,vmlinux=ELF,
  * sysmap=MAP].  The kernel's profile is loaded from a file, or built from
  * a vmlinux (and its System.map) and cached by the file's size and times
  * under $XDG_CACHE_HOME/xds-lua, or the default given with the attach
@@ -26,7 +26,7 @@ struct qemu_host {
 
 struct qemu_spec {
 	char name[XDS_MAX_GUEST_NAME], ram[PATH_MAX], qmp[PATH_MAX], profile[PATH_MAX],
-		vmlinux[PATH_MAX], sysmap[PATH_MAX];
+		vmlinux[PATH_MAX], sysmap[PATH_MAX], vmlinuz[PATH_MAX];
 };
 
 static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err)
@@ -35,7 +35,7 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 	const char *colon = strchr(spec, ':');
 	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof q->name)
 		return xds_fail(err, "'%s': expected NAME:ram=PATH,qmp=PATH[,profile=FILE]"
-				"[,vmlinux=ELF,sysmap=MAP]", spec);
+				"[,vmlinux=ELF,sysmap=MAP][,vmlinuz=IMAGE]", spec);
 	memcpy(q->name, spec, (size_t)(colon - spec));
 	char *rest = strdup(colon + 1), *save = NULL;
 	if (!rest)
@@ -51,9 +51,9 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 		const char *v = eq + 1;
 		char *slot = !strcmp(kv, "ram") ? q->ram : !strcmp(kv, "qmp") ? q->qmp
 			: !strcmp(kv, "profile") ? q->profile : !strcmp(kv, "vmlinux") ? q->vmlinux
-			: !strcmp(kv, "sysmap") ? q->sysmap : NULL;
+			: !strcmp(kv, "sysmap") ? q->sysmap : !strcmp(kv, "vmlinuz") ? q->vmlinuz : NULL;
 		if (!slot)
-			rc = xds_fail(err, "'%s': unknown key '%s' (ram, qmp, profile, vmlinux, sysmap)", spec, kv);
+			rc = xds_fail(err, "'%s': unknown key '%s' (ram, qmp, profile, vmlinux, sysmap, vmlinuz)", spec, kv);
 		else
 			snprintf(slot, PATH_MAX, "%s", v);
 	}
@@ -115,12 +115,15 @@ static int spec_profile(const struct qemu_spec *q, const char *default_profile, 
 {
 	if (q->profile[0])
 		return profile_load(q->profile, p, err);
-	if (q->vmlinux[0]) {
+	if (q->vmlinux[0] || q->vmlinuz[0]) {
+		/* vmlinuz: BTF + kallsyms from the image package alone */
+		const char *image = q->vmlinuz[0] ? q->vmlinuz : q->vmlinux;
 		char cached[PATH_MAX];
-		cache_path(q->vmlinux, q->sysmap, cached, sizeof cached);
+		cache_path(image, q->vmlinuz[0] ? "" : q->sysmap, cached, sizeof cached);
 		if (cached[0] && !access(cached, R_OK) && !profile_load(cached, p, NULL))
 			return 0;
-		if (profile_build(q->vmlinux, q->sysmap[0] ? q->sysmap : NULL, p, err))
+		if (q->vmlinuz[0] ? profile_build_image(q->vmlinuz, p, err)
+				  : profile_build(q->vmlinux, q->sysmap[0] ? q->sysmap : NULL, p, err))
 			return -1;
 		if (cached[0])
 			profile_save(p, cached, NULL);   /* a cache that cannot be written is no error */
@@ -128,7 +131,7 @@ static int spec_profile(const struct qemu_spec *q, const char *default_profile, 
 	}
 	if (default_profile)
 		return profile_load(default_profile, p, err);
-	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP] or --profile");
+	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP], vmlinuz=IMAGE or --profile");
 }
 
 static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
@@ -164,7 +167,7 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		goto out;
 	}
 	char again[sizeof ((struct xds_guest *)0)->spec];
-	if (!q->profile[0] && !q->vmlinux[0] && o->profile)
+	if (!q->profile[0] && !q->vmlinux[0] && !q->vmlinuz[0] && o->profile)
 		snprintf(again, sizeof again, "%.500s,profile=%.500s", spec, o->profile);
 	else
 		snprintf(again, sizeof again, "%s", spec);
