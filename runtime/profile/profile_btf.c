@@ -14,12 +14,17 @@
 #include <string.h>
 
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 
 #include "profile/profile_int.h"
 
 #define MAX_TYPE_CHAIN 32       /* typedef/const/volatile links followed */
 #define MAX_ANON_DEPTH 8        /* nested anonymous members searched */
 #define MAX_PATH_DEPTH 4        /* dotted segments in a field path */
+/* Members looked at for one path: task_struct has ~250, with its anonymous
+ * members a few hundred more; a guest's 65535-member unions nested eight
+ * deep would otherwise take 65535^8 steps. */
+#define MAX_MEMBER_VISITS (1 << 16)
 
 /* The type id under typedefs and qualifiers, or 0. */
 static uint32_t strip(const struct btf *btf, uint32_t id)
@@ -44,13 +49,16 @@ static bool is_aggregate(const struct btf *btf, uint32_t id)
 /* Member `name` of aggregate agg, searching anonymous members: its byte
  * offset (from base) and type.  1 found, 0 not. */
 static int find_member(const struct btf *btf, uint32_t agg, const char *name,
-		       uint64_t base, int depth, uint64_t *off, uint32_t *type)
+		       uint64_t base, int depth, int *budget, uint64_t *off,
+		       uint32_t *type)
 {
 	const struct btf_type *t = btf__type_by_id(btf, agg);
 	if (!t || depth >= MAX_ANON_DEPTH)
 		return 0;
 	const struct btf_member *m = btf_members(t);
 	for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+		if (--*budget < 0)
+			return 0;
 		uint64_t at = base + btf_member_bit_offset(t, i) / 8;
 		const char *mname = btf__name_by_offset(btf, m->name_off);
 		if (mname && *mname) {
@@ -62,7 +70,8 @@ static int find_member(const struct btf *btf, uint32_t agg, const char *name,
 		}
 		uint32_t sub = strip(btf, m->type);
 		if (sub && is_aggregate(btf, sub) &&
-		    find_member(btf, sub, name, at, depth + 1, off, type))
+		    find_member(btf, sub, name, at, depth + 1, budget, off,
+				type))
 			return 1;
 	}
 	return 0;
@@ -78,8 +87,9 @@ static int resolve_path(const struct btf *btf, uint32_t sid, const char *path,
 	uint32_t agg = sid, type = 0;
 	char *seg = strtok_r(buf, ".", &save);
 	for (int depth = 0; seg; depth++) {
+		int budget = MAX_MEMBER_VISITS;
 		if (depth >= MAX_PATH_DEPTH ||
-		    !find_member(btf, agg, seg, 0, 0, &at, &type))
+		    !find_member(btf, agg, seg, 0, 0, &budget, &at, &type))
 			return 0;
 		total += at;
 		if (!(seg = strtok_r(NULL, ".", &save)))
@@ -181,8 +191,15 @@ int profile_btf_fill(const struct btf *btf, struct profile *p,
 	return 0;
 }
 
+/* libbpf's own messages go nowhere: its failures come back as errors. */
+static void quiet(void)
+{
+	libbpf_set_print(NULL);
+}
+
 int profile_btf_elf(const char *path, struct profile *p, struct xds_err *err)
 {
+	quiet();
 	struct btf *btf = btf__parse_elf(path, NULL);
 	if (!btf)
 		return xds_fail(err, "%s: no usable BTF (%s)", path,
@@ -197,6 +214,7 @@ int profile_btf_blob(const void *data, size_t size, struct profile *p,
 {
 	if (size == 0 || size > UINT32_MAX)
 		return xds_fail(err, "%s: BTF of %zu bytes", p->source, size);
+	quiet();
 	struct btf *btf = btf__new(data, (uint32_t)size);
 	if (!btf)
 		return xds_fail(err, "%s: BTF rejected by libbpf (%s)",
