@@ -87,31 +87,16 @@ static void cache_path(const char *vmlinux, const char *sysmap, char *out, size_
 	struct stat st = { 0 };
 	stat(vmlinux, &st);
 	const char *base = strrchr(vmlinux, '/') ? strrchr(vmlinux, '/') + 1 : vmlinux;
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX];
-	if (xdg && *xdg)
-		snprintf(dir, sizeof dir, "%s/xds-lua", xdg);
-	else if (home && *home)
-		snprintf(dir, sizeof dir, "%s/.cache/xds-lua", home);
-	else
-		snprintf(dir, sizeof dir, "/tmp/xds-lua-cache");
+	host_cache_dir(dir, sizeof dir);
 	if (xds_format(NULL, out, n, "%s/%s-%llx-%llx-%llx.profile", dir, base,
 		       (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
 		       (unsigned long long)file_hash(sysmap)))
 		out[0] = 0;
-	char mk[PATH_MAX];
-	snprintf(mk, sizeof mk, "%s", dir);
-	for (char *p = mk + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(mk, 0755);
-			*p = '/';
-		}
-	mkdir(mk, 0755);
 }
 
-static int spec_profile(const struct qemu_spec *q, const char *default_profile, struct profile *p,
-			struct xds_err *err)
+static int spec_profile(const struct qemu_spec *q, const char *default_profile, struct backend *be,
+			int dom, struct profile *p, struct xds_err *err)
 {
 	if (q->profile[0])
 		return profile_load(q->profile, p, err);
@@ -131,7 +116,7 @@ static int spec_profile(const struct qemu_spec *q, const char *default_profile, 
 	}
 	if (default_profile)
 		return profile_load(default_profile, p, err);
-	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP], vmlinuz=IMAGE or --profile");
+	return host_guest_profile(be, dom, p, err);
 }
 
 static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
@@ -153,13 +138,13 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		xds_fail(err, "more than %d guests", XDS_MAX_GUESTS);
 		goto out;
 	}
-	if (parse_spec(spec, q, err) || spec_profile(q, o->profile, p, err))
+	if (parse_spec(spec, q, err))
 		goto out;
 	be = backend_qemu_new(err);
 	if (!be)
 		goto out;
 	int dom = backend_qemu_add(be, q->name, q->ram, q->qmp, err);
-	if (dom < 0)
+	if (dom < 0 || spec_profile(q, o->profile, be, dom, p, err))
 		goto out;
 	lx = lx_attach(be, dom, p, err);
 	if (!lx) {

@@ -102,6 +102,28 @@ int profile_build(const char *elf_path, const char *sysmap_path,
 int profile_build_image(const char *image, struct profile *p,
 			struct xds_err *err);
 
+/* What a running guest's vmcoreinfo says, found by scanning its physical
+ * memory (profile_guest_identify; all zero/false without vmcoreinfo). */
+struct profile_guest_info {
+	bool have_vmcoreinfo, have_slide, have_phys_base;
+	char osrelease[64];
+	char build_id[65];      /* hex, the profile cache's key */
+	uint64_t slide;         /* KERNELOFFSET: the KASLR slide */
+	uint64_t phys_base;
+};
+
+struct vmem_phys;
+int profile_guest_identify(const struct vmem_phys *phys,
+			   struct profile_guest_info *info,
+			   struct xds_err *err);
+/* Build from the guest's own memory: BTF blob and kallsyms tables found by
+ * scanning physical memory.  Symbols are stored link-time (the runtime
+ * addresses kallsyms gives, less the slide) so the profile can be cached
+ * and attach finds the slide by the banner as for any other source. */
+int profile_build_guest(const struct vmem_phys *phys,
+			const struct profile_guest_info *info,
+			struct profile *p, struct xds_err *err);
+
 int profile_save(const struct profile *p, const char *path,
 		 struct xds_err *err);
 int profile_load(const char *path, struct profile *p, struct xds_err *err);
