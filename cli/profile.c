@@ -3,6 +3,8 @@
  *
  *   profile build --vmlinux ELF [--system-map MAP] -o FILE
  *   profile build --vmlinuz IMAGE -o FILE     (BTF + kallsyms, no DWARF)
+ *   profile build --isf ISF.json -o FILE       (Volatility 3's ISF 6.x)
+ *   profile export FILE --isf OUT.json
  *   profile show FILE
  *
  * Parses its own arguments and prints errors once, on stderr; the main
@@ -16,6 +18,8 @@
 #define USAGE "usage: xds-lua profile build --vmlinux ELF " \
 	      "[--system-map MAP] -o FILE\n" \
 	      "       xds-lua profile build --vmlinuz IMAGE -o FILE\n" \
+	      "       xds-lua profile build --isf ISF.json -o FILE\n" \
+	      "       xds-lua profile export FILE --isf OUT.json\n" \
 	      "       xds-lua profile show FILE\n"
 
 static int usage(const char *fmt, const char *arg)
@@ -27,7 +31,7 @@ static int usage(const char *fmt, const char *arg)
 }
 
 struct build_args {
-	const char *vmlinux, *sysmap, *vmlinuz, *out;
+	const char *vmlinux, *sysmap, *vmlinuz, *isf, *out;
 };
 
 static int parse_build(int argc, char **argv, struct build_args *a)
@@ -38,6 +42,8 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 			dst = &a->vmlinux;
 		else if (strcmp(argv[i], "--vmlinuz") == 0)
 			dst = &a->vmlinuz;
+		else if (strcmp(argv[i], "--isf") == 0)
+			dst = &a->isf;
 		else if (strcmp(argv[i], "--system-map") == 0)
 			dst = &a->sysmap;
 		else if (strcmp(argv[i], "-o") == 0)
@@ -48,9 +54,9 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 			return usage("build: %s needs a file name", argv[i]);
 		*dst = argv[++i];
 	}
-	if (a->vmlinuz && (a->vmlinux || a->sysmap))
-		return usage("build: %s", "--vmlinuz stands alone");
-	if (!a->vmlinux && !a->vmlinuz)
+	if ((a->vmlinuz || a->isf) && (a->vmlinux || a->sysmap || (a->vmlinuz && a->isf)))
+		return usage("build: %s", "--vmlinuz and --isf stand alone");
+	if (!a->vmlinux && !a->vmlinuz && !a->isf)
 		return usage("build: %s is missing", "--vmlinux ELF");
 	if (!a->out)
 		return usage("build: %s is missing", "-o FILE");
@@ -59,13 +65,14 @@ static int parse_build(int argc, char **argv, struct build_args *a)
 
 static int cli_build(int argc, char **argv)
 {
-	struct build_args a = { NULL, NULL, NULL, NULL };
+	struct build_args a = { NULL, NULL, NULL, NULL, NULL };
 	struct profile p;
 	struct xds_err err;
 	int rc = parse_build(argc, argv, &a);
 	if (rc)
 		return rc;
 	if ((a.vmlinuz ? profile_build_image(a.vmlinuz, &p, &err) :
+	     a.isf ? profile_build_isf(a.isf, &p, &err) :
 	     profile_build(a.vmlinux, a.sysmap, &p, &err)) < 0 ||
 	    profile_save(&p, a.out, &err) < 0) {
 		fprintf(stderr, "xds-lua profile: %s\n", err.msg);
@@ -90,13 +97,29 @@ static int cli_show(int argc, char **argv)
 	return profile_print(&p, stdout) < 0 ? 1 : 0;
 }
 
+static int cli_export(int argc, char **argv)
+{
+	struct profile p;
+	struct xds_err err;
+	if (argc != 5 || strcmp(argv[3], "--isf") != 0)
+		return usage("export: %s", "expected FILE --isf OUT.json");
+	if (profile_load(argv[2], &p, &err) < 0 ||
+	    profile_export_isf(&p, argv[4], &err) < 0) {
+		fprintf(stderr, "xds-lua profile: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 int cli_profile(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage("%s", "missing command (build or show)");
+		return usage("%s", "missing command (build, show or export)");
 	if (strcmp(argv[1], "build") == 0)
 		return cli_build(argc, argv);
 	if (strcmp(argv[1], "show") == 0)
 		return cli_show(argc, argv);
-	return usage("unknown command '%s' (build or show)", argv[1]);
+	if (strcmp(argv[1], "export") == 0)
+		return cli_export(argc, argv);
+	return usage("unknown command '%s' (build, show or export)", argv[1]);
 }

@@ -124,6 +124,13 @@ int profile_build_guest(const struct vmem_phys *phys,
 			const struct profile_guest_info *info,
 			struct profile *p, struct xds_err *err);
 
+/* Volatility 3's ISF JSON (schema 6.x): write this profile's structs,
+ * fields and symbols (the banner as linux_banner's constant_data); build
+ * a profile from any ISF 6.x file (e.g. dwarf2json's). */
+int profile_export_isf(const struct profile *p, const char *path,
+		       struct xds_err *err);
+int profile_build_isf(const char *path, struct profile *p, struct xds_err *err);
+
 int profile_save(const struct profile *p, const char *path,
 		 struct xds_err *err);
 int profile_load(const char *path, struct profile *p, struct xds_err *err);
