@@ -27,8 +27,6 @@ running=
 cleanup() { [ -n "$running" ] && $G stop "$running"; rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 linux_guest_ready
 echo "1..8"

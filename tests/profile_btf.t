@@ -12,18 +12,11 @@
 #   - a truncated or garbled image is an error, not a crash.
 # Skips without the cached kernel files (scripts/kernel-debug --image).
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X=$B/xds-lua
-T=$(mktemp -d /tmp/xds-pbtf-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" pbtf
 
 kd=$(scripts/kernel-debug --image 2>/dev/null) || { echo "1..0 # SKIP no cached kernel files"; exit 0; }
 eval "$kd"
 [ -s "$vmlinuz" ] && [ -s "$vmlinux" ] && [ -s "$sysmap" ] || { echo "1..0 # SKIP kernel files incomplete"; exit 0; }
-[ -x "$X" ] || { echo "1..0 # SKIP no $X"; exit 0; }
 echo "1..12"
 
 body() { grep -E '^(struct|field|sym|banner) ' "$1" | sort; }

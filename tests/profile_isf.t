@@ -15,15 +15,8 @@
 #     builds the same profile;
 #   - an ISF of another format version, or without the banner, is refused.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-B=${XDS_BUILD:-build}
-X=$B/xds-lua
-T=$(mktemp -d /tmp/xds-pisf-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/tap.sh" pisf
 python3 -c 'import jsonschema' 2>/dev/null || { echo "1..0 # SKIP python3-jsonschema missing"; exit 0; }
-[ -x "$X" ] || { echo "1..0 # SKIP no $X"; exit 0; }
 
 kd=$(scripts/kernel-debug --image 2>/dev/null) && eval "$kd" && [ -s "${vmlinux:-}" ] ||
 	{ echo "1..0 # SKIP no cached kernel files (scripts/kernel-debug --image)"; exit 0; }
