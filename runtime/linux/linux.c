@@ -119,6 +119,10 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 		return NULL;
 	}
 	g->init_task = lx_sym(g, S_INIT_TASK);
+	if (lx_check_kernel(g, err)) {
+		lx_detach(g);
+		return NULL;
+	}
 	return g;
 }
 
