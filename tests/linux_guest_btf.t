@@ -7,7 +7,8 @@
 #     busy2, hog, sleeper are there);
 #   - the profile it built from the guest's memory (BTF blob, kallsyms,
 #     vmcoreinfo) is cached under the cache directory by build id, and
-#     names its source "guest memory ... (BTF + kallsyms)";
+#     names its source "guest memory ... (BTF + kallsyms)" (profile show,
+#     and the profile field of xds.domains());
 #   - that profile equals the DWARF + System.map profile of the debug
 #     package (every struct, field, sym and the banner) when the debug
 #     files are cached;
@@ -35,7 +36,7 @@ spec=$($G start "$name" --vcpus 2 --watch $$ --lifetime 300 --timeout 150 2>"$T/
 ok $? "the guest boots to its first report" || { sed 's/^/# /' "$T/start.err"; exit 0; }
 running=$name
 bare=$(echo "$spec" | sed 's/,vmlinux=.*//; s/,profile=.*//; s/,vmlinuz=.*//')
-lua='local d = xds.domains()[1]; print("slide", d.slide); ps()'
+lua='local d = xds.domains()[1]; print("slide", d.slide); print("profile", d.profile); ps()'
 t0=$(now)
 "$B/xds-lua" --qemu "$bare" -e "$lua" >"$T/first" 2>"$T/err"
 ok $? "xds-lua --qemu ${bare%%:*}:ram=...,qmp=... attaches with no profile at all $(head -2 "$T/err")"
@@ -48,8 +49,9 @@ slide=$(awk '$1 == "slide" { print $2 }' "$T/first")
 [ -n "$slide" ] && [ "$slide" != 0 ]
 ok $? "the KASLR slide is found and non-zero ($slide)"
 cached=$(ls "$XDG_CACHE_HOME"/xds-lua/guest-*.profile 2>/dev/null | head -1)
-[ -n "$cached" ] && "$B/xds-lua" profile show "$cached" | grep -q '^source guest memory .* (BTF + kallsyms)$'
-ok $? "the profile is cached by build id ($(basename "${cached:-none}")) and names its source"
+[ -n "$cached" ] && "$B/xds-lua" profile show "$cached" | grep -q '^source guest memory .* (BTF + kallsyms)$' &&
+	grep -q '^profile	guest memory .* (BTF + kallsyms)$' "$T/first"
+ok $? "the profile is cached by build id ($(basename "${cached:-none}")); profile show and the domain's profile field name its source ($(grep ^profile "$T/first" | cut -f2))"
 t0=$(now)
 "$B/xds-lua" --qemu "$bare" -e "$lua" >"$T/second" 2>"$T/err"
 ok $? "the second attach uses the cached profile"

@@ -129,6 +129,11 @@ uint64_t xds_guest_slide(const struct xds_guest *g)
 	return g->lx && !g->gone ? lx_slide(g->lx) : 0;
 }
 
+const char *xds_guest_profile_source(const struct xds_guest *g)
+{
+	return g->lx && !g->gone ? lx_profile_source(g->lx) : "";
+}
+
 const char *xds_guest_spec(const struct xds_guest *g)
 {
 	return g->spec;

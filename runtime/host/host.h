@@ -127,6 +127,8 @@ struct lx_guest *xds_guest_lx(struct xds_guest *g);
 /* Its vCPUs, and its kernel's KASLR slide (0 without a kernel). */
 int xds_guest_vcpus(const struct xds_guest *g);
 uint64_t xds_guest_slide(const struct xds_guest *g);
+/* The source its kernel's profile came from ("" without a kernel). */
+const char *xds_guest_profile_source(const struct xds_guest *g);
 /* How to find this guest again in a later run (the journal keeps it). */
 const char *xds_guest_spec(const struct xds_guest *g);
 

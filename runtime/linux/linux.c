@@ -141,6 +141,11 @@ uint64_t lx_slide(const struct lx_guest *g)
 	return g->slide;
 }
 
+const char *lx_profile_source(const struct lx_guest *g)
+{
+	return g->prof.source;
+}
+
 void lx_forget(struct lx_guest *g)
 {
 	vmem_flush(g->vm);

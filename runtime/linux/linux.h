@@ -73,6 +73,8 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 void lx_detach(struct lx_guest *g);
 
 uint64_t lx_slide(const struct lx_guest *g);
+/* Where the profile came from ("guest memory 6.1.0 (BTF + kallsyms)"). */
+const char *lx_profile_source(const struct lx_guest *g);
 /* Drop cached translations: after the guest ran, or its tables changed. */
 void lx_forget(struct lx_guest *g);
 int lx_nr_cpus(const struct lx_guest *g);
