@@ -9,7 +9,8 @@
  * -DXDS_FUZZ_STANDALONE it is a TAP test: it encodes tables of random
  * symbols in both layouts (6.1's, offsets first and seqs_of_names before
  * the token table; 6.4's, offsets after token_index), checks that the
- * declared symbols decode to the addresses put in, then decodes
+ * declared symbols decode to the addresses put in (and in the 6.15 and
+ * 7.0 encodings, offsets last), then decodes
  * thousands of copies with bytes flipped, spans zeroed and ends cut.
  */
 #include <stdint.h>
@@ -108,23 +109,26 @@ static void fz_name(int i, char *out)
 	out[len] = 0;
 }
 
-static uint64_t fz_addr(int i)
+/* runqueues is per-CPU: zero-based up to 6.14, an address from 6.15 */
+static uint64_t fz_addr(int i, enum profile_ks_encoding enc)
 {
-	return i == 107 ? 0x31ac0 :      /* runqueues: per-CPU, zero-based */
-	       0xffffffff81000000ull + (uint64_t)i * 0x40;
+	if (i == 107)
+		return enc == PROFILE_KS_ABSOLUTE_PERCPU ? 0x31ac0 : 0xffffffff83031ac0ull;
+	return 0xffffffff81000000ull + (uint64_t)i * 0x40;
 }
 
-/* A table in the 6.1 (offsets first) or 6.4 (offsets last) layout. */
-static void fz_encode(struct img *m, bool late_offsets)
+/* A table in the 6.1 (offsets first) or 6.4 (offsets last) layout, in
+ * one of the three encodings (6.15+ and 7.0+ only with offsets last). */
+static void fz_encode(struct img *m, bool late_offsets, enum profile_ks_encoding enc)
 {
 	char names[NSYMS][32], tb[3];
 	uint32_t markers[(NSYMS + 255) / 256];
 	int32_t off[NSYMS];
 	for (int i = 0; i < NSYMS; i++) {
 		fz_name(i, names[i]);
-		uint64_t a = fz_addr(i);
-		off[i] = a < 0x100000 ? (int32_t)a :
-			 (int32_t)(0xffffffff81000000ull - a - 1);
+		uint64_t a = fz_addr(i, enc);
+		off[i] = enc == PROFILE_KS_RELATIVE ? (int32_t)(uint32_t)(a - 0xffffffff81000000ull) :
+			 a < 0x100000 ? (int32_t)a : (int32_t)(0xffffffff81000000ull - a - 1);
 	}
 	for (int k = 0; k < 4096; k++)
 		m->b[m->n++] = (uint8_t)fz_rand();   /* rodata before */
@@ -164,9 +168,13 @@ static void fz_encode(struct img *m, bool late_offsets)
 	put(m, ti, sizeof ti);
 	pad8(m);
 	if (late_offsets) {
+		if (enc == PROFILE_KS_PLACE_RELATIVE)   /* &offsets[i] + offsets[i] */
+			for (int i = 0; i < NSYMS; i++)
+				off[i] = (int32_t)(fz_addr(i, enc) - (FZ_BASE + m->n + 4 * (size_t)i));
 		put(m, off, sizeof off);
 		pad8(m);
-		put(m, &rb, 8);
+		if (enc != PROFILE_KS_PLACE_RELATIVE)
+			put(m, &rb, 8);
 		for (int i = 0; i < 3 * NSYMS; i++)
 			m->b[m->n++] = (uint8_t)fz_rand();
 	}
@@ -174,7 +182,7 @@ static void fz_encode(struct img *m, bool late_offsets)
 		m->b[m->n++] = (uint8_t)fz_rand();
 }
 
-static void fz_check_decode(struct img *m, const char *layout)
+static void fz_check_decode(struct img *m, const char *layout, enum profile_ks_encoding enc)
 {
 	struct profile p;
 	struct profile_kallsyms ks;
@@ -183,14 +191,13 @@ static void fz_check_decode(struct img *m, const char *layout)
 	int rc = profile_kallsyms_scan(m->b, m->n, FZ_BASE, &ks, &p, &err);
 	ok(rc == 1 && ks.num_syms == NSYMS, "%s layout: %u symbols decoded (%s)",
 	   layout, ks.num_syms, rc < 0 ? err.msg : "ok");
-	ok(p.syms[S_INIT_TASK].addr == fz_addr(7) &&
-	   p.syms[S_RUNQUEUES].addr == 0x31ac0 &&
-	   p.syms[S_PER_CPU_OFFSET].addr == fz_addr(207) &&
-	   p.syms[S_LINUX_BANNER].addr == fz_addr(407) &&
-	   ks.text == fz_addr(507) &&
-	   ks.encoding == PROFILE_KS_ABSOLUTE_PERCPU,
-	   "%s layout: declared symbols at their addresses, per-CPU zero-based",
-	   layout);
+	ok(p.syms[S_INIT_TASK].addr == fz_addr(7, enc) &&
+	   p.syms[S_RUNQUEUES].addr == fz_addr(107, enc) &&
+	   p.syms[S_PER_CPU_OFFSET].addr == fz_addr(207, enc) &&
+	   p.syms[S_LINUX_BANNER].addr == fz_addr(407, enc) &&
+	   ks.text == fz_addr(507, enc) && ks.encoding == enc,
+	   "%s layout: declared symbols at their addresses (runqueues at %#llx)",
+	   layout, (unsigned long long)p.syms[S_RUNQUEUES].addr);
 }
 
 int main(int argc, char **argv)
@@ -198,10 +205,17 @@ int main(int argc, char **argv)
 	unsigned long runs = argc > 1 ? strtoul(argv[1], NULL, 10) : 3000;
 	struct img m = { malloc(1 << 20), 0 }, late = { malloc(1 << 20), 0 };
 	uint8_t *w = malloc(1 << 20);
-	fz_encode(&m, false);
-	fz_encode(&late, true);
-	fz_check_decode(&m, "6.1");
-	fz_check_decode(&late, "6.4");
+	struct img e615 = { malloc(1 << 20), 0 }, e70 = { malloc(1 << 20), 0 };
+	fz_encode(&e615, true, PROFILE_KS_RELATIVE);
+	fz_encode(&e70, true, PROFILE_KS_PLACE_RELATIVE);
+	fz_check_decode(&e615, "6.15 (relative_base + u32)", PROFILE_KS_RELATIVE);
+	fz_check_decode(&e70, "7.0 (place-relative)", PROFILE_KS_PLACE_RELATIVE);
+	free(e615.b);
+	free(e70.b);
+	fz_encode(&m, false, PROFILE_KS_ABSOLUTE_PERCPU);
+	fz_encode(&late, true, PROFILE_KS_ABSOLUTE_PERCPU);
+	fz_check_decode(&m, "6.1", PROFILE_KS_ABSOLUTE_PERCPU);
+	fz_check_decode(&late, "6.4", PROFILE_KS_ABSOLUTE_PERCPU);
 	for (unsigned long r = 0; r < runs; r++) {
 		const struct img *src = r % 2 ? &late : &m;
 		size_t n = src->n;
