@@ -30,6 +30,10 @@
 #define KS_AFTER (20u << 20)           /* offsets after them (6.4+) */
 #define START_KERNEL_MAP 0xffffffff80000000ull
 #define LINK_TEXT 0xffffffff81000000ull /* CONFIG_PHYSICAL_START 16 MiB */
+/* Candidates decoded before giving up: the kernel has one BTF blob and one
+ * token table; a guest that plants thousands would otherwise make each
+ * cost a window copy (up to 44 MiB). */
+#define MAX_CANDIDATES 64
 
 /* Copy len bytes of guest physical memory at pa; frames that cannot be
  * mapped read as zeros.  The number of bytes inside guest RAM. */
@@ -84,6 +88,7 @@ struct scan {
 	struct xds_err *err;
 	struct profile_kallsyms ks;
 	int ks_rc;
+	int tries;              /* candidates decoded so far */
 };
 
 /* KEY's value: KERNELOFFSET is hex (%lx), NUMBER(...) decimal (%ld). */
@@ -145,6 +150,9 @@ static int on_btf(void *ctx, uint64_t pa)
 	    h[4] != h[3] || h[3] > XDS_MAX_BTF || h[5] > XDS_MAX_BTF ||
 	    h[3] < 1024 || h[5] < 1024)
 		return 0;
+	if (++s->tries > MAX_CANDIDATES)
+		return xds_fail(s->err, "%s: more than %d BTF headers in guest "
+				"memory", s->p->source, MAX_CANDIDATES);
 	size_t size = 24 + (size_t)h[4] + h[5];
 	void *blob = malloc(size);
 	if (!blob)
@@ -160,6 +168,9 @@ static int on_btf(void *ctx, uint64_t pa)
 static int on_tokens(void *ctx, uint64_t pa)
 {
 	struct scan *s = ctx;
+	if (++s->tries > MAX_CANDIDATES)
+		return xds_fail(s->err, "%s: more than %d kallsyms token tables "
+				"in guest memory", s->p->source, MAX_CANDIDATES);
 	uint64_t from = pa > KS_BEFORE ? pa - KS_BEFORE : 0;
 	size_t want = (size_t)(pa - from) + KS_AFTER;
 	uint8_t *w = malloc(want);
@@ -224,9 +235,11 @@ int profile_build_guest(const struct vmem_phys *ph,
 			      "without CONFIG_DEBUG_INFO_BTF needs a vmlinux)",
 			      p->source);
 	if (rc > 0) {
+		s.tries = 0;
 		rc = phys_scan(ph, digits, sizeof digits, on_tokens, &s, buf);
-		if (rc == 0 && s.ks_rc == 0)
-			rc = xds_fail(err, "%s: no kallsyms tables found in "
+		if (rc == 0)    /* none held; err names the last that failed */
+			rc = s.ks_rc < 0 ? -1 :
+			     xds_fail(err, "%s: no kallsyms tables found in "
 				      "guest memory", p->source);
 	}
 	free(buf);
