@@ -101,7 +101,7 @@ static void usage(FILE *f)
 		"  --sim SCENARIO   start xds-sim on SCENARIO (a .lua file) and attach its domains\n"
 		"                   (the simulator is the xds-sim beside xds-lua, or $XDS_SIM)\n"
 		"  --seed N         the simulator's random seed (with --sim)\n"
-		"  --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP]\n"
+		"  --qemu NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,sysmap=MAP][,vmlinuz=IMAGE]\n"
 		"                   attach a QEMU guest (repeatable)\n"
 		"  --profile FILE   kernel profile for --qemu guests that give none\n"
 		"  --xen            attach every domU of this Xen host whose kernel has a profile\n"

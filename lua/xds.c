@@ -39,6 +39,8 @@ void xds_lua_push_domain(lua_State *L, const struct xds_guest *g)
 	lua_setfield(L, -2, "tasks");
 	lua_pushinteger(L, (lua_Integer)xds_guest_slide(g));
 	lua_setfield(L, -2, "slide");
+	lua_pushstring(L, xds_guest_profile_source(g));
+	lua_setfield(L, -2, "profile");
 	if (error[0]) {
 		lua_pushstring(L, error);
 		lua_setfield(L, -2, "error");

@@ -43,3 +43,7 @@ drv() {
 }
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# now; since T0: seconds since T0 (from now), for the timings printed
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }

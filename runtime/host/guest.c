@@ -134,6 +134,11 @@ const char *xds_guest_banner(const struct xds_guest *g)
 	return g->lx && !g->gone ? lx_banner(g->lx) : "";
 }
 
+const char *xds_guest_profile_source(const struct xds_guest *g)
+{
+	return g->lx && !g->gone ? lx_profile_source(g->lx) : "";
+}
+
 const char *xds_guest_spec(const struct xds_guest *g)
 {
 	return g->spec;

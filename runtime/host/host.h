@@ -129,6 +129,8 @@ int xds_guest_vcpus(const struct xds_guest *g);
 uint64_t xds_guest_slide(const struct xds_guest *g);
 /* Its kernel's linux_banner ("" for a static snapshot). */
 const char *xds_guest_banner(const struct xds_guest *g);
+/* The source its kernel's profile came from ("" without a kernel). */
+const char *xds_guest_profile_source(const struct xds_guest *g);
 /* How to find this guest again in a later run (the journal keeps it). */
 const char *xds_guest_spec(const struct xds_guest *g);
 

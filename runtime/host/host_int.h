@@ -93,4 +93,11 @@ int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, s
 /* Does any live guest use be. */
 bool host_uses_backend(const struct xds_host *h, const struct backend *be);
 
+/* guest_profile.c: the cache directory ($XDG_CACHE_HOME/xds-lua, made if
+ * missing), and a profile from the guest's own memory, cached there by
+ * build id. */
+struct profile;
+void host_cache_dir(char *dir, size_t n);
+int host_guest_profile(struct backend *be, int dom, struct profile *p, struct xds_err *err);
+
 #endif

@@ -2,7 +2,7 @@
  * qemu.c - the "qemu" kind of host: a QEMU (or KVM) guest given by its
  * RAM file and its QMP socket.
  *
- * The spec is NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinux=ELF,
+ * The spec is NAME:ram=PATH,qmp=PATH[,profile=FILE][,vmlinuz=IMAGE][,vmlinux=ELF,
  * sysmap=MAP].  The kernel's profile is loaded from a file, or built from
  * a vmlinux (and its System.map) and cached by the file's size and times
  * under $XDG_CACHE_HOME/xds-lua, or the default given with the attach
@@ -26,7 +26,7 @@ struct qemu_host {
 
 struct qemu_spec {
 	char name[XDS_MAX_GUEST_NAME], ram[PATH_MAX], qmp[PATH_MAX], profile[PATH_MAX],
-		vmlinux[PATH_MAX], sysmap[PATH_MAX];
+		vmlinux[PATH_MAX], sysmap[PATH_MAX], vmlinuz[PATH_MAX];
 };
 
 static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err)
@@ -35,7 +35,7 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 	const char *colon = strchr(spec, ':');
 	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof q->name)
 		return xds_fail(err, "'%s': expected NAME:ram=PATH,qmp=PATH[,profile=FILE]"
-				"[,vmlinux=ELF,sysmap=MAP]", spec);
+				"[,vmlinux=ELF,sysmap=MAP][,vmlinuz=IMAGE]", spec);
 	memcpy(q->name, spec, (size_t)(colon - spec));
 	char *rest = strdup(colon + 1), *save = NULL;
 	if (!rest)
@@ -51,9 +51,9 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 		const char *v = eq + 1;
 		char *slot = !strcmp(kv, "ram") ? q->ram : !strcmp(kv, "qmp") ? q->qmp
 			: !strcmp(kv, "profile") ? q->profile : !strcmp(kv, "vmlinux") ? q->vmlinux
-			: !strcmp(kv, "sysmap") ? q->sysmap : NULL;
+			: !strcmp(kv, "sysmap") ? q->sysmap : !strcmp(kv, "vmlinuz") ? q->vmlinuz : NULL;
 		if (!slot)
-			rc = xds_fail(err, "'%s': unknown key '%s' (ram, qmp, profile, vmlinux, sysmap)", spec, kv);
+			rc = xds_fail(err, "'%s': unknown key '%s' (ram, qmp, profile, vmlinux, sysmap, vmlinuz)", spec, kv);
 		else
 			snprintf(slot, PATH_MAX, "%s", v);
 	}
@@ -87,40 +87,28 @@ static void cache_path(const char *vmlinux, const char *sysmap, char *out, size_
 	struct stat st = { 0 };
 	stat(vmlinux, &st);
 	const char *base = strrchr(vmlinux, '/') ? strrchr(vmlinux, '/') + 1 : vmlinux;
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX];
-	if (xdg && *xdg)
-		snprintf(dir, sizeof dir, "%s/xds-lua", xdg);
-	else if (home && *home)
-		snprintf(dir, sizeof dir, "%s/.cache/xds-lua", home);
-	else
-		snprintf(dir, sizeof dir, "/tmp/xds-lua-cache");
+	host_cache_dir(dir, sizeof dir);
 	if (xds_format(NULL, out, n, "%s/%s-%llx-%llx-%llx.profile", dir, base,
 		       (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
 		       (unsigned long long)file_hash(sysmap)))
 		out[0] = 0;
-	char mk[PATH_MAX];
-	snprintf(mk, sizeof mk, "%s", dir);
-	for (char *p = mk + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(mk, 0755);
-			*p = '/';
-		}
-	mkdir(mk, 0755);
 }
 
-static int spec_profile(const struct qemu_spec *q, const char *default_profile, struct profile *p,
-			struct xds_err *err)
+static int spec_profile(const struct qemu_spec *q, const char *default_profile, struct backend *be,
+			int dom, struct profile *p, struct xds_err *err)
 {
 	if (q->profile[0])
 		return profile_load(q->profile, p, err);
-	if (q->vmlinux[0]) {
+	if (q->vmlinux[0] || q->vmlinuz[0]) {
+		/* vmlinuz: BTF + kallsyms from the image package alone */
+		const char *image = q->vmlinuz[0] ? q->vmlinuz : q->vmlinux;
 		char cached[PATH_MAX];
-		cache_path(q->vmlinux, q->sysmap, cached, sizeof cached);
+		cache_path(image, q->vmlinuz[0] ? "" : q->sysmap, cached, sizeof cached);
 		if (cached[0] && !access(cached, R_OK) && !profile_load(cached, p, NULL))
 			return 0;
-		if (profile_build(q->vmlinux, q->sysmap[0] ? q->sysmap : NULL, p, err))
+		if (q->vmlinuz[0] ? profile_build_image(q->vmlinuz, p, err)
+				  : profile_build(q->vmlinux, q->sysmap[0] ? q->sysmap : NULL, p, err))
 			return -1;
 		if (cached[0])
 			profile_save(p, cached, NULL);   /* a cache that cannot be written is no error */
@@ -128,7 +116,7 @@ static int spec_profile(const struct qemu_spec *q, const char *default_profile, 
 	}
 	if (default_profile)
 		return profile_load(default_profile, p, err);
-	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP] or --profile");
+	return host_guest_profile(be, dom, p, err);
 }
 
 static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
@@ -150,13 +138,13 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		xds_fail(err, "more than %d guests", XDS_MAX_GUESTS);
 		goto out;
 	}
-	if (parse_spec(spec, q, err) || spec_profile(q, o->profile, p, err))
+	if (parse_spec(spec, q, err))
 		goto out;
 	be = backend_qemu_new(err);
 	if (!be)
 		goto out;
 	int dom = backend_qemu_add(be, q->name, q->ram, q->qmp, err);
-	if (dom < 0)
+	if (dom < 0 || spec_profile(q, o->profile, be, dom, p, err))
 		goto out;
 	lx = lx_attach(be, dom, p, err);
 	if (!lx) {
@@ -164,7 +152,7 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		goto out;
 	}
 	char again[sizeof ((struct xds_guest *)0)->spec];
-	if (!q->profile[0] && !q->vmlinux[0] && o->profile)
+	if (!q->profile[0] && !q->vmlinux[0] && !q->vmlinuz[0] && o->profile)
 		snprintf(again, sizeof again, "%.500s,profile=%.500s", spec, o->profile);
 	else
 		snprintf(again, sizeof again, "%s", spec);

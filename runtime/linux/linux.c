@@ -119,6 +119,10 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 		return NULL;
 	}
 	g->init_task = lx_sym(g, S_INIT_TASK);
+	if (lx_check_kernel(g, err)) {
+		lx_detach(g);
+		return NULL;
+	}
 	return g;
 }
 
@@ -141,6 +145,11 @@ uint64_t lx_slide(const struct lx_guest *g)
 const char *lx_banner(const struct lx_guest *g)
 {
 	return g->prof.banner;
+}
+
+const char *lx_profile_source(const struct lx_guest *g)
+{
+	return g->prof.source;
 }
 
 void lx_forget(struct lx_guest *g)

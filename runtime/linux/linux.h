@@ -75,6 +75,8 @@ void lx_detach(struct lx_guest *g);
 uint64_t lx_slide(const struct lx_guest *g);
 /* The kernel's linux_banner as its profile names it (for the log). */
 const char *lx_banner(const struct lx_guest *g);
+/* Where the profile came from ("guest memory 6.1.0 (BTF + kallsyms)"). */
+const char *lx_profile_source(const struct lx_guest *g);
 /* Drop cached translations: after the guest ran, or its tables changed. */
 void lx_forget(struct lx_guest *g);
 int lx_nr_cpus(const struct lx_guest *g);

@@ -150,6 +150,10 @@ int lx_read(struct lx_guest *g, uint64_t va, unsigned len, uint64_t *out, struct
 int lx_read_field(struct lx_guest *g, uint64_t base, enum profile_field_id id, uint64_t *out,
 		  struct xds_err *err);
 
+/* sanity.c: init_task, its tasks list and each run queue's cpu agree
+ * with the profile; an error names what does not. */
+int lx_check_kernel(struct lx_guest *g, struct xds_err *err);
+
 /* ---- views (view.c) ---- */
 
 struct view {

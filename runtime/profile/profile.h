@@ -96,6 +96,41 @@ profile_struct(const struct profile *p, enum profile_struct_id id)
 int profile_build(const char *elf_path, const char *sysmap_path,
 		  struct profile *p, struct xds_err *err);
 
+/* Build from a kernel image without DWARF: a bzImage (xz, gzip or zstd
+ * payload) or a vmlinux ELF; types from its BTF, symbols from its kallsyms
+ * tables (link-time addresses), the banner from its bytes. */
+int profile_build_image(const char *image, struct profile *p,
+			struct xds_err *err);
+
+/* What a running guest's vmcoreinfo says, found by scanning its physical
+ * memory (profile_guest_identify; all zero/false without vmcoreinfo). */
+struct profile_guest_info {
+	bool have_vmcoreinfo, have_slide, have_phys_base;
+	char osrelease[64];
+	char build_id[65];      /* hex, the profile cache's key */
+	uint64_t slide;         /* KERNELOFFSET: the KASLR slide */
+	uint64_t phys_base;
+};
+
+struct vmem_phys;
+int profile_guest_identify(const struct vmem_phys *phys,
+			   struct profile_guest_info *info,
+			   struct xds_err *err);
+/* Build from the guest's own memory: BTF blob and kallsyms tables found by
+ * scanning physical memory.  Symbols are stored link-time (the runtime
+ * addresses kallsyms gives, less the slide) so the profile can be cached
+ * and attach finds the slide by the banner as for any other source. */
+int profile_build_guest(const struct vmem_phys *phys,
+			const struct profile_guest_info *info,
+			struct profile *p, struct xds_err *err);
+
+/* Volatility 3's ISF JSON (schema 6.x): write this profile's structs,
+ * fields and symbols (the banner as linux_banner's constant_data); build
+ * a profile from any ISF 6.x file (e.g. dwarf2json's). */
+int profile_export_isf(const struct profile *p, const char *path,
+		       struct xds_err *err);
+int profile_build_isf(const char *path, struct profile *p, struct xds_err *err);
+
 int profile_save(const struct profile *p, const char *path,
 		 struct xds_err *err);
 int profile_load(const char *path, struct profile *p, struct xds_err *err);

@@ -53,4 +53,42 @@ int profile_syms_sysmap(const char *path, struct profile *p,
 int profile_dwarf_fill(struct profile_elf *e, struct profile *p,
 		       struct xds_err *err);
 
+/* profile_btf.c: structs, fields and per-CPU symbols from BTF (libbpf). */
+struct btf;
+int profile_btf_fill(const struct btf *btf, struct profile *p,
+		     struct xds_err *err);
+int profile_btf_elf(const char *path, struct profile *p, struct xds_err *err);
+int profile_btf_blob(const void *data, size_t size, struct profile *p,
+		     struct xds_err *err);
+
+/* profile_kallsyms.c: what the decoder found, besides p->syms. */
+enum profile_ks_encoding {
+	PROFILE_KS_ABSOLUTE_PERCPU,     /* up to 6.14 */
+	PROFILE_KS_RELATIVE,            /* 6.15-6.19 */
+	PROFILE_KS_PLACE_RELATIVE,      /* 7.0+ */
+};
+
+struct profile_kallsyms {
+	uint32_t num_syms;
+	enum profile_ks_encoding encoding;
+	uint64_t relative_base; /* 0 when place-relative */
+	uint64_t text;          /* _text's address, 0 if not found */
+	size_t token_table;     /* offset in the image */
+};
+
+/* Scan image (whose first byte is at address base, 0 if unknown) for the
+ * kallsyms tables and fill the declared symbols not yet present.
+ * 1 found and decoded, 0 no token table, -1 tables that do not hold. */
+int profile_kallsyms_scan(const void *image, size_t size, uint64_t base,
+			  struct profile_kallsyms *out, struct profile *p,
+			  struct xds_err *err);
+/* The same over every allocated section of an ELF file. */
+int profile_kallsyms_elf(struct profile_elf *e, struct profile_kallsyms *out,
+			 struct profile *p, struct xds_err *err);
+
+/* profile_vmlinuz.c: the vmlinux inside a bzImage, decompressed into an
+ * anonymous file; *path names it (/proc/self/fd/N) until close(*fd). */
+int profile_vmlinuz_open(const char *vmlinuz, int *fd, char *path,
+			 size_t pathsz, struct xds_err *err);
+
 #endif

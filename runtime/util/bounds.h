@@ -70,4 +70,15 @@
 /* How many nodes a walk reads between two looks at the clock. */
 #define XDS_BUDGET_CHECK_EVERY 256
 
+/* Symbols in a kernel's kallsyms tables: 94,105 on Debian's 6.1; a
+ * count from a guest's own num_syms above this is a lie. */
+#define XDS_MAX_KSYMS (1u << 22)
+
+/* Bytes of a decompressed vmlinuz payload: 66 MB on 6.1; a larger one is
+ * refused before it fills memory. */
+#define XDS_MAX_VMLINUX (512ull << 20)
+
+/* Bytes of a running guest's BTF blob: 4.35 MB on 6.1. */
+#define XDS_MAX_BTF (64u << 20)
+
 #endif
