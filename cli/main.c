@@ -66,7 +66,7 @@ struct options {
 	bool has_seed, has_e, interactive, version;
 	uint64_t tick_ns, duration_ns;
 	const char *report, *journal, *trace;
-	bool dry_run, recover, unsafe, realtime;
+	bool dry_run, recover, unsafe, realtime, allow_protected;
 	const char *qemu[XDS_MAX_GUESTS];
 	int nr_qemu;
 	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
@@ -106,6 +106,7 @@ static void usage(FILE *f)
 		"  --journal PATH   the journal of frozen tasks (default under $XDG_STATE_HOME)\n"
 		"  --recover        thaw what the journal lists (after a crash), then exit\n"
 		"  --unsafe         run scripts and policies without the sandbox\n"
+		"  --allow-protected  let policies freeze init, kernel threads and idle tasks\n"
 		"  --realtime       with --sim: the simulator and the ticks follow the wall clock\n"
 		"  --help           show this help\n"
 		"  --version        show the version\n"
@@ -205,7 +206,8 @@ static int check_tick(const char *s, uint64_t *ns)
 static int flag_option(const char *a, struct options *o)
 {
 	bool *f = !strcmp(a, "--dry-run") ? &o->dry_run : !strcmp(a, "--recover") ? &o->recover
-		: !strcmp(a, "--unsafe") ? &o->unsafe : !strcmp(a, "--realtime") ? &o->realtime : NULL;
+		: !strcmp(a, "--unsafe") ? &o->unsafe : !strcmp(a, "--realtime") ? &o->realtime
+		: !strcmp(a, "--allow-protected") ? &o->allow_protected : NULL;
 	if (f)
 		*f = true;
 	return f != NULL;
@@ -563,6 +565,7 @@ static int start_sched(const struct options *o, const char *journal)
 		.tick_ns = o->tick_ns ? o->tick_ns : 10000000u,
 		.journal = journal,
 		.dry_run = o->dry_run,
+		.allow_protected = o->allow_protected,
 		.log = o->dry_run ? stdout : stderr,
 		.trace = trace_file,
 	};

@@ -26,11 +26,11 @@ struct xds_ltask {
 };
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
-       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_NONE };
+       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_PROTECTED, F_NONE };
 
 static const char *const task_fields[] = {
 	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
-	"cputime", "vruntime", "queued", "running", "frozen", NULL
+	"cputime", "vruntime", "queued", "running", "frozen", "protected", NULL
 };
 
 void xds_task_push(lua_State *L, int guest, int task)
@@ -108,6 +108,12 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 	case F_QUEUED:   lua_pushboolean(L, t->queued); break;
 	case F_RUNNING:  lua_pushboolean(L, t->running); break;
 	case F_FROZEN:   lua_pushboolean(L, xds_task_frozen(s, guest, t)); break;
+	case F_PROTECTED:       /* why, or false (--allow-protected: never) */
+		if (lx_protect_reason(t->protect) && !(s->sched && xds_sched_allows_protected(s->sched)))
+			lua_pushstring(L, lx_protect_reason(t->protect));
+		else
+			lua_pushboolean(L, 0);
+		break;
 	default:         lua_pushnil(L); break;
 	}
 }
@@ -154,7 +160,9 @@ static int task_eq(lua_State *L)
 	return 1;
 }
 
-/* The wish goes to the scheduler; applied at the end of the tick. */
+/* The wish goes to the scheduler; applied at the end of the tick.
+ * task:freeze{force = true} freezes a protected task too.  Returns true,
+ * or false and why a protected task was not frozen. */
 static int task_wish(lua_State *L, bool freeze)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
@@ -162,16 +170,30 @@ static int task_wish(lua_State *L, bool freeze)
 	int guest;
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
 	struct xds_sched *sched = s->sched;
+	bool force = false;
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		lua_getfield(L, 2, "force");
+		force = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	if (s->dry) {
 		s->dry_wishes++;
-		return 0;
+		lua_pushboolean(L, 1);
+		return 1;
 	}
 	if (!sched)
 		return luaL_error(L, "task:%s(): no scheduler (xds-lua without a host?)",
 				  freeze ? "freeze" : "thaw");
-	if (xds_sched_request(sched, guest, t, freeze, &err) < 0)
+	int rc = force ? xds_sched_force(sched, guest, t, freeze, &err)
+		: xds_sched_request(sched, guest, t, freeze, &err);
+	if (rc < 0)
 		return luaL_error(L, "%s: %s", luaL_tolstring(L, 1, NULL), err.msg);
-	return 0;
+	lua_pushboolean(L, rc == 0);
+	if (rc == 0)
+		return 1;
+	lua_pushstring(L, err.msg);
+	return 2;
 }
 
 static int task_freeze(lua_State *L)

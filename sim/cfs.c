@@ -561,6 +561,7 @@ static struct task_struct *idle_task(struct sdom *d, int cpu)
 	G(d, p)->on_cpu = 1;
 	G(d, p)->policy = 5;          /* SCHED_IDLE class stands in for idle */
 	G(d, p)->__sim_id = UINT32_MAX;
+	G(d, p)->flags = PF_IDLE | PF_KTHREAD;
 	return p;
 }
 
@@ -640,6 +641,7 @@ uint64_t simk_new_task(struct sdom *d, struct stask *t)
 	struct task_struct *h = G(d, p);
 	h->__sim_id = (u32)t->id;
 	h->__state = TASK_NEW;
+	h->flags = t->kthread ? PF_KTHREAD : 0;
 	h->start_time = d->sim->now;
 	for (int i = 0; i < d->nr_groups; i++) {
 		if (strcmp(d->groups[i].name, t->group))

@@ -64,6 +64,7 @@ struct stask {
 	struct sdom *d;
 	int id;                 /* index in sim->tasks */
 	int pid, tgid, nice, cpu, line;
+	bool kthread;           /* a kernel thread: PF_KTHREAD */
 	char comm[16];
 	char group[24];
 	struct behaviour b;

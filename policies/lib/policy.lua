@@ -15,6 +15,10 @@
 -- { dom = "U1", comm = "bkup*", pid = 320, tgid = 320 } (every field
 -- optional).  dom and comm are globs: * any run, ? one character, [..] a
 -- class.  Wishes are sticky: a frozen task stays frozen until thawed.
+-- A spec never matches a protected task (the guest's init, a kernel
+-- thread, an idle task: task.protected says why) unless its table says
+-- protected = true; the scheduler refuses those wishes unless it runs
+-- with --allow-protected.
 
 local M = {}
 
@@ -68,9 +72,10 @@ function M.matcher(spec)
   assert(type(t) == "table", "a task spec is a string or a table")
   local dom = t.dom and M.glob(t.dom)
   local comm = t.comm and M.glob(t.comm)
-  local pid, tgid = t.pid, t.tgid
+  local pid, tgid, anyway = t.pid, t.tgid, t.protected == true
   return function(task)
-    return (not comm or comm(task.comm)) and (not dom or dom(task.dom))
+    return (anyway or not task.protected)
+      and (not comm or comm(task.comm)) and (not dom or dom(task.dom))
       and (not pid or task.pid == pid) and (not tgid or task.tgid == tgid)
   end
 end

@@ -43,7 +43,22 @@ struct lx_task {
 	uint64_t vruntime;
 	bool queued;            /* se.on_rq: in its run queue (tree or curr) */
 	bool running;           /* rq->curr of its CPU */
+	unsigned protect;       /* LX_PROTECT_*: why freezing it could hang the guest */
 };
+
+/* Tasks that must not be frozen without an explicit override: the guest's
+ * init, its kernel threads (PF_KTHREAD) and idle tasks (PF_IDLE, pid 0),
+ * and, on RT kernels, a task waiting on an rtlock or boosted by priority
+ * inheritance (another task waits for a lock it holds). */
+enum {
+	LX_PROTECT_INIT = 1,
+	LX_PROTECT_KTHREAD = 2,
+	LX_PROTECT_IDLE = 4,
+	LX_PROTECT_RTLOCK = 8,
+	LX_PROTECT_PI = 16,
+};
+/* Why t is protected ("the guest's init (pid 1)", ...), or NULL. */
+const char *lx_protect_reason(unsigned protect);
 
 struct lx_rq {
 	int cpu;

@@ -1,6 +1,7 @@
 /*
  * task.c - the one reader of task_struct, and ps's letter for a state.
  *
+ * lx_task_protect says which tasks must not be frozen by default.
  * lx_task_read reads every field of a task_struct that the snapshot or a
  * freeze or thaw needs, in one view of its pages, each with the width the
  * profile gives it.  What the values mean is the callers': the snapshot
@@ -35,6 +36,9 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 	p->tgid = (int)view_sfield(&v, F_TASK_TGID);
 	p->prio = (int)view_sfield(&v, F_TASK_PRIO);
 	p->static_prio = (int)view_sfield(&v, F_TASK_STATIC_PRIO);
+	p->normal_prio = (int)view_sfield(&v, F_TASK_NORMAL_PRIO);
+	if (lx_has(g, F_TASK_FLAGS))
+		p->flags = lx_view_field(&v, F_TASK_FLAGS);
 	p->exit_state = (int)view_sfield(&v, F_TASK_EXIT_STATE);
 	p->policy = (unsigned)lx_view_field(&v, F_TASK_POLICY);
 	p->cpu = (unsigned)lx_view_field(&v, F_TASK_CPU);
@@ -48,6 +52,37 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);
 	memcpy(p->comm, comm, TASK_COMM_LEN - 1);
 	return 0;
+}
+
+/* include/linux/sched.h, the same values from 5.10 to 7.x */
+#define PF_IDLE          0x00000002u
+#define PF_KTHREAD       0x00200000u
+#define TASK_RTLOCK_WAIT 0x00001000u
+
+unsigned lx_task_protect(const struct lx_task_struct *p)
+{
+	unsigned m = 0;
+	if (p->pid == 1)
+		m |= LX_PROTECT_INIT;
+	if (p->flags & PF_KTHREAD)
+		m |= LX_PROTECT_KTHREAD;
+	if (p->pid == 0 || (p->flags & PF_IDLE))
+		m |= LX_PROTECT_IDLE;
+	if (p->state & TASK_RTLOCK_WAIT)
+		m |= LX_PROTECT_RTLOCK;
+	if (p->prio < p->normal_prio)
+		m |= LX_PROTECT_PI;
+	return m;
+}
+
+const char *lx_protect_reason(unsigned protect)
+{
+	return protect & LX_PROTECT_IDLE ? "an idle task"
+		: protect & LX_PROTECT_INIT ? "the guest's init (pid 1)"
+		: protect & LX_PROTECT_KTHREAD ? "a kernel thread"
+		: protect & LX_PROTECT_RTLOCK ? "waiting on an RT lock"
+		: protect & LX_PROTECT_PI ? "boosted by priority inheritance"
+		: NULL;
 }
 
 char lx_state_letter(unsigned state, int exit_state)

@@ -237,6 +237,16 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 {
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
+	if (freeze && protect_check(s, guest, t, err))
+		return 1;
+	return xds_sched_force(s, guest, t, freeze, err);
+}
+
+int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		    struct xds_err *err)
+{
+	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
+		return xds_fail(err, "no guest %d", guest);
 	if (freeze && s->now_ns < s->released_until[guest])
 		freeze = false;         /* asked to stop: it keeps its tasks */
 	struct xds_held *h = held_find(s, guest, t->addr);
@@ -475,6 +485,7 @@ int xds_sched_free(struct xds_sched *s, struct xds_err *err)
 	}
 	held_free(s);
 	acct_free(s);
+	protect_free(s);
 	free(s);
 	return rc;
 }

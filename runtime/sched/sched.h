@@ -78,6 +78,7 @@ struct xds_sched_opts {
 	uint64_t tick_ns;               /* default 10 ms */
 	const char *journal;            /* path; NULL: no journal */
 	bool dry_run;                   /* plan only, write nothing */
+	bool allow_protected;           /* freeze init, kernel threads, idle tasks too */
 	FILE *log;                      /* plan lines, refusals; may be NULL */
 	FILE *trace;                    /* --trace: each change tried, its outcome and
 					 * why, undone batches, kicks; may be NULL */
@@ -96,9 +97,17 @@ int xds_sched_free(struct xds_sched *s, struct xds_err *err);
 
 int xds_sched_advance(struct xds_sched *s, struct xds_err *err);
 int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err);
-/* The policy's wish for task t of guest (from the current snapshot). */
+/* The policy's wish for task t of guest (from the current snapshot).  0:
+ * recorded; 1: refused, t is protected (init, a kernel thread, an idle
+ * task, an RT lock holder: err says which; the log says it once) unless
+ * the options allow protected tasks; -1 with err.  xds_sched_force
+ * records a wish on a protected task too (an explicit override). */
 int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		      struct xds_err *err);
+int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		    struct xds_err *err);
+/* The run lets policies freeze protected tasks (--allow-protected). */
+bool xds_sched_allows_protected(const struct xds_sched *s);
 int xds_sched_apply(struct xds_sched *s, struct xds_err *err);
 /* Wish every held task thawed and apply: a policy stopped, an exit. */
 int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);

@@ -60,4 +60,9 @@
  * gives up: a list that changes under three reads in a row is corrupt. */
 #define XDS_MAX_SNAPSHOT_TRIES 3
 
+/* Refusals to freeze a protected task that the scheduler says, once each:
+ * past this many the rest go unsaid (a policy that wants every kernel
+ * thread of 64 guests is told enough). */
+#define XDS_MAX_REFUSAL_NOTES 4096
+
 #endif
