@@ -109,8 +109,8 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 	case F_RUNNING:  lua_pushboolean(L, t->running); break;
 	case F_FROZEN:   lua_pushboolean(L, xds_task_frozen(s, guest, t)); break;
 	case F_PROTECTED:       /* why, or false (--allow-protected: never) */
-		if (lx_protect_reason(t->protect) && !(s->sched && xds_sched_allows_protected(s->sched)))
-			lua_pushstring(L, lx_protect_reason(t->protect));
+		if (s->sched && xds_sched_protected(s->sched, t))
+			lua_pushstring(L, xds_sched_protected(s->sched, t));
 		else
 			lua_pushboolean(L, 0);
 		break;

@@ -3,8 +3,8 @@
  * guest's init, kernel threads, idle tasks, tasks that hold up an RT lock
  * chain: linux.h's LX_PROTECT_*) unless the run or the wish says so.
  *
- * A refused wish is said once per task and run on the scheduler's log,
- * not once per tick.  Which tasks are protected is the linux layer's
+ * A refused wish is said once per task and run on the scheduler's log
+ * (sched.c), not once per tick: this file remembers which were said.  Which tasks are protected is the linux layer's
  * (lx_task.protect); the wishes themselves are sched.c's.
  */
 #include <stdlib.h>
@@ -33,23 +33,21 @@ static bool noted(struct xds_sched *s, int guest, uint64_t addr, int pid)
 	return false;
 }
 
+const char *xds_sched_protected(const struct xds_sched *s, const struct lx_task *t)
+{
+	return s->opt.allow_protected ? NULL : lx_protect_reason(t->protect);
+}
+
 int protect_check(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err)
 {
-	const char *why = lx_protect_reason(t->protect);
-	if (!why || s->opt.allow_protected)
+	const char *why = xds_sched_protected(s, t);
+	if (!why)
 		return 0;
 	const struct xds_guest *g = xds_host_guest(s->host, guest);
 	xds_fail(err, "%s/%s[%d] is %s: not frozen (task:freeze{force = true} or "
 		 "--allow-protected to override)", g ? xds_guest_name(g) : "?", t->comm, t->pid, why);
-	if (!noted(s, guest, t->addr, t->pid))
-		sched_log(s, "xds-lua: %s", err->msg);
 	s->stats.refusals++;
-	return 1;
-}
-
-bool xds_sched_allows_protected(const struct xds_sched *s)
-{
-	return s->opt.allow_protected;
+	return noted(s, guest, t->addr, t->pid) ? 1 : 2;
 }
 
 void protect_free(struct xds_sched *s)

@@ -237,7 +237,10 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 {
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
-	if (freeze && protect_check(s, guest, t, err))
+	int refused = freeze ? protect_check(s, guest, t, err) : 0;
+	if (refused == 2)
+		sched_log(s, "xds-lua: %s", err->msg);
+	if (refused)
 		return 1;
 	return xds_sched_force(s, guest, t, freeze, err);
 }

@@ -106,8 +106,9 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 		      struct xds_err *err);
 int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		    struct xds_err *err);
-/* The run lets policies freeze protected tasks (--allow-protected). */
-bool xds_sched_allows_protected(const struct xds_sched *s);
+/* Why t must not be frozen in this run (linux.h's LX_PROTECT_*), or NULL
+ * (not protected, or the run has allow_protected). */
+const char *xds_sched_protected(const struct xds_sched *s, const struct lx_task *t);
 int xds_sched_apply(struct xds_sched *s, struct xds_err *err);
 /* Wish every held task thawed and apply: a policy stopped, an exit. */
 int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);

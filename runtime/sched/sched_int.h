@@ -77,8 +77,8 @@ int journal_empty(struct xds_sched *s, struct xds_err *err);
 int recover_journal(struct xds_host *attached, const char *path, FILE *log, struct xds_err *err);
 
 /* ---- protect.c ---- */
-/* 0: t may be frozen; 1: it is protected (err says why; said once on the
- * log). */
+/* 0: t may be frozen; 1: it is protected (err says why); 2: the same, and
+ * the first time for this task (to be said on the log). */
 int protect_check(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err);
 void protect_free(struct xds_sched *s);
 /* ---- sched.c ---- */
