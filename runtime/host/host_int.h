@@ -89,6 +89,11 @@ void host_drop_guest(struct xds_guest *g, const char *why);
 const char *host_sim_dir(const struct xds_host *h);
 /* A deep copy of a snapshot (static.c). */
 int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, struct xds_err *err);
+/* Lock the file that stands for a guest (lock.c): the open fd, to be
+ * closed when the guest goes, and its stat in *st; -1 with err (naming the
+ * holder's pid) when another run holds it. */
+struct stat;
+int host_lock_guest(const char *path, struct stat *st, struct xds_err *err);
 /* Does any live guest use be. */
 bool host_uses_backend(const struct xds_host *h, const struct backend *be);
 

@@ -8,8 +8,11 @@
  * under $XDG_CACHE_HOME/xds-lua, or the default given with the attach
  * options.  Each guest gets a backend of its own, which this kind closes.
  * A guest is found again in a later run by the same spec (the journal
- * keeps it, with the default profile written in).
+ * keeps it, with the default profile written in).  One scheduler per
+ * guest: its RAM file is locked while it is attached (lock.c), and a RAM
+ * file or QMP socket that an attached guest has already is refused.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,18 @@
 
 #include "host/host_int.h"
 
+/* One attached guest: its backend, the lock on its RAM file (lock.c), and
+ * what tells it from the others (the RAM file's inode, the QMP socket). */
+struct qemu_one {
+	struct backend *be;
+	int lock_fd;
+	dev_t dev;
+	ino_t ino;
+	char name[XDS_MAX_GUEST_NAME], qmp[PATH_MAX];
+};
+
 struct qemu_host {
-	struct backend *be[XDS_MAX_GUESTS];
+	struct qemu_one g[XDS_MAX_GUESTS];
 	int nr_be;
 };
 
@@ -131,6 +144,23 @@ static int spec_profile(const struct qemu_spec *q, const char *default_profile, 
 	return xds_fail(err, "no profile: give profile=FILE, vmlinux=ELF[,sysmap=MAP] or --profile");
 }
 
+/* The RAM file and QMP socket name no guest attached already: the same
+ * guest under two names would be scheduled twice. */
+static int check_unique(const struct qemu_host *qh, const struct qemu_spec *q, const struct stat *st,
+			const char *qmp, struct xds_err *err)
+{
+	for (int i = 0; i < qh->nr_be; i++) {
+		const struct qemu_one *o = &qh->g[i];
+		if (o->dev == st->st_dev && o->ino == st->st_ino)
+			return xds_fail(err, "its RAM file %s is %s's: the same guest attached twice",
+					q->ram, o->name);
+		if (!strcmp(o->qmp, qmp))
+			return xds_fail(err, "its QMP socket %s is %s's: the same guest attached twice",
+					q->qmp, o->name);
+	}
+	return 0;
+}
+
 static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		       const struct xds_attach_opts *o, struct xds_err *err)
 {
@@ -141,7 +171,9 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 	struct profile *p = malloc(sizeof *p);
 	struct backend *be = NULL;
 	struct lx_guest *lx = NULL;
-	int rc = -1;
+	int rc = -1, lock_fd = -1;
+	struct stat st;
+	char qmp[PATH_MAX];
 	if (!q || !p) {
 		xds_fail(err, "out of memory");
 		goto out;
@@ -150,7 +182,16 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		xds_fail(err, "more than %d guests", XDS_MAX_GUESTS);
 		goto out;
 	}
-	if (parse_spec(spec, q, err) || spec_profile(q, o->profile, p, err))
+	if (parse_spec(spec, q, err))
+		goto out;
+	if (!realpath(q->qmp, qmp))
+		snprintf(qmp, sizeof qmp, "%s", q->qmp);
+	if (stat(q->ram, &st)) {
+		xds_fail(err, "RAM file %s: %s", q->ram, strerror(errno));
+		goto out;
+	}
+	if (check_unique(qh, q, &st, qmp, err) || (lock_fd = host_lock_guest(q->ram, &st, err)) < 0 ||
+	    spec_profile(q, o->profile, p, err))
 		goto out;
 	be = backend_qemu_new(err);
 	if (!be)
@@ -170,7 +211,14 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		snprintf(again, sizeof again, "%s", spec);
 	if (!host_put_guest(h, &host_kind_qemu, q->name, be, dom, lx, again, err))
 		goto out;
-	qh->be[qh->nr_be++] = be;
+	struct qemu_one *one = &qh->g[qh->nr_be++];
+	one->be = be;
+	one->lock_fd = lock_fd;
+	one->dev = st.st_dev;
+	one->ino = st.st_ino;
+	snprintf(one->name, sizeof one->name, "%s", q->name);
+	snprintf(one->qmp, sizeof one->qmp, "%s", qmp);
+	lock_fd = -1;
 	be = NULL;
 	lx = NULL;
 	rc = 0;
@@ -179,6 +227,8 @@ out:
 		xds_err_wrap(err, "--qemu %s", q->name[0] ? q->name : spec);
 	lx_detach(lx);
 	be_close(be);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(q);
 	free(p);
 	return rc;
@@ -203,8 +253,10 @@ static void qemu_close(void *priv)
 	struct qemu_host *qh = priv;
 	if (!qh)
 		return;
-	for (int i = 0; i < qh->nr_be; i++)
-		be_close(qh->be[i]);
+	for (int i = 0; i < qh->nr_be; i++) {
+		be_close(qh->g[i].be);
+		close(qh->g[i].lock_fd);
+	}
 	free(qh);
 }
 
