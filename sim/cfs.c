@@ -565,12 +565,23 @@ static struct task_struct *idle_task(struct sdom *d, int cpu)
 	return p;
 }
 
+void simk_update_jiffies(struct sdom *d, uint64_t t)
+{
+	/* the guest's uptime before the simulation started: up to 400 s, from its name */
+	uint64_t booted = 0xcbf29ce484222325ULL;
+	for (const char *c = d->name; *c; c++)
+		booted = (booted ^ (unsigned char)*c) * 0x100000001b3ULL;
+	*(u64 *)simk_host(d, d->kimg_va + SYM_JIFFIES, 8) =
+		SIM_INITIAL_JIFFIES + booted % 100000 + t / SIM_TICK_NS;
+}
+
 void simk_init_kernel(struct sdom *d)
 {
 	struct task_struct *init = simk_init_task(d);
 	u64 *pco = (u64 *)simk_host(d, d->kimg_va + SYM_PER_CPU_OFFSET, 8 * SIM_MAX_VCPUS);
 	*(u32 *)simk_host(d, d->kimg_va + SYM_NR_CPU_IDS, 4) = (u32)d->nr_vcpus;
 	*(u64 *)simk_host(d, d->kimg_va + SYM_PAGE_OFFSET_BASE, 8) = d->page_offset;
+	simk_update_jiffies(d, 0);
 	struct task_group *root = (struct task_group *)(uintptr_t)(d->kimg_va + SYM_ROOT_TASK_GROUP);
 	G(d, root)->shares = NICE_0_LOAD;
 	G(d, root)->se = (se_t *)(uintptr_t)simk_alloc(d, 8 * (size_t)d->nr_vcpus);

@@ -18,7 +18,7 @@ spec() { echo "$1:ram=$T/d/$2.ram,qmp=$T/d/$3.qmp,vmlinux=$B/xds-sim,sysmap=$T/d
 xl() { timeout 60 "$X" "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
 check() { if [ "$1" = 0 ]; then ok 0 "$2"; else ok 1 "$2"; echo "#   status $rc"; show "$T/out" "$T/err"; fi; }
 
-echo "1..4"
+echo "1..5"
 
 xl --qemu "$(spec U1 U1 U1)" -e 'print(#xds.tasks())'
 [ "$rc" = 0 ] && [ "$(cat "$T/out")" = 3 ]
@@ -40,3 +40,7 @@ xl --qemu "$(spec U1 U1 U1)" --qemu "$(spec U9 U2 U1)" -e 'ps()'
 [ "$rc" != 0 ] && grep -q "U9: its QMP socket $T/d/U1.qmp is U1's: the same guest attached twice" "$T/err"
 check $? "the same QMP socket under a second name is refused"
 
+xl --qemu "$(spec U1 U2 U1)" -e 'ps()'
+[ "$rc" != 0 ] && grep -q "U1: the RAM file $T/d/U2.ram is not the guest of QMP socket $T/d/U1.qmp" "$T/err" &&
+	! grep -q web "$T/out"
+check $? "U1's QMP socket with U2's RAM file is refused at attach, saying which"

@@ -142,7 +142,14 @@ int xds_guest_pause(struct xds_guest *g, bool *was_paused, struct xds_err *err)
 	if (be_status(g->be, g->dom, &paused, err))
 		return -1;
 	*was_paused = paused;
-	return paused ? 0 : be_pause(g->be, g->dom, err);
+	if (!paused && be_pause(g->be, g->dom, err))
+		return -1;
+	if (g->kind->paused && g->kind->paused(g, err)) {
+		if (!paused)
+			be_resume(g->be, g->dom, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 int xds_guest_resume(struct xds_guest *g, struct xds_err *err)

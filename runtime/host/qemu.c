@@ -10,7 +10,9 @@
  * A guest is found again in a later run by the same spec (the journal
  * keeps it, with the default profile written in).  One scheduler per
  * guest: its RAM file is locked while it is attached (lock.c), and a RAM
- * file or QMP socket that an attached guest has already is refused.
+ * file or QMP socket that an attached guest has already is refused.  The
+ * RAM file is proved to be the QMP socket's guest at attach and on every
+ * pause, before anything is written (same_guest).
  */
 #include <errno.h>
 #include <limits.h>
@@ -161,6 +163,55 @@ static int check_unique(const struct qemu_host *qh, const struct qemu_spec *q, c
 	return 0;
 }
 
+/*
+ * The RAM file is the memory of the guest behind the QMP socket: while the
+ * guest is paused, jiffies (which a running guest bumps every tick, and
+ * which differs between guests booted apart) reads the same through the
+ * RAM file and through QMP's xp.  1 if the profile has no jiffies (not
+ * checked), 0 if one guest, -1 with err.
+ */
+static int same_guest(struct backend *be, int dom, struct lx_guest *lx, struct xds_err *err)
+{
+	uint64_t ram, pa;
+	int rc = lx_jiffies(lx, &ram, &pa, err);
+	if (rc)
+		return rc;
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "xp /1xg %#llx", (unsigned long long)pa);
+	char *out = backend_qemu_hmp(be, dom, cmd, err);
+	if (!out)
+		return -1;
+	const char *colon = strchr(out, ':');
+	char *end = NULL;
+	unsigned long long qmp = colon ? strtoull(colon + 1, &end, 16) : 0;
+	bool read = colon && end != colon + 1;
+	rc = !read ? xds_fail(err, "QMP's xp gave '%.80s'", out)
+		: qmp != ram ? xds_fail(err, "jiffies at %#llx is %#llx in the RAM file but %#llx through QMP",
+					(unsigned long long)pa, (unsigned long long)ram, qmp)
+		: 0;
+	free(out);
+	return rc;
+}
+
+/* same_guest, pausing the guest for it if it runs. */
+static int same_guest_paused(struct backend *be, int dom, struct lx_guest *lx, struct xds_err *err)
+{
+	int paused = 0;
+	if (be_status(be, dom, &paused, err) || (!paused && be_pause(be, dom, err)))
+		return -1;
+	int rc = same_guest(be, dom, lx, err);
+	if (!paused && be_resume(be, dom, rc < 0 ? NULL : err))
+		rc = -1;
+	return rc;
+}
+
+static int qemu_paused(struct xds_guest *g, struct xds_err *err)
+{
+	if (same_guest(g->be, g->dom, g->lx, err) < 0)
+		return xds_err_wrap(err, "%s: its RAM file and QMP socket are not one guest; not writing", g->name);
+	return 0;
+}
+
 static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 		       const struct xds_attach_opts *o, struct xds_err *err)
 {
@@ -202,6 +253,11 @@ static int qemu_attach(struct xds_host *h, void **priv, const char *spec,
 	lx = lx_attach(be, dom, p, err);
 	if (!lx) {
 		xds_err_wrap(err, "%s", q->name);
+		goto out;
+	}
+	if (same_guest_paused(be, dom, lx, err) < 0) {
+		xds_err_wrap(err, "%s: the RAM file %s is not the guest of QMP socket %s", q->name,
+			     q->ram, q->qmp);
 		goto out;
 	}
 	char again[sizeof ((struct xds_guest *)0)->spec];
@@ -265,5 +321,6 @@ const struct host_kind host_kind_qemu = {
 	.attach = qemu_attach,
 	.claims = qemu_claims,
 	.reattach = qemu_reattach,
+	.paused = qemu_paused,
 	.close = qemu_close,
 };

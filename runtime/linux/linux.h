@@ -90,6 +90,10 @@ void lx_detach(struct lx_guest *g);
 uint64_t lx_slide(const struct lx_guest *g);
 /* Drop cached translations: after the guest ran, or its tables changed. */
 void lx_forget(struct lx_guest *g);
+/* The kernel's jiffies as the guest's memory holds it now, and where it
+ * is (guest-physical): a word that a running guest changes every tick,
+ * which tells two guests apart.  1 if the profile has no jiffies. */
+int lx_jiffies(struct lx_guest *g, uint64_t *value, uint64_t *pa, struct xds_err *err);
 int lx_nr_cpus(const struct lx_guest *g);
 
 /* Read every task and run queue.  On error the snapshot is empty. */
