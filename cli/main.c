@@ -53,6 +53,7 @@ static lua_State *globalL;
 static struct xds_host *host;
 static struct xds_sched *sched;
 static FILE *trace_file;            /* --trace, closed after the last thaw */
+static bool trace_failed;
 static struct xds_run driver;
 static bool driver_open;
 static volatile sig_atomic_t signalled, hangup;
@@ -319,7 +320,18 @@ static int collect_args(int argc, char **argv, struct options *o)
 		return fail("--seed: only meaningful with --sim");
 	if (o->realtime && !o->sim)
 		return fail("--realtime: only meaningful with --sim");
+	if ((o->report && cli_check_out_path("--report", o->report)) ||
+	    (o->trace && cli_check_out_path("--trace", o->trace)) ||
+	    (o->journal && cli_check_out_path("--journal", o->journal)))
+		return -1;
 	return 0;
+}
+
+/* An option of the tick loop given where no policy runs, or NULL. */
+static const char *run_option_given(const struct options *o)
+{
+	return o->duration_ns ? "--duration" : o->report ? "--report" : o->tick_ns ? "--tick"
+		: o->dry_run ? "--dry-run" : o->trace ? "--trace" : NULL;
 }
 
 /* The interruption is delivered: a later signal is a new one (REPL). */
@@ -477,7 +489,7 @@ static int run_policy(const struct options *o)
 		status = fail("%s", err.msg) ? 1 : 1;
 	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
-	if (xds_host_has_truth(host))
+	if (xds_host_has_truth(host) && driver.ticks)
 		xds_run_print_table(&driver, stdout);
 	return status;
 }
@@ -517,6 +529,13 @@ static int run(lua_State *L, int argc, char **argv, const struct options *o)
 		return 1;
 	if (script && (is = handle_script(argc, argv, o)) < 0)
 		return 1;
+	if (is != 1 && !o->interactive && run_option_given(o))
+		return fail("%s: only meaningful with a policy (%s)", run_option_given(o), script
+			    ? "the script returns no table with a tick function and defines no tick()"
+			    : "no script given"), 1;
+	if (is == 1 && xds_host_nr_guests(host) == 0)
+		return fail("no guest to schedule: give --sim SCENARIO or --qemu SPEC, or run in a "
+			    "Xen dom0"), 1;
 	if (o->interactive)
 		return xds_repl(L);
 	if (is == 1)
@@ -591,8 +610,8 @@ static void close_host(void)
 	if (sched && xds_sched_free(sched, &err) < 0)
 		fail("%s", err.msg);
 	sched = NULL;
-	if (trace_file)
-		fclose(trace_file);
+	if (trace_file && (ferror(trace_file) | fclose(trace_file)))
+		trace_failed = true;       /* a write failed (a full disk, /dev/full) */
 	trace_file = NULL;
 	struct xds_host *h = host;
 	host = NULL;
@@ -635,5 +654,7 @@ int main(int argc, char **argv)
 	globalL = NULL;
 	close_host();
 	lua_close(L);
+	if (trace_failed)
+		status = fail("--trace %s: could not be written whole", o.trace) ? 1 : 1;
 	return status;
 }

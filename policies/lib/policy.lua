@@ -109,7 +109,8 @@ end
 -- "20%" or "0.2" -> 0.2.
 function M.share(s)
   local pct = tostring(s):match("^([%d.]+)%%$")
-  local v = pct and tonumber(pct) / 100 or tonumber(s)
+  local v
+  if pct then v = tonumber(pct) and tonumber(pct) / 100 else v = tonumber(s) end
   assert(v and v >= 0 and v <= 1, "not a share (like 20% or 0.2): " .. tostring(s))
   return v
 end
@@ -184,6 +185,7 @@ end
 -- are frozen until it falls below again.
 function M.quota(q)
   local window = M.seconds(q.window or 1)
+  assert(window > 0, "quota: the window must be longer than 0 s, not " .. tostring(q.window))
   local subjects = {}
   for i, s in ipairs(q) do
     subjects[i] = { match = M.matcher(s[1]), share = M.share(s[2]), label = tostring(s[1]),
