@@ -292,8 +292,7 @@ int xds_lua_ps(lua_State *L)
 	}
 	fflush(stderr);
 	if (!live)
-		return luaL_error(L, "ps: no guest attached (give --sim SCENARIO or --qemu SPEC, "
-				  "or run in a Xen dom0)");
+		return luaL_error(L, "ps: no guest attached (xds-lua --help says how to attach one)");
 	if (failed == live)
 		return luaL_error(L, "ps: no guest could be read (%s: %s)",
 				  xds_guest_name(xds_host_guest(h, first)),
