@@ -50,6 +50,8 @@ struct host_kind {
 	bool (*claims)(const char *spec);
 	int (*reattach)(struct xds_host *h, void **priv, const char *name, const char *spec,
 			struct xds_err *err);
+	/* g's domain is gone for good (its QEMU died): drop it, true (NULL: never) */
+	bool (*lost)(struct xds_guest *g);
 	/* g was just paused: prove it is still the guest we write (NULL: no check) */
 	int (*paused)(struct xds_guest *g, struct xds_err *err);
 	bool ephemeral;             /* its guests die with the run */

@@ -205,6 +205,29 @@ static int same_guest_paused(struct backend *be, int dom, struct lx_guest *lx, s
 	return rc;
 }
 
+/* A guest whose QEMU is gone (its QMP socket closed: killed, crashed,
+ * quit) is dropped with one line; the scheduler forgets its tasks. */
+static bool qemu_lost(struct xds_guest *g)
+{
+	if (g->gone || !backend_qemu_lost(g->be, g->dom))
+		return false;
+	fprintf(stderr, "xds-lua: %s: its QEMU is gone (QMP socket closed): dropped\n", g->name);
+	host_drop_guest(g, "its QEMU is gone (QMP socket closed)");
+	return true;
+}
+
+static int qemu_rescan(struct xds_host *h, void *priv, int *changed, struct xds_err *err)
+{
+	(void)priv;
+	(void)err;
+	for (int i = 0; i < xds_host_nr_guests(h); i++) {
+		struct xds_guest *g = xds_host_guest(h, i);
+		if (g->kind == &host_kind_qemu && qemu_lost(g) && changed)
+			*changed = 1;
+	}
+	return 0;
+}
+
 static int qemu_paused(struct xds_guest *g, struct xds_err *err)
 {
 	if (same_guest(g->be, g->dom, g->lx, err) < 0)
@@ -322,5 +345,7 @@ const struct host_kind host_kind_qemu = {
 	.claims = qemu_claims,
 	.reattach = qemu_reattach,
 	.paused = qemu_paused,
+	.rescan = qemu_rescan,
+	.lost = qemu_lost,
 	.close = qemu_close,
 };

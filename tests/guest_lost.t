@@ -1,0 +1,41 @@
+#!/bin/bash
+# guest_lost.t - a guest whose QEMU disappears is dropped with one line:
+# two simulated domains attached with --qemu, a policy holding U1's bkup,
+# the simulator killed (-9) mid-run: xds-lua says each guest is gone once,
+# prints no flood of QMP errors, forgets the held tasks, ends the run with
+# exit 0, and the next start on the same journal is not blocked.  Emits TAP.
+set -u
+. "$(dirname "$0")/tap.sh" lost sim
+export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache"
+mkdir -p "$HOME" "$T/d" "$T/d2"
+spec() { echo "$1:ram=$2/$1.ram,qmp=$2/$1.qmp,vmlinux=$B/xds-sim,sysmap=$2/$1.System.map"; }
+start_sim() {
+	"$B/xds-sim" sim/scenarios/paper.lua --dir "$1" --realtime >"$1.out" 2>&1 &
+	sim=$!
+	for _ in $(seq 100); do [ -S "$1/U2.qmp" ] && break; sleep 0.1; done
+}
+start_sim "$T/d"
+trap 'kill -9 $sim 2>/dev/null; rm -rf "$T"' EXIT
+echo "1..4"
+
+"$X" --qemu "$(spec U1 "$T/d")" --qemu "$(spec U2 "$T/d")" --journal "$T/j" --duration 6s \
+	policies/global_priority.lua U2/web U1/bkup >"$T/out" 2>"$T/err" </dev/null &
+xl=$!
+for _ in $(seq 100); do grep -q '^freeze ' "$T/j" 2>/dev/null && break; sleep 0.05; done
+held=$(grep -c '^freeze ' "$T/j")
+kill -9 "$sim"; wait "$sim" 2>/dev/null
+wait "$xl"; rc=$?
+[ "$held" -gt 0 ] && [ "$rc" = 0 ] && [ "$(grep -c 'U1: its QEMU is gone (QMP socket closed): dropped' "$T/err")" = 1 ] &&
+	[ "$(grep -c 'U2: its QEMU is gone (QMP socket closed): dropped' "$T/err")" = 1 ]
+ok $? "the simulator killed with $held task(s) held: each guest dropped with one line, exit $rc" || show "$T/err"
+! grep -Eq "connection closed|Broken pipe|could not be thawed" "$T/err" && [ "$(wc -l <"$T/err")" -le $((2 + held)) ]
+ok $? "no flood of QMP errors ($(wc -l <"$T/err") lines on stderr)" || show "$T/err"
+! grep -q '^freeze ' "$T/j" || [ "$(grep -c '^gone ' "$T/j")" -ge "$(grep -c '^freeze ' "$T/j")" ]
+ok $? "the journal keeps no held task of the lost guests" || show "$T/j"
+
+start_sim "$T/d2"
+"$X" --qemu "$(spec U1 "$T/d2")" --journal "$T/j" --duration 200ms policies/global_priority.lua U2/web U1/bkup \
+	>"$T/out" 2>"$T/err" </dev/null
+rc=$?
+[ "$rc" = 0 ]
+ok $? "the next start on that journal is not blocked" || show "$T/err"
