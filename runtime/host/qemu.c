@@ -323,7 +323,13 @@ static int qemu_reattach(struct xds_host *h, void **priv, const char *name, cons
 			 struct xds_err *err)
 {
 	static const struct xds_attach_opts none;
+	struct qemu_spec q;
+	struct stat st;
 	(void)name;
+	/* no RAM file and no QMP socket: that QEMU is gone, and its tasks with it */
+	if (!parse_spec(spec, &q, NULL) && stat(q.ram, &st) && errno == ENOENT && stat(q.qmp, &st))
+		return xds_fail(err, "%s: its RAM file %s and QMP socket %s are gone: the guest is "
+				"gone; its journal entries are dropped", q.name, q.ram, q.qmp), 0;
 	return qemu_attach(h, priv, spec, &none, err) ? -1 : 1;
 }
 

@@ -105,9 +105,11 @@ void lx_snapshot_free(struct lx_snapshot *s);
  * LX_OK, LX_RETRY (not now: a lock is held, the task runs in kernel mode,
  * sleeps, or has not left its CPU yet; err says which) or LX_FAIL (refused,
  * err says why; anything written was undone).  pid guards against a
- * task_struct reused by another task.
+ * task_struct reused by another task: lx_thaw says LX_GONE when the
+ * task_struct now holds another pid (the task exited, the guest rebooted),
+ * with err saying which, and writes nothing.
  */
-enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1 };
+enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1, LX_GONE = 2 };
 
 enum lx_hold {
 	LX_HOLD_DEQUEUED,       /* off its run queue, TASK_RUNNING: held */

@@ -118,6 +118,11 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, FILE *log, int *l
 			je->frozen = false;
 			if (log)
 				fprintf(log, "xds-lua: recover: thawed %s pid %d\n", name, je->pid);
+		} else if (rc == LX_GONE) {
+			je->frozen = false;    /* nothing of ours is left there */
+			if (log)
+				fprintf(log, "xds-lua: recover: %s pid %d is gone (%s: the task exited or "
+					"the guest rebooted); dropped from the journal\n", name, je->pid, e.msg);
 		} else {
 			(*left)++;
 			if (log)

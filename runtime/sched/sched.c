@@ -319,6 +319,9 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 		sched_log(s, "xds-lua: cannot thaw %s/%s[%d]: %s", gname(s, h->guest), comm_of(h).s, h->pid, e.msg);
 		return false;
 	}
+	if (rc == LX_GONE)              /* its task_struct holds another task now */
+		sched_log(s, "xds-lua: %s/%s[%d] is gone (%s); forgetting it", gname(s, h->guest),
+			  comm_of(h).s, h->pid, e.msg);
 	return true;
 }
 
