@@ -8,13 +8,10 @@
 # saying which.  Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" ident sim
-export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache"
-mkdir -p "$HOME" "$T/d"
-"$B/xds-sim" sim/scenarios/paper.lua --dir "$T/d" --realtime >"$T/sim.out" 2>&1 &
-sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -S "$T/d/U2.qmp" ] && break; sleep 0.1; done
-spec() { echo "$1:ram=$T/d/$2.ram,qmp=$T/d/$3.qmp,vmlinux=$B/xds-sim,sysmap=$T/d/$2.System.map"; }
+. "$(dirname "$0")/sim_dir.sh"
+sim_dir_start "$T/d"
+# spec NAME RAM_OF QMP_OF: NAME with one domain's RAM file and another's QMP socket
+spec() { sim_spec "$2" "$T/d" | sed "s|^$2:|$1:|; s|/$2\.qmp|/$3.qmp|"; }
 xl() { timeout 60 "$X" "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
 check() { if [ "$1" = 0 ]; then ok 0 "$2"; else ok 1 "$2"; echo "#   status $rc"; show "$T/out" "$T/err"; fi; }
 

@@ -6,16 +6,10 @@
 # exit 0, and the next start on the same journal is not blocked.  Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" lost sim
-export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache"
-mkdir -p "$HOME" "$T/d" "$T/d2"
-spec() { echo "$1:ram=$2/$1.ram,qmp=$2/$1.qmp,vmlinux=$B/xds-sim,sysmap=$2/$1.System.map"; }
-start_sim() {
-	"$B/xds-sim" sim/scenarios/paper.lua --dir "$1" --realtime >"$1.out" 2>&1 &
-	sim=$!
-	for _ in $(seq 100); do [ -S "$1/U2.qmp" ] && break; sleep 0.1; done
-}
+. "$(dirname "$0")/sim_dir.sh"
+spec() { sim_spec "$@"; }
+start_sim() { sim_dir_start "$1"; }
 start_sim "$T/d"
-trap 'kill -9 $sim 2>/dev/null; rm -rf "$T"' EXIT
 echo "1..6"
 
 "$X" --qemu "$(spec U1 "$T/d")" --qemu "$(spec U2 "$T/d")" --journal "$T/j" --duration 6s \

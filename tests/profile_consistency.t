@@ -8,12 +8,8 @@
 # no guest at all.  Emits TAP.
 set -u
 . "$(dirname "$0")/tap.sh" profck sim
-export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache"
-mkdir -p "$HOME" "$T/d"
-"$B/xds-sim" sim/scenarios/paper.lua --dir "$T/d" --realtime >"$T/sim.out" 2>&1 &
-sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -S "$T/d/U2.qmp" ] && break; sleep 0.1; done
+. "$(dirname "$0")/sim_dir.sh"
+sim_dir_start "$T/d"
 xl() { timeout 60 "$X" "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
 check() { if [ "$1" = 0 ]; then ok 0 "$2"; else ok 1 "$2"; echo "#   status $rc"; show "$T/out" "$T/err"; fi; }
 attach() { echo "U1:ram=$T/d/U1.ram,qmp=$T/d/U1.qmp,profile=$1"; }
