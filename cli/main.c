@@ -62,6 +62,7 @@ static lua_State *globalL;
 static struct xds_host *host;
 static struct xds_sched *sched;
 static FILE *trace_file;            /* --trace, closed after the last thaw */
+static bool trace_failed;
 static struct xds_run driver;
 static bool driver_open;
 static volatile sig_atomic_t signalled, hangup, last_signal, status_asked;
@@ -75,7 +76,7 @@ struct options {
 	bool has_seed, has_e, interactive, version;
 	uint64_t tick_ns, duration_ns;
 	const char *report, *journal, *trace;
-	bool dry_run, recover, unsafe, realtime;
+	bool dry_run, recover, unsafe, realtime, allow_protected;
 	const char *qemu[XDS_MAX_GUESTS];
 	int nr_qemu;
 	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
@@ -117,6 +118,7 @@ static void usage(FILE *f)
 		"  --journal PATH   the journal of frozen tasks (default under $XDG_STATE_HOME)\n"
 		"  --recover        thaw what the journal lists (after a crash), then exit\n"
 		"  --unsafe         run scripts and policies without the sandbox\n"
+		"  --allow-protected  let policies freeze init, kernel threads and idle tasks\n"
 		"  --realtime       with --sim: the simulator and the ticks follow the wall clock\n"
 		"  --syslog         log through syslog(3) instead of stderr\n"
 		"  --metrics ADDR:PORT  serve Prometheus metrics over HTTP (e.g. 127.0.0.1:9464)\n"
@@ -214,7 +216,8 @@ static int check_tick(const char *s, uint64_t *ns)
 static int flag_option(const char *a, struct options *o)
 {
 	bool *f = !strcmp(a, "--dry-run") ? &o->dry_run : !strcmp(a, "--recover") ? &o->recover
-		: !strcmp(a, "--unsafe") ? &o->unsafe : !strcmp(a, "--realtime") ? &o->realtime : NULL;
+		: !strcmp(a, "--unsafe") ? &o->unsafe : !strcmp(a, "--realtime") ? &o->realtime
+		: !strcmp(a, "--allow-protected") ? &o->allow_protected : NULL;
 	if (f)
 		*f = true;
 	return f != NULL;
@@ -328,7 +331,18 @@ static int collect_args(int argc, char **argv, struct options *o)
 		return fail("--seed: only meaningful with --sim");
 	if (o->realtime && !o->sim)
 		return fail("--realtime: only meaningful with --sim");
+	if ((o->report && cli_check_out_path("--report", o->report)) ||
+	    (o->trace && cli_check_out_path("--trace", o->trace)) ||
+	    (o->journal && cli_check_out_path("--journal", o->journal)))
+		return -1;
 	return 0;
+}
+
+/* An option of the tick loop given where no policy runs, or NULL. */
+static const char *run_option_given(const struct options *o)
+{
+	return o->duration_ns ? "--duration" : o->report ? "--report" : o->tick_ns ? "--tick"
+		: o->dry_run ? "--dry-run" : o->trace ? "--trace" : NULL;
 }
 
 /* The interruption is delivered: a later signal is a new one (REPL). */
@@ -520,7 +534,8 @@ static int run_policy(const struct options *o)
 			 sched ? xds_sched_nr_held(sched) : 0);
 	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
-	xds_run_print_table(&driver, o->dry_run ? stderr : stdout);
+	if (driver.ticks)
+		xds_run_print_table(&driver, o->dry_run ? stderr : stdout);
 	return status;
 }
 
@@ -559,6 +574,13 @@ static int run(lua_State *L, int argc, char **argv, const struct options *o)
 		return 1;
 	if (script && (is = handle_script(argc, argv, o)) < 0)
 		return 1;
+	if (is != 1 && !o->interactive && run_option_given(o))
+		return fail("%s: only meaningful with a policy (%s)", run_option_given(o), script
+			    ? "the script returns no table with a tick function and defines no tick()"
+			    : "no script given"), 1;
+	if (is == 1 && xds_host_nr_guests(host) == 0)
+		return fail("no guest to schedule: give --sim SCENARIO or --qemu SPEC, or run in a "
+			    "Xen dom0"), 1;
 	if (o->interactive)
 		return xds_repl(L);
 	if (is == 1)
@@ -608,6 +630,7 @@ static int start_sched(const struct options *o, const char *journal)
 		.journal = journal,
 		.dry_run = o->dry_run,
 		.plan = o->dry_run ? stdout : NULL,
+		.allow_protected = o->allow_protected,
 		.trace = trace_file,
 	};
 	struct xds_run_opts ro = {
@@ -639,8 +662,8 @@ static void close_host(void)
 	if (sched && xds_sched_free(sched, &err) < 0)
 		fail("%s", err.msg);
 	sched = NULL;
-	if (trace_file)
-		fclose(trace_file);
+	if (trace_file && (ferror(trace_file) | fclose(trace_file)))
+		trace_failed = true;       /* a write failed (a full disk, /dev/full) */
 	trace_file = NULL;
 	struct xds_host *h = host;
 	host = NULL;
@@ -687,5 +710,7 @@ int main(int argc, char **argv)
 	globalL = NULL;
 	close_host();
 	lua_close(L);
+	if (trace_failed)
+		status = fail("--trace %s: could not be written whole", o.trace) ? 1 : 1;
 	return status;
 }

@@ -6,7 +6,9 @@
  * with * ? [..], state a set of letters such as "R" or "RD"), a string
  * "DOM/COMMGLOB" or "COMMGLOB", or a function(task) -> bool.  Matches come
  * out in one order: domains in attach order, then by pid.  Guests whose
- * snapshot failed contribute nothing.
+ * snapshot failed contribute nothing to xds.tasks; ps() lists the others
+ * and names on stderr each guest that could not be read; it is an error
+ * when no guest could be (or none is attached).
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -275,14 +277,26 @@ int xds_lua_ps(lua_State *L)
 		ps_row(stdout, w, xds_guest_name(g), t, xds_task_frozen(s, mi->guest, t));
 	}
 	fflush(stdout);
-	/* a guest that could not be read is not silently left out */
+	/* a guest that could not be read is not silently left out; when no
+	 * guest can be read (or none is attached) ps() is an error */
+	int live = 0, failed = 0, first = -1;
 	for (int gi = 0; gi < xds_host_nr_guests(h); gi++) {
 		const struct xds_guest *g = xds_host_guest(h, gi);
-		if (!xds_guest_gone(g) && xds_guest_error(g)[0])
-			fprintf(stderr, "xds-lua: ps: %s is not listed: %s\n", xds_guest_name(g),
-				xds_guest_error(g));
+		live += !xds_guest_gone(g);
+		if (xds_guest_gone(g) || !xds_guest_error(g)[0])
+			continue;
+		if (!failed++)
+			first = gi;
+		fprintf(stderr, "xds-lua: ps: %s is not listed: %s\n", xds_guest_name(g),
+			xds_guest_error(g));
 	}
 	fflush(stderr);
+	if (!live)
+		return luaL_error(L, "ps: no guest attached (xds-lua --help says how to attach one)");
+	if (failed == live)
+		return luaL_error(L, "ps: no guest could be read (%s: %s)",
+				  xds_guest_name(xds_host_guest(h, first)),
+				  xds_guest_error(xds_host_guest(h, first)));
 	lua_pushinteger(L, n);
 	return 1;
 }

@@ -632,7 +632,9 @@ static int take_function(lua_State *L, int t, const char *key)
 	return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-static void take_fields(struct xds_policy *p, int t)
+/* name and tick_ms: a tick_ms that is not a whole number of milliseconds
+ * from 1 to 3600000 is an error, not the default. */
+static int take_fields(struct xds_policy *p, int t, struct xds_err *err)
 {
 	lua_State *L = p->L;
 	int type = t ? lua_getfield(L, t, "name") : lua_getglobal(L, "name");
@@ -640,25 +642,36 @@ static void take_fields(struct xds_policy *p, int t)
 		snprintf(p->name, sizeof p->name, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
 	type = t ? lua_getfield(L, t, "tick_ms") : lua_getglobal(L, "tick_ms");
-	if (type == LUA_TNUMBER && lua_tonumber(L, -1) >= 1 && lua_tonumber(L, -1) <= 3600e3)
-		p->tick_ms = (uint64_t)lua_tonumber(L, -1);
-	lua_pop(L, 1);
+	double ms = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+	int rc = 0;
+	if (type == LUA_TNUMBER && ms >= 1 && ms <= 3600e3 && ms == (double)(uint64_t)ms)
+		p->tick_ms = (uint64_t)ms;
+	else if (type != LUA_TNIL)
+		rc = xds_fail(err, "%s: tick_ms = %s (a %s): expected a whole number of "
+			      "milliseconds from 1 to 3600000", p->path[0] ? p->path : "policy",
+			      luaL_tolstring(L, -1, NULL), luaL_typename(L, -2));
+	lua_settop(L, t ? t : 0);
+	return rc;
 }
 
-/* A table with a tick function, else a global tick. */
-static int recognise(struct xds_policy *p)
+/* A table with a tick function, else a global tick: 1; 0: not a policy;
+ * -1: a table whose tick is not a function, or a bad tick_ms. */
+static int recognise(struct xds_policy *p, struct xds_err *err)
 {
 	lua_State *L = p->L;
-	int t = lua_istable(L, -1) ? lua_gettop(L) : 0;
-	if (t && (p->tick_ref = take_function(L, t, "tick")) != LUA_NOREF) {
-		take_fields(p, t);
+	int t = lua_istable(L, -1) ? lua_gettop(L) : 0, rc = 0;
+	if (t && lua_getfield(L, t, "tick") != LUA_TNIL && !lua_isfunction(L, -1))
+		rc = xds_fail(err, "%s: not a policy: its tick is a %s, not a function",
+			      p->path[0] ? p->path : "policy", luaL_typename(L, -1));
+	else if (t && (p->tick_ref = take_function(L, t, "tick")) != LUA_NOREF) {
+		rc = take_fields(p, t, err);
 		p->stop_ref = take_function(L, t, "stop");
 	} else if ((p->tick_ref = take_function(L, 0, "tick")) != LUA_NOREF) {
-		take_fields(p, 0);
+		rc = take_fields(p, 0, err);
 		p->stop_ref = take_function(L, 0, "stop");
 	}
 	lua_settop(L, 0);
-	return p->tick_ref != LUA_NOREF;
+	return rc < 0 ? -1 : p->tick_ref != LUA_NOREF;
 }
 
 int xds_policy_exec(struct xds_policy *p, int nargs, char **args, bool budget,
@@ -678,7 +691,7 @@ int xds_policy_exec(struct xds_policy *p, int nargs, char **args, bool budget,
 		lua_pushstring(L, args[i]);
 	if (call(p, nargs, budget, err) < 0)
 		return -1;
-	return recognise(p);
+	return recognise(p, err);
 }
 
 static void push_snap(lua_State *L, struct xds_lstate *s, uint64_t tick, double time_s)

@@ -364,6 +364,9 @@ int xds_run_loop(struct xds_run *r, uint64_t duration_ns, struct xds_err *err)
 {
 	uint64_t from = r->sched ? xds_sched_now(r->sched) : 0;
 	uint64_t n = 0, max_ticks = duration_ns ? duration_ns / tick_ns(r) + 1 : 0;
+	if (duration_ns && duration_ns < tick_ns(r))
+		return xds_fail(err, "a run of %g ms is shorter than one tick (%g ms): no tick "
+				"would run whole", (double)duration_ns / 1e6, (double)tick_ns(r) / 1e6);
 	r->stop = "signal";
 	while (!(r->opt.stop && *r->opt.stop)) {
 		if (duration_ns && (elapsed_ns(r, from) >= duration_ns || n >= max_ticks)) {
@@ -444,6 +447,8 @@ static int l_run(lua_State *L)
 	struct xds_run *r = run_of(L, "xds.run");
 	struct xds_err err = {""};
 	uint64_t ns = xds_lua_checkduration(L, 1);
+	luaL_argcheck(L, ns > 0, 1, "a duration above 0 expected (run until interrupted: "
+		      "a long one, such as \"1h\")");
 	if (xds_run_loop(r, ns, &err) < 0)
 		return lua_fail(L, &err);
 	lua_pushinteger(L, (lua_Integer)r->ticks);

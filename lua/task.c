@@ -27,11 +27,11 @@ struct xds_ltask {
 };
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
-       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_NONE };
+       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_PROTECTED, F_NONE };
 
 static const char *const task_fields[] = {
 	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
-	"cputime", "vruntime", "queued", "running", "frozen", NULL
+	"cputime", "vruntime", "queued", "running", "frozen", "protected", NULL
 };
 
 void xds_task_push(lua_State *L, int guest, int task)
@@ -114,6 +114,12 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 	case F_QUEUED:   lua_pushboolean(L, t->queued); break;
 	case F_RUNNING:  lua_pushboolean(L, t->running); break;
 	case F_FROZEN:   lua_pushboolean(L, xds_task_frozen(s, guest, t)); break;
+	case F_PROTECTED:       /* why, or false (--allow-protected: never) */
+		if (s->sched && xds_sched_protected(s->sched, t))
+			lua_pushstring(L, xds_sched_protected(s->sched, t));
+		else
+			lua_pushboolean(L, 0);
+		break;
 	default:         lua_pushnil(L); break;
 	}
 }
@@ -160,7 +166,9 @@ static int task_eq(lua_State *L)
 	return 1;
 }
 
-/* The wish goes to the scheduler; applied at the end of the tick. */
+/* The wish goes to the scheduler; applied at the end of the tick.
+ * task:freeze{force = true} freezes a protected task too.  Returns true,
+ * or false and why a protected task was not frozen. */
 static int task_wish(lua_State *L, bool freeze)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
@@ -169,20 +177,33 @@ static int task_wish(lua_State *L, bool freeze)
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
 	const char *why = luaL_optstring(L, 2, NULL);     /* the policy's reason, shown by --dry-run */
 	struct xds_sched *sched = s->sched;
+	bool force = false;
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		lua_getfield(L, 2, "force");
+		force = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	if (s->dry) {
 		s->dry_wishes++;
-		return 0;
+		lua_pushboolean(L, 1);
+		return 1;
 	}
 	if (!sched)
 		return luaL_error(L, "task:%s(): no scheduler (xds-lua without a host?)",
 				  freeze ? "freeze" : "thaw");
 	xds_guard_lock();
 	int rc = xds_guard_stopped() ? xds_fail(&err, "the policy is stopped (deadline)")
+		: force ? xds_sched_force(sched, guest, t, freeze, &err)
 		: xds_sched_request_why(sched, guest, t, freeze, why, &err);
 	xds_guard_unlock();
 	if (rc < 0)
 		return luaL_error(L, "%s: %s", luaL_tolstring(L, 1, NULL), err.msg);
-	return 0;
+	lua_pushboolean(L, rc == 0);
+	if (rc == 0)
+		return 1;
+	lua_pushstring(L, err.msg);
+	return 2;
 }
 
 static int task_freeze(lua_State *L)

@@ -251,8 +251,19 @@ static void open_controls(lua_State *L, struct xds_host *h)
 	lua_setfield(L, -2, table);
 }
 
+/* xds.warn(msg): one line on stderr, "xds-lua: msg" (policies have no io). */
+static int xds_warn(lua_State *L)
+{
+	size_t n;
+	const char *msg = luaL_checklstring(L, 1, &n);
+	fprintf(stderr, "xds-lua: %.*s\n", (int)strcspn(msg, "\n"), msg);
+	fflush(stderr);
+	return 0;
+}
+
 static const luaL_Reg xds_funcs[] = {
 	{"domains", xds_domains},
+	{"warn", xds_warn},
 	{"tasks", xds_lua_tasks},
 	{"runqueue", xds_runqueue},
 	{"refresh", xds_refresh},

@@ -222,10 +222,14 @@ static const char *target_name(lua_State *L)
 	return luaL_tolstring(L, 1, NULL);
 }
 
+/* freeze(x[, {force = true}]): an options table after the target goes to
+ * each task's method.  A task the scheduler refuses (protected) is said
+ * with the reason, and is not in the "froze" lines. */
 static int wish(lua_State *L, const char *fn, const char *method, const char *done)
 {
 	struct xds_run *r = driver(L, fn);
 	struct xds_err err = {""};
+	int o = lua_gettop(L) >= 2 && lua_istable(L, lua_gettop(L)) ? lua_gettop(L) : 0;
 	push_targets(L, fn);
 	int t = lua_gettop(L), n = (int)luaL_len(L, t);
 	if (n == 0)
@@ -233,15 +237,33 @@ static int wish(lua_State *L, const char *fn, const char *method, const char *do
 	if (lua_isinteger(L, 1) && n > 1)
 		return luaL_error(L, "%s: pid %d is in %d domains; say %s(\"DOM\", %d)", fn,
 				  (int)lua_tointeger(L, 1), n, fn, (int)lua_tointeger(L, 1));
+	lua_createtable(L, n, 0);       /* accepted[i] */
+	int ok = lua_gettop(L), accepted = 0;
 	for (int i = 1; i <= n; i++) {
 		lua_rawgeti(L, t, i);
 		lua_getfield(L, -1, method);
 		lua_insert(L, -2);
-		lua_call(L, 1, 0);
+		if (o)
+			lua_pushvalue(L, o);
+		lua_call(L, o ? 2 : 1, 2);
+		bool yes = lua_toboolean(L, -2);
+		if (!yes)
+			printf("not %s: %s\n", method, lua_tostring(L, -1));
+		accepted += yes;
+		lua_pop(L, 2);
+		lua_pushboolean(L, yes);
+		lua_rawseti(L, ok, i);
 	}
+	if (!accepted)
+		return luaL_error(L, "%s: every task that %s names is protected", fn, target_name(L));
 	if (xds_run_apply(r, &err) < 0)
 		return luaL_error(L, "%s: %s", fn, err.msg);
 	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, ok, i);
+		bool yes = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (!yes)
+			continue;
 		lua_rawgeti(L, t, i);
 		printf("%s %s\n", done, luaL_tolstring(L, -1, NULL));
 		lua_pop(L, 2);
@@ -557,8 +579,9 @@ static const struct helper helpers[] = {
 	{"ps", "ps([filter [, sort]])", "list tasks; filter \"U1/bkup*\", {dom=, comm=, pid=, state=} "
 	 "or a function; sort \"cpu\" (most first), \"pid\", \"dom\", \"comm\", \"-KEY\" reverses", h_ps},
 	{"top", "top([n])", "live view of the n busiest tasks, ticking; a key or Ctrl-C leaves", h_top},
-	{"freeze", "freeze(x)", "freeze a task, (\"DOM\", pid), a pid or every task of a filter "
-	 "(\"U1/bkup*\"), now", h_freeze},
+	{"freeze", "freeze(x[, {force = true}])", "freeze a task, (\"DOM\", pid), a pid or every "
+	 "task of a filter (\"U1/bkup*\"), now; init, kernel threads and idle tasks only with force",
+	 h_freeze},
 	{"thaw", "thaw(x)", "thaw what freeze(x) took", h_thaw},
 	{"frozen", "frozen()", "list the tasks held frozen (or about to be)", h_frozen},
 	{"step", "step([n])", "run n ticks (default 1; of virtual time on a host that keeps it)", h_step},

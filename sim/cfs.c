@@ -561,7 +561,18 @@ static struct task_struct *idle_task(struct sdom *d, int cpu)
 	G(d, p)->on_cpu = 1;
 	G(d, p)->policy = 5;          /* SCHED_IDLE class stands in for idle */
 	G(d, p)->__sim_id = UINT32_MAX;
+	G(d, p)->flags = PF_IDLE | PF_KTHREAD;
 	return p;
+}
+
+void simk_update_jiffies(struct sdom *d, uint64_t t)
+{
+	/* the guest's uptime before the simulation started: up to 400 s, from its name */
+	uint64_t booted = 0xcbf29ce484222325ULL;
+	for (const char *c = d->name; *c; c++)
+		booted = (booted ^ (unsigned char)*c) * 0x100000001b3ULL;
+	*(u64 *)simk_host(d, d->kimg_va + SYM_JIFFIES, 8) =
+		SIM_INITIAL_JIFFIES + booted % 100000 + t / SIM_TICK_NS;
 }
 
 void simk_init_kernel(struct sdom *d)
@@ -570,6 +581,7 @@ void simk_init_kernel(struct sdom *d)
 	u64 *pco = (u64 *)simk_host(d, d->kimg_va + SYM_PER_CPU_OFFSET, 8 * SIM_MAX_VCPUS);
 	*(u32 *)simk_host(d, d->kimg_va + SYM_NR_CPU_IDS, 4) = (u32)d->nr_vcpus;
 	*(u64 *)simk_host(d, d->kimg_va + SYM_PAGE_OFFSET_BASE, 8) = d->page_offset;
+	simk_update_jiffies(d, 0);
 	struct task_group *root = (struct task_group *)(uintptr_t)(d->kimg_va + SYM_ROOT_TASK_GROUP);
 	G(d, root)->shares = NICE_0_LOAD;
 	G(d, root)->se = (se_t *)(uintptr_t)simk_alloc(d, 8 * (size_t)d->nr_vcpus);
@@ -640,6 +652,7 @@ uint64_t simk_new_task(struct sdom *d, struct stask *t)
 	struct task_struct *h = G(d, p);
 	h->__sim_id = (u32)t->id;
 	h->__state = TASK_NEW;
+	h->flags = t->kthread ? PF_KTHREAD : 0;
 	h->start_time = d->sim->now;
 	for (int i = 0; i < d->nr_groups; i++) {
 		if (strcmp(d->groups[i].name, t->group))

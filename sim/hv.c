@@ -310,6 +310,8 @@ static void vcpu_run(struct sdom *d, void *arg)
 	struct rq *rq = simk_rq(d, vr->cpu);
 	uint64_t t = vr->start, end = vr->start + vr->len;
 	G(d, rq)->clock = t;
+	if (vr->cpu == 0)
+		simk_update_jiffies(d, t);
 	if (v->next_tick <= t) {
 		v->next_tick = (t / SIM_TICK_NS + 1) * SIM_TICK_NS;
 		simk_tick(d, vr->cpu);

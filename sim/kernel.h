@@ -140,6 +140,7 @@ struct task_group {
 struct task_struct {
 	u32 __sim_id;                   /* index into the simulator's own table */
 	unsigned int __state;
+	unsigned int flags;             /* PF_* bits */
 	char comm[16];
 	int on_rq;
 	raw_spinlock_t pi_lock;
@@ -176,6 +177,10 @@ struct task_struct {
 #define TASK_KILLABLE        (TASK_WAKEKILL | TASK_UNINTERRUPTIBLE)
 #define EXIT_ZOMBIE          0x0020
 #define EXIT_DEAD            0x0010
+
+/* task_struct::flags (include/linux/sched.h, Linux 6.1 values). */
+#define PF_IDLE              0x00000002
+#define PF_KTHREAD           0x00200000
 
 /* task_struct::on_rq */
 #define TASK_ON_RQ_QUEUED    1

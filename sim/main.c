@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"usage: xds-sim SCENARIO.lua --dir DIR [--seed N] [--realtime] [--strict]\n"
 		"       xds-sim SCENARIO.lua --run DURATION [--json] [--seed N] [--strict]\n"
 		"  --dir DIR       write NAME.ram, NAME.qmp, NAME.System.map and host.qmp here\n"
+		"                  (a folder that exists)\n"
 		"  --run DURATION  run this much virtual time (\"10s\", \"500ms\") and print the truth\n"
 		"  --json          print the ground truth as JSON\n"
 		"  --seed N        random seed (default 1): same seed, same run\n"
@@ -49,8 +50,10 @@ static int remove_tree(const char *dir, struct sim *s)
 static int prepare(struct sim *s, const char *dir)
 {
 	char err[512], path[600];
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "xds-sim: %s: %s\n", dir, strerror(errno));
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "xds-sim: --dir %s: %s\n", dir, stat(dir, &st) < 0 ? strerror(errno)
+			: "not a folder");
 		return -1;
 	}
 	for (int i = 0; i < s->nr_doms; i++) {

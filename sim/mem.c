@@ -248,6 +248,7 @@ int sim_write_system_map(const char *path)
 		{ SYM_NR_CPU_IDS, 'D', "nr_cpu_ids" },
 		{ SYM_ROOT_TASK_GROUP, 'D', "root_task_group" },
 		{ SYM_PAGE_OFFSET_BASE, 'D', "page_offset_base" },
+		{ SYM_JIFFIES, 'D', "jiffies" },
 	};
 	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
 		fprintf(f, "%016llx %c %s\n", (unsigned long long)(SIM_KIMG_VA + syms[i].off),

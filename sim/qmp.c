@@ -3,7 +3,8 @@
  *
  * DIR/NAME.qmp speaks the part of QEMU's QMP that xds-lua uses on a real
  * guest (greeting, qmp_capabilities, stop, cont, query-status,
- * human-monitor-command "info registers [-a]" in QEMU's own text, quit),
+ * human-monitor-command "info registers [-a]" and "xp /1xg PA" in QEMU's
+ * own text, quit),
  * so one client serves both.  DIR/host.qmp controls the simulation:
  * x-sim-step {"ns": N} (returns when done), x-sim-status, x-sim-tasks,
  * quit.  One thread, one poll loop; in virtual time nothing moves between
@@ -188,6 +189,17 @@ static void hmp(struct client *c, struct sdom *d, const char *line)
 		}
 	} else if (!strcmp(line, "info registers")) {
 		print_vcpu(out, d, 0, false);
+	} else if (!strncmp(line, "xp /1xg ", 8)) {
+		/* one 8-byte word of guest-physical memory, in QEMU's format */
+		char *end;
+		unsigned long long pa = strtoull(line + 8, &end, 0);
+		uint64_t v;
+		if (end == line + 8 || *end || pa > d->ram_size - 8)
+			fprintf(out, "Cannot access memory\r\n");
+		else {
+			memcpy(&v, (const uint8_t *)d->ram + pa, 8);
+			fprintf(out, "%016llx: 0x%016llx\r\n", pa, (unsigned long long)v);
+		}
 	} else {
 		char word[64];
 		snprintf(word, sizeof word, "%s", line);

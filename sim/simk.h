@@ -27,6 +27,8 @@
 #define SIM_MAX_TASKS   (1 << 20)
 #define SIM_TICK_NS     4000000ULL      /* guest HZ = 250 */
 #define SIM_NSEC        1000000000ULL
+/* include/linux/jiffies.h: jiffies start 5 minutes before wrapping (32 bits) */
+#define SIM_INITIAL_JIFFIES 0xfffedb08ULL       /* (unsigned int)(-300 * HZ) */
 
 /* Guest address space (before any slide). */
 #define SIM_PAGE_OFFSET   0xffff888000000000ULL
@@ -44,6 +46,7 @@
 #define SYM_NR_CPU_IDS      0x310400ULL
 #define SYM_ROOT_TASK_GROUP 0x310440ULL
 #define SYM_PAGE_OFFSET_BASE 0x310600ULL
+#define SYM_JIFFIES         0x310640ULL
 #define SYM_RUNQUEUES       0x2a40ULL          /* a per-cpu offset */
 
 enum behaviour_kind { BH_CPU, BH_PERIODIC, BH_BURSTY, BH_PHASES, BH_SLEEPER };
@@ -64,6 +67,7 @@ struct stask {
 	struct sdom *d;
 	int id;                 /* index in sim->tasks */
 	int pid, tgid, nice, cpu, line;
+	bool kthread;           /* a kernel thread: PF_KTHREAD */
 	char comm[16];
 	char group[24];
 	struct behaviour b;
@@ -197,6 +201,8 @@ struct rb_node *simk_rb_next(struct sdom *d, struct rb_node *node_gva);
 
 /* cfs.c: the guest scheduler */
 void simk_init_kernel(struct sdom *d);
+/* jiffies at host time t: each domain booted at its own moment. */
+void simk_update_jiffies(struct sdom *d, uint64_t t);
 uint64_t simk_new_task(struct sdom *d, struct stask *t);
 void simk_wake_up_new_task(struct sdom *d, struct stask *t);
 bool simk_try_to_wake_up(struct sdom *d, struct stask *t, unsigned state_mask);

@@ -92,7 +92,7 @@ grep -Eq '^T [0-9.]+ [0-9]+ freeze U1/bkup\[320\] (frozen|told to leave its CPU)
 ok $? "--trace: one line per freeze and thaw, as many as the report counts" || show "$T/trace" "$T/err"
 XL --trace "$T/no/such/dir/trace" -e 'print("ran")' >"$T/out" 2>"$T/err" </dev/null
 rc=$?
-[ $rc = 1 ] && grep -q "^xds-lua: --trace $T/no/such/dir/trace: No such file or directory" "$T/err" &&
+[ $rc = 1 ] && grep -q "^xds-lua: --trace $T/no/such/dir/trace: the folder $T/no/such/dir does not exist" "$T/err" &&
 	! grep -q ran "$T/out"
 ok $? "--trace to a folder that does not exist: refused before anything runs" || show "$T/err"
 

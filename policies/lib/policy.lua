@@ -15,6 +15,10 @@
 -- { dom = "U1", comm = "bkup*", pid = 320, tgid = 320 } (every field
 -- optional).  dom and comm are globs: * any run, ? one character, [..] a
 -- class.  Wishes are sticky: a frozen task stays frozen until thawed.
+-- A spec never matches a protected task (the guest's init, a kernel
+-- thread, an idle task: task.protected says why) unless its table says
+-- protected = true; the scheduler refuses those wishes unless it runs
+-- with --allow-protected.
 
 local M = {}
 
@@ -41,16 +45,33 @@ local function glob_pattern(glob)
   return table.concat(out)
 end
 
--- glob("bkup*") -> function(s) -> bool
-function M.glob(glob)
+-- glob("bkup*") -> function(s) -> bool; nocase: letters match either case.
+function M.glob(glob, nocase)
+  if nocase then glob = glob:lower() end
   local pat = glob_pattern(glob)
+  if nocase then return function(s) return s ~= nil and s:lower():find(pat) ~= nil end end
   return function(s) return s ~= nil and s:find(pat) ~= nil end
+end
+
+-- A malformed spec is an error that shows it.
+local function check_glob(spec, glob)
+  local depth = 0
+  for c in glob:gmatch(".") do
+    if c == "[" then depth = depth + 1 elseif c == "]" and depth > 0 then depth = 0 end
+  end
+  if depth > 0 then error("task spec '" .. spec .. "': an unclosed [ in '" .. glob .. "'", 0) end
 end
 
 -- "DOM/WHAT" or "WHAT" (WHAT: a comm glob, pid=N or tgid=N) as a table.
 local function parse_spec(spec)
+  if spec == "" then error("task spec '': empty (DOM/COMM, COMM, DOM/pid=N, DOM/*)", 0) end
   local dom, what = spec:match("^([^/]*)/(.*)$")
   if not dom then what = spec end
+  if what == "" then
+    error("task spec '" .. spec .. "': nothing after the '/' (" .. dom .. "/* names every task)", 0)
+  end
+  check_glob(spec, dom or "")
+  check_glob(spec, what)
   local t = { dom = dom ~= "" and dom or nil }
   local key, n = what:match("^(%a+)=(%d+)$")
   if key == "pid" or key == "tgid" then
@@ -66,11 +87,12 @@ function M.matcher(spec)
   if type(spec) == "function" then return spec end
   local t = type(spec) == "string" and parse_spec(spec) or spec
   assert(type(t) == "table", "a task spec is a string or a table")
-  local dom = t.dom and M.glob(t.dom)
+  local dom = t.dom and M.glob(t.dom, true)     -- domain names: either case
   local comm = t.comm and M.glob(t.comm)
-  local pid, tgid = t.pid, t.tgid
+  local pid, tgid, anyway = t.pid, t.tgid, t.protected == true
   return function(task)
-    return (not comm or comm(task.comm)) and (not dom or dom(task.dom))
+    return (anyway or not task.protected)
+      and (not comm or comm(task.comm)) and (not dom or dom(task.dom))
       and (not pid or task.pid == pid) and (not tgid or task.tgid == tgid)
   end
 end
@@ -78,6 +100,36 @@ end
 -- A task that wants CPU: queued, running, or held frozen by us.
 function M.runnable(task)
   return task.queued or task.running or task.frozen
+end
+
+-- Specs that match no task are said (xds.warn) on the first tick and once
+-- a minute after, with the domains there are: a typo makes no silent
+-- no-op.  watch(specs) -> function(snap), to call every tick.
+local REPORT_EVERY = 60
+function M.watch(specs)
+  local match, label, said = {}, {}, nil
+  for i, spec in ipairs(specs) do
+    match[i] = M.matcher(spec)
+    label[i] = type(spec) == "string" and spec or tostring(spec)
+  end
+  return function(snap)
+    if said and snap.time < said + REPORT_EVERY then return end
+    said = snap.time
+    local doms, seen = {}, {}
+    for _, t in ipairs(snap.tasks) do
+      if not seen[t.dom] then seen[t.dom] = true doms[#doms + 1] = t.dom end
+    end
+    for i = 1, #match do
+      local hit = false
+      for _, t in ipairs(snap.tasks) do
+        if match[i](t) then hit = true break end
+      end
+      if not hit and xds and xds.warn then
+        xds.warn("task spec '" .. label[i] .. "' matches no task (domains: "
+                 .. (#doms > 0 and table.concat(doms, ", ") or "none") .. ")")
+      end
+    end
+  end
 end
 
 -- Ordered classes: classes{ spec1, spec2, ... }(task) -> 1, 2, ... or nil.
@@ -104,7 +156,8 @@ end
 -- "20%" or "0.2" -> 0.2.
 function M.share(s)
   local pct = tostring(s):match("^([%d.]+)%%$")
-  local v = pct and tonumber(pct) / 100 or tonumber(s)
+  local v
+  if pct then v = tonumber(pct) and tonumber(pct) / 100 else v = tonumber(s) end
   assert(v and v >= 0 and v <= 1, "not a share (like 20% or 0.2): " .. tostring(s))
   return v
 end
@@ -136,10 +189,11 @@ end
 -- runnable task wins; every runnable task of a lower class is frozen, every
 -- other task of the classes thawed.  Tasks of no class are left alone.
 function M.strict_priority(specs)
-  local class = M.classes(specs)
+  local class, watch = M.classes(specs), M.watch(specs)
   return with_defaults({
     name = specs.name, tick_ms = specs.tick_ms,
     tick = function(snap)
+      watch(snap)
       local best, mine, cls = nil, {}, {}
       for _, t in ipairs(snap.tasks) do
         local c = class(t)
@@ -160,10 +214,11 @@ end
 -- The named tasks run only when no other task on the whole host is
 -- runnable (queued or running).
 function M.idle_only(specs)
-  local named = M.classes(specs)
+  local named, watch = M.classes(specs), M.watch(specs)
   return with_defaults({
     name = specs.name, tick_ms = specs.tick_ms,
     tick = function(snap)
+      watch(snap)
       local busy = false
       for _, t in ipairs(snap.tasks) do
         if not named(t) and (t.queued or t.running) then busy = true break end
@@ -184,7 +239,10 @@ end
 -- are frozen until it falls below again.
 function M.quota(q)
   local window = M.seconds(q.window or 1)
-  local subjects = {}
+  assert(window > 0, "quota: the window must be longer than 0 s, not " .. tostring(q.window))
+  local subjects, specs = {}, {}
+  for i, s in ipairs(q) do specs[i] = s[1] end
+  local watch = M.watch(specs)
   for i, s in ipairs(q) do
     subjects[i] = { match = M.matcher(s[1]), share = M.share(s[2]), label = tostring(s[1]),
                     seen = {}, samples = {} }
@@ -214,6 +272,7 @@ function M.quota(q)
   return with_defaults({
     name = q.name, tick_ms = q.tick_ms,
     tick = function(snap)
+      watch(snap)
       for _, sub in ipairs(subjects) do
         local mine = {}
         for _, t in ipairs(snap.tasks) do

@@ -181,6 +181,8 @@ struct backend *backend_qemu_new(struct xds_err *err);
 int backend_qemu_add(struct backend *be, const char *name,
 		     const char *ram_path, const char *qmp_path,
 		     struct xds_err *err);
+/* The guest's QEMU is gone: its QMP socket was closed by the other end. */
+int backend_qemu_lost(struct backend *be, int dom);
 /* Text of an HMP command on a qemu backend's guest (caller frees): for the
  * REPL and for tests ("xp /1xg 0x1000" shows the guest's own view). */
 char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,

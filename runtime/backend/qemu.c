@@ -324,6 +324,12 @@ int backend_qemu_add(struct backend *be, const char *name,
 	return q->nr_guests++;
 }
 
+int backend_qemu_lost(struct backend *be, int dom)
+{
+	struct qemu_guest *g = guest(be, dom, NULL);
+	return g && qmp_peer_closed(g->qmp);
+}
+
 char *backend_qemu_hmp(struct backend *be, int dom, const char *command_line,
 		       struct xds_err *err)
 {

@@ -451,6 +451,14 @@ int qmp_stop_if_running(struct qmp *q, int *was_running, struct xds_err *err)
 	return rc;
 }
 
+bool qmp_peer_closed(const struct qmp *q)
+{
+	if (q->fd < 0)
+		return true;
+	struct pollfd p = { .fd = q->fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
 char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err)
 {
 	json_t *args = json_pack("{s:s}", "command-line", command_line);

@@ -14,6 +14,7 @@
 #ifndef XDS_QMP_H
 #define XDS_QMP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -63,6 +64,9 @@ int qmp_query_status(struct qmp *q, int *running, char *status, size_t n,
 		     struct xds_err *err);
 /* The text printed by an HMP command (human-monitor-command); caller frees. */
 char *qmp_hmp(struct qmp *q, const char *command_line, struct xds_err *err);
+/* The peer closed the connection (its QEMU exited or was killed): checked
+ * without waiting and without sending. */
+bool qmp_peer_closed(const struct qmp *q);
 
 /* Events skipped so far, and the name of the last one ("" if none). */
 uint64_t qmp_nr_events(const struct qmp *q);

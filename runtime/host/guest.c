@@ -149,9 +149,17 @@ int xds_guest_pause(struct xds_guest *g, bool *was_paused, struct xds_err *err)
 	int paused = 0;
 	if (!g->be)
 		return xds_fail(err, "%s: no domain to pause", g->name);
-	if (be_pause_unless_paused(g->be, g->dom, &paused, err))
+	if (be_pause_unless_paused(g->be, g->dom, &paused, err)) {
+		if (g->kind->lost && g->kind->lost(g))
+			return xds_fail(err, "%s: %s", g->name, g->error);
 		return -1;
+	}
 	*was_paused = paused;
+	if (g->kind->paused && g->kind->paused(g, err)) {
+		if (!paused)
+			be_resume(g->be, g->dom, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -164,6 +172,9 @@ int xds_guest_resume(struct xds_guest *g, struct xds_err *err)
 
 int xds_guest_stop_asked(struct xds_guest *g, struct xds_err *err)
 {
-	return g->be && !g->gone ? be_stop_asked(g->be, g->dom, err) : 0;
+	int rc = g->be && !g->gone ? be_stop_asked(g->be, g->dom, err) : 0;
+	if (rc < 0 && g->kind->lost && g->kind->lost(g))
+		return 0;               /* gone: dropped, said once by its kind */
+	return rc;
 }
 

@@ -51,6 +51,10 @@ struct host_kind {
 	bool (*claims)(const char *spec);
 	int (*reattach)(struct xds_host *h, void **priv, const char *name, const char *spec,
 			struct xds_err *err);
+	/* g's domain is gone for good (its QEMU died): drop it, true (NULL: never) */
+	bool (*lost)(struct xds_guest *g);
+	/* g was just paused: prove it is still the guest we write (NULL: no check) */
+	int (*paused)(struct xds_guest *g, struct xds_err *err);
 	bool ephemeral;             /* its guests die with the run */
 	void (*kill_helpers)(const void *priv);     /* async-signal-safe */
 	/* the guests are detached already; free priv and what it holds */
@@ -90,6 +94,11 @@ void host_drop_guest(struct xds_guest *g, const char *why);
 const char *host_sim_dir(const struct xds_host *h);
 /* A deep copy of a snapshot (static.c). */
 int host_snapshot_copy(const struct lx_snapshot *src, struct lx_snapshot *dst, struct xds_err *err);
+/* Lock the file that stands for a guest (lock.c): the open fd, to be
+ * closed when the guest goes, and its stat in *st; -1 with err (naming the
+ * holder's pid) when another run holds it. */
+struct stat;
+int host_lock_guest(const char *path, struct stat *st, struct xds_err *err);
 /* Does any live guest use be. */
 bool host_uses_backend(const struct xds_host *h, const struct backend *be);
 

@@ -191,7 +191,7 @@ static int target_read(struct lx_guest *g, uint64_t task, int pid, struct lx_tar
 		return -1;
 	if (t->p.pid != pid)
 		return xds_fail(err, "task_struct %#llx now holds pid %d, not %d", (unsigned long long)task, t->p.pid,
-				pid);
+				pid), LX_GONE;
 	if (t->p.cpu >= (unsigned)g->nr_cpus)
 		return xds_fail(err, "task %d: CPU %u out of range", pid, t->p.cpu);
 	t->rq = g->rq[t->p.cpu];
@@ -288,8 +288,9 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err)
 {
 	struct lx_target t;
-	if (target_read(g, task, pid, &t, err))
-		return LX_FAIL;
+	int r = target_read(g, task, pid, &t, err);
+	if (r)
+		return r == LX_GONE ? LX_GONE : LX_FAIL;
 	int lk = locks_free(g, task, err);
 	if (lk != LX_OK)
 		return lk < 0 ? LX_FAIL : LX_RETRY;

@@ -152,6 +152,16 @@ const char *lx_profile_source(const struct lx_guest *g)
 	return g->prof.source;
 }
 
+int lx_jiffies(struct lx_guest *g, uint64_t *value, uint64_t *pa, struct xds_err *err)
+{
+	if (!g->prof.syms[S_JIFFIES].present)
+		return 1;
+	if (vmem_translate(g->vm, lx_sym(g, S_JIFFIES), pa, err) ||
+	    vmem_read_phys(g->vm, *pa, value, sizeof *value, err))
+		return xds_err_wrap(err, "jiffies");
+	return 0;
+}
+
 void lx_forget(struct lx_guest *g)
 {
 	vmem_flush(g->vm);

@@ -43,7 +43,22 @@ struct lx_task {
 	uint64_t vruntime;
 	bool queued;            /* se.on_rq: in its run queue (tree or curr) */
 	bool running;           /* rq->curr of its CPU */
+	unsigned protect;       /* LX_PROTECT_*: why freezing it could hang the guest */
 };
+
+/* Tasks that must not be frozen without an explicit override: the guest's
+ * init, its kernel threads (PF_KTHREAD) and idle tasks (PF_IDLE, pid 0),
+ * and, on RT kernels, a task waiting on an rtlock or boosted by priority
+ * inheritance (another task waits for a lock it holds). */
+enum {
+	LX_PROTECT_INIT = 1,
+	LX_PROTECT_KTHREAD = 2,
+	LX_PROTECT_IDLE = 4,
+	LX_PROTECT_RTLOCK = 8,
+	LX_PROTECT_PI = 16,
+};
+/* Why t is protected ("the guest's init (pid 1)", ...), or NULL. */
+const char *lx_protect_reason(unsigned protect);
 
 struct lx_rq {
 	int cpu;
@@ -79,6 +94,10 @@ const char *lx_banner(const struct lx_guest *g);
 const char *lx_profile_source(const struct lx_guest *g);
 /* Drop cached translations: after the guest ran, or its tables changed. */
 void lx_forget(struct lx_guest *g);
+/* The kernel's jiffies as the guest's memory holds it now, and where it
+ * is (guest-physical): a word that a running guest changes every tick,
+ * which tells two guests apart.  1 if the profile has no jiffies. */
+int lx_jiffies(struct lx_guest *g, uint64_t *value, uint64_t *pa, struct xds_err *err);
 int lx_nr_cpus(const struct lx_guest *g);
 
 /* Read every task and run queue.  On error the snapshot is empty. */
@@ -90,9 +109,11 @@ void lx_snapshot_free(struct lx_snapshot *s);
  * LX_OK, LX_RETRY (not now: a lock is held, the task runs in kernel mode,
  * sleeps, or has not left its CPU yet; err says which) or LX_FAIL (refused,
  * err says why; anything written was undone).  pid guards against a
- * task_struct reused by another task.
+ * task_struct reused by another task: lx_thaw says LX_GONE when the
+ * task_struct now holds another pid (the task exited, the guest rebooted),
+ * with err saying which, and writes nothing.
  */
-enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1 };
+enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1, LX_GONE = 2 };
 
 enum lx_hold {
 	LX_HOLD_DEQUEUED,       /* off its run queue, TASK_RUNNING: held */

@@ -56,10 +56,11 @@ struct lx_piece {
 };
 
 /* Where lx_task_read finds its fields (task.c), resolved once. */
+#define LX_TASK_LAYOUT_MAX 24
 struct lx_task_layout {
 	bool done, ok;
-	uint32_t off[16];
-	uint8_t wid[16];
+	uint32_t off[LX_TASK_LAYOUT_MAX];
+	uint8_t wid[LX_TASK_LAYOUT_MAX];
 };
 
 struct lx_guest {
@@ -236,12 +237,15 @@ struct lx_task_struct {
 	uint64_t se_on_rq;              /* p->se.on_rq */
 	uint64_t sum_exec_runtime, vruntime;
 	uint64_t tasks_next, tasks_prev;   /* p->tasks */
-	int pid, tgid, prio, static_prio, exit_state;
+	int pid, tgid, prio, static_prio, normal_prio, exit_state;
 	unsigned policy, cpu;
+	uint64_t flags;                 /* PF_* (0 where the profile has no flags) */
 	char comm[TASK_COMM_LEN];       /* as the guest holds it, NUL-terminated */
 };
 
 /* Reads the task_struct at va in one view of its pages. */
 int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err);
+/* LX_PROTECT_* bits of a task as read. */
+unsigned lx_task_protect(const struct lx_task_struct *p);
 
 #endif

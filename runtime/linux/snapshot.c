@@ -30,6 +30,7 @@ static void task_from(struct lx_task *t, const struct lx_task_struct *p)
 	t->cputime_ns = p->sum_exec_runtime;
 	t->vruntime = p->vruntime;
 	t->queued = p->se_on_rq != 0;
+	t->protect = lx_task_protect(p);
 }
 
 static int walk_tasks(struct lx_guest *g, struct lx_snapshot *s, struct xds_err *err)

@@ -1,6 +1,7 @@
 /*
  * task.c - the one reader of task_struct, and ps's letter for a state.
  *
+ * lx_task_protect says which tasks must not be frozen by default.
  * lx_task_read reads every field of a task_struct that the snapshot or a
  * freeze or thaw needs, in one view of its pages, each with the width the
  * profile gives it.  What the values mean is the callers': the snapshot
@@ -22,14 +23,17 @@ static uint64_t view_se_field(struct view *v, enum profile_field_id id)
 
 /* The fields lx_task_read takes, offsets from the task_struct, resolved
  * once per guest; ok when every one lies inside the struct. */
-enum { TL_STATE, TL_ON_RQ, TL_PID, TL_TGID, TL_PRIO, TL_STATIC_PRIO, TL_EXIT_STATE, TL_POLICY, TL_CPU,
-       TL_NEXT, TL_PREV, TL_SE_ON_RQ, TL_RUNTIME, TL_VRUNTIME, TL_COMM, TL_N };
+enum { TL_STATE, TL_ON_RQ, TL_PID, TL_TGID, TL_PRIO, TL_STATIC_PRIO, TL_NORMAL_PRIO, TL_FLAGS,
+       TL_EXIT_STATE, TL_POLICY, TL_CPU, TL_NEXT, TL_PREV, TL_SE_ON_RQ, TL_RUNTIME, TL_VRUNTIME, TL_COMM,
+       TL_N };
+_Static_assert(TL_N <= LX_TASK_LAYOUT_MAX, "struct lx_task_layout holds every field");
 
 static void layout(struct lx_guest *g)
 {
 	static const enum profile_field_id task[] = {
 		[TL_STATE] = F_TASK_STATE, [TL_ON_RQ] = F_TASK_ON_RQ, [TL_PID] = F_TASK_PID, [TL_TGID] = F_TASK_TGID,
-		[TL_PRIO] = F_TASK_PRIO, [TL_STATIC_PRIO] = F_TASK_STATIC_PRIO, [TL_EXIT_STATE] = F_TASK_EXIT_STATE,
+		[TL_PRIO] = F_TASK_PRIO, [TL_STATIC_PRIO] = F_TASK_STATIC_PRIO,
+		[TL_NORMAL_PRIO] = F_TASK_NORMAL_PRIO, [TL_FLAGS] = F_TASK_FLAGS, [TL_EXIT_STATE] = F_TASK_EXIT_STATE,
 		[TL_POLICY] = F_TASK_POLICY, [TL_CPU] = F_TASK_CPU,
 	};
 	static const enum profile_field_id se[] = {
@@ -38,7 +42,10 @@ static void layout(struct lx_guest *g)
 	struct lx_task_layout *l = &g->task_layout;
 	uint32_t size = lx_sizeof(g, T_TASK_STRUCT);
 	for (int i = 0; i < TL_N; i++) {
-		if (i <= TL_CPU) {
+		if (i == TL_FLAGS && !lx_has(g, F_TASK_FLAGS)) {
+			l->off[i] = 0;          /* a profile without flags: read as 0 */
+			l->wid[i] = 0;
+		} else if (i <= TL_CPU) {
 			l->off[i] = lx_off(g, task[i]);
 			l->wid[i] = (uint8_t)(lx_wid(g, task[i]) > 8 ? 8 : lx_wid(g, task[i]));
 		} else if (i >= TL_SE_ON_RQ && i <= TL_VRUNTIME) {
@@ -53,7 +60,7 @@ static void layout(struct lx_guest *g)
 	l->wid[TL_COMM] = TASK_COMM_LEN;
 	l->ok = true;
 	for (int i = 0; i < TL_N; i++)
-		l->ok &= l->wid[i] > 0 && (uint64_t)l->off[i] + l->wid[i] <= size;
+		l->ok &= (l->wid[i] > 0 || i == TL_FLAGS) && (uint64_t)l->off[i] + l->wid[i] <= size;
 	l->done = true;
 }
 
@@ -80,6 +87,8 @@ static void read_mapped(const struct lx_task_layout *l, const uint8_t *b, struct
 	p->tgid = (int)lds(F(TL_TGID));
 	p->prio = (int)lds(F(TL_PRIO));
 	p->static_prio = (int)lds(F(TL_STATIC_PRIO));
+	p->normal_prio = (int)lds(F(TL_NORMAL_PRIO));
+	p->flags = l->wid[TL_FLAGS] ? ld(F(TL_FLAGS)) : 0;
 	p->exit_state = (int)lds(F(TL_EXIT_STATE));
 	p->policy = (unsigned)ld(F(TL_POLICY));
 	p->cpu = (unsigned)ld(F(TL_CPU));
@@ -102,6 +111,7 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 	if (!g->task_layout.done)
 		layout(g);
 	if (v.base && g->task_layout.ok) {
+		memset(p, 0, sizeof *p);
 		p->addr = va;
 		p->se = va + lx_off(g, F_TASK_SE);
 		read_mapped(&g->task_layout, v.base, p);
@@ -116,6 +126,9 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 	p->tgid = (int)view_sfield(&v, F_TASK_TGID);
 	p->prio = (int)view_sfield(&v, F_TASK_PRIO);
 	p->static_prio = (int)view_sfield(&v, F_TASK_STATIC_PRIO);
+	p->normal_prio = (int)view_sfield(&v, F_TASK_NORMAL_PRIO);
+	if (lx_has(g, F_TASK_FLAGS))
+		p->flags = lx_view_field(&v, F_TASK_FLAGS);
 	p->exit_state = (int)view_sfield(&v, F_TASK_EXIT_STATE);
 	p->policy = (unsigned)lx_view_field(&v, F_TASK_POLICY);
 	p->cpu = (unsigned)lx_view_field(&v, F_TASK_CPU);
@@ -129,6 +142,37 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);
 	memcpy(p->comm, comm, TASK_COMM_LEN - 1);
 	return 0;
+}
+
+/* include/linux/sched.h, the same values from 5.10 to 7.x */
+#define PF_IDLE          0x00000002u
+#define PF_KTHREAD       0x00200000u
+#define TASK_RTLOCK_WAIT 0x00001000u
+
+unsigned lx_task_protect(const struct lx_task_struct *p)
+{
+	unsigned m = 0;
+	if (p->pid == 1)
+		m |= LX_PROTECT_INIT;
+	if (p->flags & PF_KTHREAD)
+		m |= LX_PROTECT_KTHREAD;
+	if (p->pid == 0 || (p->flags & PF_IDLE))
+		m |= LX_PROTECT_IDLE;
+	if (p->state & TASK_RTLOCK_WAIT)
+		m |= LX_PROTECT_RTLOCK;
+	if (p->prio < p->normal_prio)
+		m |= LX_PROTECT_PI;
+	return m;
+}
+
+const char *lx_protect_reason(unsigned protect)
+{
+	return protect & LX_PROTECT_IDLE ? "an idle task"
+		: protect & LX_PROTECT_INIT ? "the guest's init (pid 1)"
+		: protect & LX_PROTECT_KTHREAD ? "a kernel thread"
+		: protect & LX_PROTECT_RTLOCK ? "waiting on an RT lock"
+		: protect & LX_PROTECT_PI ? "boosted by priority inheritance"
+		: NULL;
 }
 
 char lx_state_letter(unsigned state, int exit_state)

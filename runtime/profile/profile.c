@@ -126,5 +126,17 @@ int profile_check(const struct profile *p, struct xds_err *err)
 		if (profile_sym_decls[s].required && !p->syms[s].present)
 			return xds_fail(err, "%s: no symbol '%s'", p->source,
 					profile_sym_decls[s].name);
+	/* a field lies inside its struct: a layout that says otherwise is
+	 * not this kernel's, and reads through it would read the neighbour */
+	for (int i = 0; i < F__COUNT; i++) {
+		const struct profile_field *f = &p->fields[i];
+		const struct profile_field_decl *d = &profile_field_decls[i];
+		const struct profile_type *t = &p->structs[d->sid];
+		if (f->present && t->present && (uint64_t)f->offset + f->size > t->size)
+			return xds_fail(err, "%s: field %s.%s at %u (%u bytes) lies past the end "
+					"of the struct (%u bytes)", p->source,
+					profile_struct_decls[d->sid].name, d->paths[f->alt],
+					f->offset, f->size, t->size);
+	}
 	return 0;
 }

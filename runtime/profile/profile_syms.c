@@ -126,6 +126,15 @@ int profile_syms_elf(struct profile_elf *e, bool fill_syms,
 			    &found[S_LINUX_BANNER] : NULL;
 	if (!y && !p->syms[S_LINUX_BANNER].present)
 		return 0;
+	/* A vmlinux and its System.map agree on every symbol both have: a map
+	 * of another build would place the kernel's objects elsewhere.  (A
+	 * host executable, such as the simulator, has host addresses.) */
+	for (int s = 0; !fill_syms && y && y->st_value >= 0xffff800000000000ULL && s < S__COUNT; s++)
+		if (found[s].st_name && p->syms[s].present && found[s].st_value != p->syms[s].addr)
+			return xds_fail(err, "%s: the System.map is not this vmlinux's: %s is at %#llx "
+					"in the map but %#llx in the vmlinux (another build?)", p->source,
+					profile_sym_decls[s].name, (unsigned long long)p->syms[s].addr,
+					(unsigned long long)found[s].st_value);
 	return read_banner(e, y, y ? y->st_value :
 			   p->syms[S_LINUX_BANNER].addr, p, err);
 }

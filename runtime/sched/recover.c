@@ -200,6 +200,10 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 		if (rc == LX_OK) {
 			je->frozen = false;
 			xds_log(XDS_LOG_NOTICE, "recover: thawed %s pid %d", name, je->pid);
+		} else if (rc == LX_GONE) {
+			je->frozen = false;    /* nothing of ours is left there */
+			xds_log(XDS_LOG_NOTICE, "recover: %s pid %d is gone (%s: the task exited or "
+				"the guest rebooted); dropped from the journal", name, je->pid, e.msg);
 		} else {
 			(*left)++;
 			xds_log(XDS_LOG_WARNING, "recover: %s pid %d: %s", name, je->pid, e.msg);

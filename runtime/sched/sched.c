@@ -240,17 +240,10 @@ int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err)
 	return rc;
 }
 
-int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
-		      struct xds_err *err)
+/* The wish for t, recorded: held entries carry it to apply(). */
+static int wish(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		const char *why, struct xds_err *err)
 {
-	return xds_sched_request_why(s, guest, t, freeze, NULL, err);
-}
-
-int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
-			  const char *why, struct xds_err *err)
-{
-	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
-		return xds_fail(err, "no guest %d", guest);
 	acct_name(s, guest, t);
 	if (freeze && s->now_ns < s->released_until[guest])
 		freeze = false;         /* asked to stop: it keeps its tasks */
@@ -263,6 +256,33 @@ int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *
 		snprintf(h->why, sizeof h->why, "%s", why ? why : "");
 	h->want = freeze;
 	return 0;
+}
+
+int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		      struct xds_err *err)
+{
+	return xds_sched_request_why(s, guest, t, freeze, NULL, err);
+}
+
+int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+			  const char *why, struct xds_err *err)
+{
+	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
+		return xds_fail(err, "no guest %d", guest);
+	int refused = freeze ? protect_check(s, guest, t, err) : 0;
+	if (refused == 2)
+		xds_log(XDS_LOG_WARNING, "%s", err->msg);
+	if (refused)
+		return 1;
+	return wish(s, guest, t, freeze, why, err);
+}
+
+int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		    struct xds_err *err)
+{
+	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
+		return xds_fail(err, "no guest %d", guest);
+	return wish(s, guest, t, freeze, NULL, err);
 }
 
 static bool needs_work(const struct xds_held *h)
@@ -318,6 +338,9 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 		xds_log(XDS_LOG_WARNING, "cannot thaw %s/%s[%d]: %s", gname(s, h->guest), comm_of(h).s, h->pid, e.msg);
 		return false;
 	}
+	if (rc == LX_GONE)              /* its task_struct holds another task now */
+		xds_log(XDS_LOG_NOTICE, "%s/%s[%d] is gone (%s); forgetting it", gname(s, h->guest),
+			comm_of(h).s, h->pid, e.msg);
 	return true;
 }
 
@@ -557,6 +580,7 @@ int xds_sched_free(struct xds_sched *s, struct xds_err *err)
 	}
 	held_free(s);
 	acct_free(s);
+	protect_free(s);
 	free(s);
 	return rc;
 }

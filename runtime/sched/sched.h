@@ -89,6 +89,7 @@ struct xds_sched_opts {
 	const char *journal;            /* path; NULL: no journal */
 	bool dry_run;                   /* plan only, write nothing */
 	FILE *plan;                     /* --dry-run: the changes it would make; may be NULL */
+	bool allow_protected;           /* freeze init, kernel threads, idle tasks too */
 	FILE *trace;                    /* --trace: each change tried, its outcome and
 					 * why, undone batches, kicks; may be NULL */
 };
@@ -106,12 +107,23 @@ int xds_sched_free(struct xds_sched *s, struct xds_err *err);
 
 int xds_sched_advance(struct xds_sched *s, struct xds_err *err);
 int xds_sched_snapshot(struct xds_sched *s, struct xds_err *err);
-/* The policy's wish for task t of guest (from the current snapshot). */
+/* The policy's wish for task t of guest (from the current snapshot).  0:
+ * recorded; 1: refused, t is protected (init, a kernel thread, an idle
+ * task, an RT lock holder: err says which; the log says it once) unless
+ * the options allow protected tasks; -1 with err.  xds_sched_force
+ * records a wish on a protected task too (an explicit override). */
 int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		      struct xds_err *err);
 /* The same with the policy's reason (NULL: none), shown by --dry-run. */
 int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 			  const char *why, struct xds_err *err);
+/* The same without the protection of init, kernel threads and idle tasks
+ * (an explicit override: task:freeze{force = true}). */
+int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+		    struct xds_err *err);
+/* Why t must not be frozen in this run (linux.h's LX_PROTECT_*), or NULL
+ * (not protected, or the run has allow_protected). */
+const char *xds_sched_protected(const struct xds_sched *s, const struct lx_task *t);
 int xds_sched_apply(struct xds_sched *s, struct xds_err *err);
 /* Wish every held task thawed and apply: a policy stopped, an exit. */
 int xds_sched_thaw_all(struct xds_sched *s, struct xds_err *err);

@@ -44,6 +44,9 @@ struct xds_sched {
 						     * tasks until then (host time) */
 	/* journal.c */
 	int journal_fd;
+	/* protect.c: tasks whose refusal was said */
+	struct { int guest, pid; uint64_t addr; } *refused;
+	int nr_refused, cap_refused;
 };
 
 /* ---- held.c ---- */
@@ -79,5 +82,10 @@ int journal_empty(struct xds_sched *s, struct xds_err *err);
  * use where the journal names them (may be NULL). */
 int recover_journal(struct xds_host *attached, const char *path, struct xds_err *err);
 
+/* ---- protect.c ---- */
+/* 0: t may be frozen; 1: it is protected (err says why); 2: the same, and
+ * the first time for this task (to be said on the log). */
+int protect_check(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err);
+void protect_free(struct xds_sched *s);
 
 #endif

@@ -81,4 +81,9 @@
 /* Bytes of a running guest's BTF blob: 4.35 MB on 6.1. */
 #define XDS_MAX_BTF (64u << 20)
 
+/* Refusals to freeze a protected task that the scheduler says, once each:
+ * past this many the rest go unsaid (a policy that wants every kernel
+ * thread of 64 guests is told enough). */
+#define XDS_MAX_REFUSAL_NOTES 4096
+
 #endif

@@ -78,8 +78,7 @@ static void check_task_struct(const struct profile *p)
 	FIELD_IS(p, F_TASK_SCHED_TASK_GROUP, struct task_struct,
 		 sched_task_group);
 	FIELD_IS(p, F_TASK_GROUP_LEADER, struct task_struct, group_leader);
-	ok(!profile_field(p, F_TASK_FLAGS)->present,
-	   "task_struct.flags: the simulator has none, optional, absent");
+	FIELD_IS(p, F_TASK_FLAGS, struct task_struct, flags);
 	ok(!profile_field(p, F_TASK_PSI_FLAGS)->present,
 	   "task_struct.psi_flags absent");
 }

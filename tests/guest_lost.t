@@ -1,0 +1,55 @@
+#!/bin/bash
+# guest_lost.t - a guest whose QEMU disappears is dropped with one line:
+# two simulated domains attached with --qemu, a policy holding U1's bkup,
+# the simulator killed (-9) mid-run: xds-lua says each guest is gone once,
+# prints no flood of QMP errors, forgets the held tasks, ends the run with
+# exit 0, and the next start on the same journal is not blocked.  Emits TAP.
+set -u
+. "$(dirname "$0")/tap.sh" lost sim
+. "$(dirname "$0")/sim_dir.sh"
+spec() { sim_spec "$@"; }
+start_sim() { sim_dir_start "$1"; }
+start_sim "$T/d"
+echo "1..6"
+
+"$X" --qemu "$(spec U1 "$T/d")" --qemu "$(spec U2 "$T/d")" --journal "$T/j" --duration 6s \
+	policies/global_priority.lua U2/web U1/bkup >"$T/out" 2>"$T/err" </dev/null &
+xl=$!
+for _ in $(seq 100); do grep -q '^freeze ' "$T/j" 2>/dev/null && break; sleep 0.05; done
+held=$(grep -c '^freeze ' "$T/j")
+kill -9 "$sim"; wait "$sim" 2>/dev/null
+wait "$xl"; rc=$?
+[ "$held" -gt 0 ] && [ "$rc" = 0 ] && [ "$(grep -c 'U1: its QEMU is gone (QMP socket closed): dropped' "$T/err")" = 1 ] &&
+	[ "$(grep -c 'U2: its QEMU is gone (QMP socket closed): dropped' "$T/err")" = 1 ]
+ok $? "the simulator killed with $held task(s) held: each guest dropped with one line, exit $rc" || show "$T/err"
+! grep -Eq "connection closed|Broken pipe|could not be thawed" "$T/err" && [ "$(wc -l <"$T/err")" -le $((2 + held)) ]
+ok $? "no flood of QMP errors ($(wc -l <"$T/err") lines on stderr)" || show "$T/err"
+! grep -q '^freeze ' "$T/j" || [ "$(grep -c '^gone ' "$T/j")" -ge "$(grep -c '^freeze ' "$T/j")" ]
+ok $? "the journal keeps no held task of the lost guests" || show "$T/j"
+
+start_sim "$T/d2"
+"$X" --qemu "$(spec U1 "$T/d2")" --journal "$T/j" --duration 200ms policies/global_priority.lua U2/web U1/bkup \
+	>"$T/out" 2>"$T/err" </dev/null
+rc=$?
+[ "$rc" = 0 ]
+ok $? "the next start on that journal is not blocked" || show "$T/err"
+
+# a crashed run's journal whose task_struct now holds another pid
+"$X" --qemu "$(spec U1 "$T/d2")" --qemu "$(spec U2 "$T/d2")" --journal "$T/j2" --duration 20s \
+	policies/global_priority.lua U2/web U1/bkup >"$T/out" 2>"$T/err" </dev/null &
+xl=$!
+for _ in $(seq 100); do grep -q '^freeze ' "$T/j2" 2>/dev/null && break; sleep 0.05; done
+kill -9 "$xl"; wait "$xl" 2>/dev/null
+sed -i 's/^\(freeze U1 0x[0-9a-f]*\) 320 /\1 999 /' "$T/j2"
+"$X" --qemu "$(spec U1 "$T/d2")" --journal "$T/j2" --duration 200ms policies/global_priority.lua U2/web U1/bkup \
+	>"$T/out" 2>"$T/err" </dev/null
+rc=$?
+[ "$rc" = 0 ] && [ "$(grep -c 'recover: U1 pid 999 is gone (task_struct 0x[0-9a-f]* now holds pid 320, not 999: the task exited or the guest rebooted); dropped from the journal' "$T/err")" = 1 ]
+ok $? "a journal entry whose task_struct holds another pid is dropped with one line; the start goes on" || show "$T/err" "$T/j2"
+kill -9 "$sim"; wait "$sim" 2>/dev/null
+rm -f "$T/d2"/U1.* "$T/d2"/U2.*
+printf 'guest U1 %s\nfreeze U1 0xffff888000100000 320 bkup\n' "$(spec U1 "$T/d2")" >"$T/j3"
+"$X" --recover --journal "$T/j3" >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+[ "$rc" = 0 ] && grep -q "U1: its RAM file $T/d2/U1.ram and QMP socket $T/d2/U1.qmp are gone" "$T/err"
+ok $? "--recover: an entry for a guest that is gone is dropped with a message" || show "$T/err"
