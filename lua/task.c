@@ -175,14 +175,19 @@ static int task_wish(lua_State *L, bool freeze)
 	struct xds_err err = {""};
 	int guest;
 	const struct lx_task *t = xds_task_check(L, 1, &guest);
-	const char *why = luaL_optstring(L, 2, NULL);     /* the policy's reason, shown by --dry-run */
+	/* task:freeze([reason]) or task:freeze{reason = ..., force = true}: the
+	 * policy's reason is shown by --dry-run; force overrides protection */
+	const char *why = NULL;
 	struct xds_sched *sched = s->sched;
 	bool force = false;
-	if (!lua_isnoneornil(L, 2)) {
-		luaL_checktype(L, 2, LUA_TTABLE);
+	if (lua_type(L, 2) == LUA_TTABLE) {
 		lua_getfield(L, 2, "force");
 		force = lua_toboolean(L, -1);
-		lua_pop(L, 1);
+		lua_getfield(L, 2, "reason");
+		why = lua_tostring(L, -1);      /* stays alive: the table holds it */
+		lua_pop(L, 2);
+	} else if (!lua_isnoneornil(L, 2)) {
+		why = luaL_checkstring(L, 2);
 	}
 	if (s->dry) {
 		s->dry_wishes++;

@@ -9,7 +9,7 @@
  * banner is found is the guest's kernel.  A domain no profile fits is
  * reported in the log once per reason and tried again on the next rescan,
  * since a booting kernel fits only once it is up: after 1 s, then twice as
- * long each time up to a minute, and at once when the profiles change.
+ * long each time up to 4 s, and at once when the profiles change.
  * The profiles are loaded once and again only when the directory's mtime
  * changes (a profile added, removed or replaced by rename; an edit in
  * place is not seen).  Guests whose domain left the
@@ -35,7 +35,9 @@
 #define XEN_PROFILE_DIR "/etc/xds/profiles"
 
 #define XEN_RETRY_FIRST_NS 1000000000ULL          /* a domain no profile fits: again after */
-#define XEN_RETRY_MAX_NS   60000000000ULL         /* and at most this far apart */
+#define XEN_RETRY_MAX_NS   4000000000ULL          /* and at most this far apart: a domain
+                                                   * being restored or booted is attached
+                                                   * within seconds of fitting */
 
 struct xen_profiles {
 	struct profile *p;
