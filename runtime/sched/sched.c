@@ -190,6 +190,7 @@ static void release_stopping(struct xds_sched *s)
 				n++;
 			}
 		s->released_until[gi] = s->now_ns + RELEASE_NS;
+		s->released_gen[gi] = xds_guest_gen(g);
 		xds_log(XDS_LOG_NOTICE, "%s is asked to shut down, reboot or suspend: its tasks are given back "
 			  "(%d held) and none is frozen for %llu s", xds_guest_name(g), n,
 			  (unsigned long long)(RELEASE_NS / 1000000000ULL));
@@ -245,7 +246,8 @@ static int wish(struct xds_sched *s, int guest, const struct lx_task *t, bool fr
 		const char *why, struct xds_err *err)
 {
 	acct_name(s, guest, t);
-	if (freeze && s->now_ns < s->released_until[guest])
+	if (freeze && s->now_ns < s->released_until[guest] &&
+	    s->released_gen[guest] == xds_guest_gen(xds_host_guest(s->host, guest)))
 		freeze = false;         /* asked to stop: it keeps its tasks */
 	struct xds_held *h = held_find(s, guest, t->addr);
 	if (!h && !freeze)

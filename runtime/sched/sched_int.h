@@ -40,8 +40,10 @@ struct xds_sched {
 	struct xds_stats stats;
 	uint64_t start_ns, now_ns;      /* host time */
 	uint64_t rescanned_ns;          /* when guests were last looked for */
-	uint64_t released_until[XDS_MAX_GUESTS];    /* a guest asked to stop keeps its
-						     * tasks until then (host time) */
+	/* a guest asked to stop keeps its tasks until then (host time); the
+	 * slot's generation says which guest was asked (a slot is reused) */
+	uint64_t released_until[XDS_MAX_GUESTS];
+	uint32_t released_gen[XDS_MAX_GUESTS];
 	/* journal.c */
 	int journal_fd;
 	/* protect.c: tasks whose refusal was said */
