@@ -69,9 +69,8 @@ static void log_guest(struct xds_guest *g, enum gstate was, enum gstate now)
 		xds_log(XDS_LOG_NOTICE, "guest %s readable again", xds_guest_name(g));
 	} else if (now == G_LOST) {
 		xds_log(XDS_LOG_WARNING, "guest lost: %s: %s", xds_guest_name(g), xds_guest_error(g));
-	} else if (now == G_GONE && was != G_UNSEEN) {
-		xds_log(XDS_LOG_WARNING, "guest lost: %s is gone", xds_guest_name(g));
 	}
+	/* a guest gone for good was said by the host layer, with its reason */
 }
 
 void cli_log_tick(struct xds_run *r)
