@@ -574,10 +574,13 @@ static int run(lua_State *L, int argc, char **argv, const struct options *o)
 		return 1;
 	if (script && (is = handle_script(argc, argv, o)) < 0)
 		return 1;
-	if (is != 1 && !o->interactive && run_option_given(o))
-		return fail("%s: only meaningful with a policy (%s)", run_option_given(o), script
-			    ? "the script returns no table with a tick function and defines no tick()"
-			    : "no script given"), 1;
+	/* a run option that nothing used: no policy, and no tick run by the
+	 * chunks (xds.step and xds.run tick at --tick, with --trace) */
+	if (is != 1 && !o->interactive && run_option_given(o) && driver.ticks == 0)
+		return fail("%s: only meaningful with a policy or a script that runs ticks (%s)",
+			    run_option_given(o), script
+			    ? "the script returns no table with a tick function, defines no tick() and ran no tick"
+			    : "no script given, and no tick ran"), 1;
 	if (is == 1 && xds_host_nr_guests(host) == 0)
 		return fail("no guest to schedule: give --sim SCENARIO or --qemu SPEC, or run in a "
 			    "Xen dom0"), 1;

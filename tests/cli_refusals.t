@@ -30,11 +30,11 @@ echo 'return { tick = "x" }' >"$T/px.lua"
 pol() { echo "return { tick_ms = $1, tick = function() end }" >"$T/pt.lua"; echo "$T/pt.lua"; }
 
 echo "1..20"
-refused "return 42 with --duration" "--duration: only meaningful with a policy (the script returns no table" \
+refused "return 42 with --duration" "--duration: only meaningful with a policy or a script that runs ticks (the script returns no table" \
 	--sim $SC --duration 1s "$T/p42.lua"
 refused "return { tick = \"x\" }" "px.lua: not a policy: its tick is a string, not a function" \
 	--sim $SC --duration 1s "$T/px.lua"
-refused "--report with -e" "--report: only meaningful with a policy (no script given)" \
+refused "--report with -e" "--report: only meaningful with a policy or a script that runs ticks (no script given" \
 	--sim $SC --report "$T/r.json" -e 'print(1)'
 refused "--dry-run with -e" "--dry-run: only meaningful with a policy" --sim $SC --dry-run -e 'print(1)'
 refused "a policy with no guest" "no guest to schedule: give --sim SCENARIO or --qemu SPEC" \
