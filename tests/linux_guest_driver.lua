@@ -28,7 +28,10 @@
 --   sample SECONDS CLASS...   ticks for SECONDS and sums, per class (a
 --                             spec DOM/COMM), the CPU time it gained in
 --                             the ticks when each higher class wanted the
---                             CPU (runnable: queued, running or frozen)
+--                             CPU (runnable: queued, running or frozen):
+--                             topI=C1,C2,.. in ms; edgeI= the same in the
+--                             first tick after the top class became I,
+--                             ticksI= and edgesI= how many such ticks
 --   load POLICY ARG...        xds.load;  unload: xds.unload
 --   stats                     the tick's figures (xds.stats), one line
 --   quit                      ends; xds-lua thaws what is still held
@@ -174,8 +177,13 @@ local function sample(seconds, specs)
     end
   end
   local gain = {}       -- gain[top][class] ns
-  for i = 0, #specs do gain[i] = {} for j = 1, #specs do gain[i][j] = 0 end end
-  local prev, top = nil, 0
+  local edge = {}       -- the same, in the first tick after top changed
+  local ticks, edges = {}, {}
+  for i = 0, #specs do
+    gain[i], edge[i], ticks[i], edges[i] = {}, {}, 0, 0
+    for j = 1, #specs do gain[i][j], edge[i][j] = 0, 0 end
+  end
+  local prev, top, changed = nil, 0, false
   local t0 = xds.time()
   while xds.time() - t0 < seconds do
     local now, best = {}, nil
@@ -187,18 +195,28 @@ local function sample(seconds, specs)
       end
     end
     if prev then
+      ticks[top] = ticks[top] + 1
+      if changed then edges[top] = edges[top] + 1 end
       for c, v in pairs(now) do
-        if prev[c] and v >= prev[c] then gain[top][c] = gain[top][c] + (v - prev[c]) end
+        if prev[c] and v >= prev[c] then
+          gain[top][c] = gain[top][c] + (v - prev[c])
+          if changed then edge[top][c] = edge[top][c] + (v - prev[c]) end
+        end
       end
     end
+    changed = prev ~= nil and (best or 0) ~= top
     prev, top = now, best or 0
     xds.step(1)
   end
   local out = {}
   for i = 0, #specs do
-    local row = {}
-    for j = 1, #specs do row[j] = string.format("%d", gain[i][j] // 1000000) end
+    local row, erow = {}, {}
+    for j = 1, #specs do
+      row[j] = string.format("%d", gain[i][j] // 1000000)
+      erow[j] = string.format("%d", edge[i][j] // 1000000)
+    end
     out[#out + 1] = string.format("top%d=%s", i, table.concat(row, ","))
+    out[#out + 1] = string.format("edge%d=%s ticks%d=%d edges%d=%d", i, table.concat(erow, ","), i, ticks[i], i, edges[i])
   end
   return true, table.concat(out, " ")
 end

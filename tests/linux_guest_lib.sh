@@ -14,7 +14,8 @@ n=0
 drv_pid=
 
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; return "$1"; }
-diag() { echo "# $*"; }
+# diag: a figure or a finding; on stderr, so that prove shows it in any run
+diag() { echo "# $*" >&2; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 linux_guest_ready() {

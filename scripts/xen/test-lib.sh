@@ -24,7 +24,7 @@ ok() {
 	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
 	return "$1"
 }
-diag() { echo "# $*"; }
+diag() { echo "# $*" >&2; }  # on stderr: prove shows it in any run
 T=$(mktemp -d /tmp/xds-xen-test-XXXXXX)
 planned=
 skip_all() { echo "1..0 # SKIP $*"; planned=1; exit 0; }
