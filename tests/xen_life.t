@@ -9,7 +9,8 @@
 #   - xl destroy u2: xds drops it (and forgets the tasks it held there,
 #     with a journal line) and keeps running;
 #   - xl create u3: xds attaches it on a later tick, and its bkup joins
-#     the lowest class: it is held frozen while db runs;
+#     the lowest class: from the tick it is first held, db gains more
+#     than twice its CPU time;
 #   - SIGTERM: xds-lua ends with status 0 and every task it held runs
 #     again (u1's bkup and u3's bkup gain CPU time afterwards);
 #   - no trace of u2 in xl list, and no error about u1 in xds's log.
@@ -52,10 +53,10 @@ fi
 
 echo "$err" | grep -q 'xen: dom [0-9]* (u3) attached'
 ok $? "xds-lua attaches u3, created later, on a later tick"
-u=$(life u3-up); s=$(life stop)
+u=$(life u3-held); s=$(life stop)
 g3=$(gain u3 bkup "$(seq_of "$u" u3)" "$(seq_of "$s" u3)")
 g1=$(gain u1 db "$(seq_of "$u" u1)" "$(seq_of "$s" u1)")
-diag "u3 up -> stop: u3/bkup +${g3:-?} ticks, u1/db +${g1:-?} ticks"
+diag "u3 held -> stop: u3/bkup +${g3:-?} ticks, u1/db +${g1:-?} ticks; u3's bkup held $(echo "$u" | grep -o 'held_after_ms=[0-9]*') after u3 first listed"
 [ -n "$g3" ] && [ -n "$g1" ] && [ "$g1" -gt $((2 * g3)) ]
 ok $? "u3's bkup joins the lowest class: db gains more than twice its CPU (${g1:-?} vs ${g3:-?} ticks)"
 

@@ -68,6 +68,11 @@ cp /tmp/journal.gp /tmp/journal.after-destroy 2>/dev/null
 guest_create u3 pv bkup:busy,sleeper1 || echo "xl create u3 failed"
 guest_wait u3 1 150
 event u3-up "$(seqs u1 u3)"
+# the window of u3's bkup under db starts once xds has attached u3 and held
+# its bkup (attaching needs u3's profile, which may take seconds on a busy host)
+t1=$(ms)
+for _ in $(seq 600); do grep -q ' freeze u3/bkup\[[0-9]*\] ' /tmp/gp.trace 2>/dev/null && break; sleep 0.1; done
+event u3-held "$(seqs u1 u3)" held_after_ms=$(( $(ms) - t1 ))
 sleep 6
 event stop "$(seqs u1 u3)" xds-alive=$(kill -0 $xpid 2>/dev/null && echo 1 || echo 0)
 kill -TERM $xpid
