@@ -13,7 +13,9 @@
 #     than twice its CPU time;
 #   - SIGTERM: xds-lua ends with status 0 and every task it held runs
 #     again (u1's bkup and u3's bkup gain CPU time afterwards);
-#   - no trace of u2 in xl list, and no error about u1 in xds's log.
+#   - no trace of u2 in xl list, and no error about u1 in xds's log;
+#   - a second xds-lua started meanwhile leaves the domains alone (one
+#     scheduler per domain: a lock per domain, the holder's pid said).
 # Skips when the packages cannot be fetched or XDS_SKIP_XEN is set.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -25,6 +27,12 @@ err=$(section POLICY-ERR)
 echo "$err" | head -40 | sed 's/^/# xds-lua: /'
 journal=$(section JOURNAL-AFTER-DESTROY)
 life() { grep "^LIFE [0-9]* $1 " "$log" | head -1; }
+
+second=$(section SECOND-XDS)
+echo "$second" | sed 's/^/# second xds-lua: /' | head -8
+echo "$second" | grep -q 'dom [0-9]* (u1) left alone: another xds-lua schedules this guest (pid [0-9]* holds the lock' &&
+	! echo "$second" | grep -q '(u1) attached'
+ok $? "a second xds-lua on the host leaves u1 alone while the first runs, naming the first's pid"
 
 p0=$(life pause); p1=$(life paused); p2=$(life unpaused)
 echo "$p1" | grep -q 'state=[-a-z]*p'

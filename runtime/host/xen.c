@@ -13,12 +13,15 @@
  * The profiles are loaded once and again only when the directory's mtime
  * changes (a profile added, removed or replaced by rename; an edit in
  * place is not seen).  Guests whose domain left the
- * list are detached and removed.  Leaves to others: when to rescan (the
+ * list are detached and removed.  A domain is locked while attached (one
+ * scheduler per domain; another xds-lua leaves it alone, saying whose it
+ * is).  Leaves to others: when to rescan (the
  * tick loop), freezing and the journal (a dropped guest's entries are the
  * journal's to drop).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -27,12 +30,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "backend/xen.h"
 #include "host/host_int.h"
 
 #define XEN_PROFILE_DIR "/etc/xds/profiles"
+#define XEN_LOCK_DIR    "/run/xds-lua"          /* dom-ID.lock: XDS_XEN_LOCK_DIR overrides */
 
 #define XEN_RETRY_FIRST_NS 1000000000ULL          /* a domain no profile fits: again after */
 #define XEN_RETRY_MAX_NS   4000000000ULL          /* and at most this far apart: a domain
@@ -59,6 +64,8 @@ struct xen_host {
 	struct timespec mtime;          /* the folder's, when ps was loaded */
 	struct xen_retry retry[XDS_MAX_GUESTS];
 	int nr_retry;
+	struct xen_lock { int id, fd; } locks[XDS_MAX_GUESTS];  /* one per attached domain */
+	int nr_locks;
 };
 
 static uint64_t xen_mono_ns(void)
@@ -157,6 +164,51 @@ static int xen_guest_index(struct xds_host *h, struct backend *be, int dom)
 	return -1;
 }
 
+/* One scheduler per domain: the lock file XEN_LOCK_DIR/dom-ID.lock,
+ * held while the domain is attached (lock.c names the holder).  Domain ids
+ * are not reused while a domain lives, and the folder is a tmpfs that a
+ * reboot of the host empties.  0 locked, -1 refused (why says by whom). */
+static int xen_lock_dom(struct xen_host *x, const struct be_dom *d, char *why, size_t n)
+{
+	const char *dir = getenv("XDS_XEN_LOCK_DIR");
+	char path[PATH_MAX];
+	struct stat st;
+	struct xds_err e;
+	if (!dir || !*dir)
+		dir = XEN_LOCK_DIR;
+	if (x->nr_locks == XDS_MAX_GUESTS) {
+		snprintf(why, n, "more than %d domains attached", XDS_MAX_GUESTS);
+		return -1;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(why, n, "cannot create %.300s for its lock: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/dom-%d.lock", dir, d->id);
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(why, n, "cannot create %.300s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if ((fd = host_lock_guest(path, &st, &e)) < 0) {
+		snprintf(why, n, "%s", e.msg);
+		return -1;
+	}
+	x->locks[x->nr_locks++] = (struct xen_lock){ d->id, fd };
+	return 0;
+}
+
+static void xen_unlock_dom(struct xen_host *x, int id)
+{
+	for (int i = 0; i < x->nr_locks; i++)
+		if (x->locks[i].id == id) {
+			close(x->locks[i].fd);
+			x->locks[i] = x->locks[--x->nr_locks];
+			return;
+		}
+}
+
 static void xen_left_alone(const struct be_dom *d, const char *reason)
 {
 	xen_note("dom %d (%s) left alone: %s", d->id, d->name, reason);
@@ -185,16 +237,31 @@ static const char *xen_unfit(struct backend *be, const struct be_dom *d,
  * any other error (paging off while the kernel boots, an unreadable
  * table) is the more telling reason and is kept.
  */
-static int xen_try_attach(struct xds_host *h, struct backend *be,
+static int xen_try_profiles(struct xds_host *h, struct backend *be,
+			    const struct be_dom *d, const struct xen_profiles *ps,
+			    char *why, size_t n);
+
+static int xen_try_attach(struct xds_host *h, struct xen_host *x,
 			  const struct be_dom *d, const struct xen_profiles *ps,
 			  char *why, size_t n)
 {
+	struct backend *be = x->be;
 	if (xds_host_find(h, d->name, NULL)) {
 		snprintf(why, n, "a guest named %s is already attached", d->name);
 		return 0;
 	}
-	if (xen_unfit(be, d, why, n))
+	if (xen_unfit(be, d, why, n) || xen_lock_dom(x, d, why, n))
 		return 0;
+	int got = xen_try_profiles(h, be, d, ps, why, n);
+	if (!got)
+		xen_unlock_dom(x, d->id);
+	return got;
+}
+
+static int xen_try_profiles(struct xds_host *h, struct backend *be,
+			    const struct be_dom *d, const struct xen_profiles *ps,
+			    char *why, size_t n)
+{
 	snprintf(why, n, "no profile in %s matches its kernel's banner "
 		 "(%d tried)", ps->dir, ps->n);
 	int other = 0;
@@ -218,7 +285,7 @@ static int xen_try_attach(struct xds_host *h, struct backend *be,
 }
 
 /* Drops the guests of be whose domain is not in doms[0..n). */
-static int xen_drop_gone(struct xds_host *h, const struct be_dom *doms, int n)
+static int xen_drop_gone(struct xds_host *h, struct xen_host *x, const struct be_dom *doms, int n)
 {
 	int dropped = 0;
 	for (int i = h->nr_guests - 1; i >= 0; i--) {
@@ -233,6 +300,7 @@ static int xen_drop_gone(struct xds_host *h, const struct be_dom *doms, int n)
 			h->guests[i].dom, h->guests[i].name);
 		char why[64];
 		snprintf(why, sizeof why, "domain %d is gone", h->guests[i].dom);
+		xen_unlock_dom(x, h->guests[i].dom);
 		host_drop_guest(&h->guests[i], why);
 		dropped++;
 	}
@@ -248,7 +316,7 @@ static int xen_scan(struct xds_host *h, struct xen_host *x, const struct xen_pro
 	int n = be_list(be, doms, XDS_MAX_GUESTS, err);
 	if (n < 0)
 		return -1;
-	int delta = xen_drop_gone(h, doms, n);
+	int delta = xen_drop_gone(h, x, doms, n);
 	for (int k = 0; k < n; k++) {
 		char why[512];
 		if (xen_guest_index(h, be, doms[k].id) >= 0)
@@ -256,7 +324,7 @@ static int xen_scan(struct xds_host *h, struct xen_host *x, const struct xen_pro
 		struct xen_retry *r = xen_retry_of(x, doms[k].id, false);
 		if (r && now < r->next_ns)
 			continue;       /* left alone a moment ago: not yet */
-		if (xen_try_attach(h, be, &doms[k], ps, why, sizeof why)) {
+		if (xen_try_attach(h, x, &doms[k], ps, why, sizeof why)) {
 			xds_log(XDS_LOG_NOTICE, "xen: dom %d (%s) attached",
 				doms[k].id, doms[k].name);
 			xen_retry_forget(x, doms[k].id);
@@ -353,6 +421,8 @@ static void xen_close(void *priv)
 {
 	struct xen_host *x = priv;
 	if (x) {
+		while (x->nr_locks)
+			xen_unlock_dom(x, x->locks[0].id);
 		be_close(x->be);
 		free(x->ps.p);
 	}

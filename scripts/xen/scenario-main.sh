@@ -31,9 +31,11 @@ section VCPU-LIST xl vcpu-list
 phase_ps u1 u2
 phase_freeze 10 u1/bkup u2/web
 
-# xds's view of the three classes' CPU time, by a reader of its own
+# xds's view of the three classes' CPU time, by a reader of its own; it
+# writes nothing, so it takes its domain locks in a folder of its own (a
+# second xds-lua is otherwise refused the domains the policy run holds)
 xv() {
-	$XDS --journal /tmp/journal.xv -e "for _, t in ipairs(xds.tasks()) do
+	XDS_XEN_LOCK_DIR=/tmp/xv-locks $XDS --journal /tmp/journal.xv -e "for _, t in ipairs(xds.tasks()) do
 		if t.pid == t.tgid and (t.comm == 'db' or t.comm == 'web' or t.comm == 'bkup') then
 			print('XV $1', t.dom, t.comm, t.cputime) end end" 2>&1
 }
@@ -51,6 +53,9 @@ $XDS --tick 50 --journal /tmp/journal.gp --trace /tmp/gp.trace --report /tmp/gp.
 xpid=$!
 sleep 4
 window policy "u1 u2" 15
+# one scheduler per domain: a second xds-lua leaves u1 and u2 alone, saying whose they are
+section SECOND-XDS $XDS --journal /tmp/journal.second -e 'local n = 0
+	for _ in ipairs(xds.tasks()) do n = n + 1 end print("SECOND tasks " .. n)'
 
 event() { echo "LIFE $(ms) $*"; }
 event pause u2 "$(seqs u1 u2)"
