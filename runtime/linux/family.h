@@ -61,6 +61,7 @@ int lx_psi_dequeue(struct lx_batch *b, const struct lx_target *t, struct xds_err
 /* resched.c: TIF_NEED_RESCHED on task and the fold into cpu's preempt
  * count; and the kernel's resched_curr() for the CPU of t. */
 int lx_set_need_resched(struct lx_txn *tx, int cpu, uint64_t task, struct xds_err *err);
+bool lx_knows_preempt_count(const struct lx_guest *g);
 int lx_resched_curr(struct lx_batch *b, const struct lx_target *t, struct xds_err *err);
 
 #endif

@@ -42,16 +42,12 @@ static int locate_runqueues(struct lx_guest *g, int nr_vcpus, struct xds_err *er
 	if (ncpu == 0 || ncpu > XDS_MAX_CPUS)
 		return xds_fail(err, "nr_cpu_ids is %u: not a kernel of this profile?", ncpu);
 	g->nr_cpus = (int)ncpu < nr_vcpus || nr_vcpus <= 0 ? (int)ncpu : nr_vcpus;
-	/* per-cpu symbols are offsets into each CPU's area; KASLR leaves them */
-	uint64_t rq_off = profile_sym(&g->prof, S_RUNQUEUES)->addr;
-	if (rq_off >= 0xffffffff00000000ULL)
-		rq_off += g->slide;
 	for (int cpu = 0; cpu < g->nr_cpus; cpu++) {
 		uint64_t pco;
 		if (vmem_read_u64(g->vm, lx_sym(g, S_PER_CPU_OFFSET) + 8 * (uint64_t)cpu, &pco, err))
 			return xds_err_wrap(err, "__per_cpu_offset[%d]", cpu);
 		g->pco[cpu] = pco;
-		g->rq[cpu] = rq_off + pco;
+		g->rq[cpu] = lx_percpu(g, profile_sym(&g->prof, S_RUNQUEUES)->addr, cpu);
 		if (!lx_kernel_addr(g->rq[cpu]))
 			return xds_fail(err, "runqueues of CPU %d at %#llx: not a kernel address", cpu,
 					(unsigned long long)g->rq[cpu]);
@@ -112,6 +108,7 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 	g->dom = dom;
 	g->prof = *prof;
 	g->family = family;
+	g->tif_need_resched = lx_tif_need_resched_bit(prof->banner);
 	int nr_vcpus;
 	if (find_max_gfn(g, err) || (nr_vcpus = be_nr_vcpus(be, dom, err)) < 0 || open_vmem(g, err) ||
 	    find_slide(g, err) || locate_runqueues(g, nr_vcpus, err)) {

@@ -89,6 +89,7 @@ struct lx_guest {
 	int task_hint;
 	/* idle CPUs a committed change asked to reschedule: lx_kick wakes them */
 	uint64_t kick[LX_CPU_WORDS];
+	int tif_need_resched;           /* its bit in thread_info.flags; -1: unknown */
 };
 
 /* Every XDS_BUDGET_CHECK_EVERY nodes of a walk: -1 with err once the
@@ -99,6 +100,22 @@ static inline bool lx_kernel_addr(uint64_t va)
 {
 	return va >= 0xff00000000000000ULL;   /* canonical upper half, kernel */
 }
+
+/* The address of per-CPU variable var (its symbol's link-time address) on
+ * cpu: var + __per_cpu_offset[cpu].  Up to 6.14 a per-CPU symbol is an
+ * offset from the per-CPU area's start, which KASLR leaves alone; from
+ * 6.15 it is an ordinary kernel address, moved by the slide (KERNELS.md). */
+static inline uint64_t lx_percpu(const struct lx_guest *g, uint64_t var, int cpu)
+{
+	if (var >= 0xffffffff00000000ULL)
+		var += g->slide;
+	return var + g->pco[cpu];
+}
+
+/* resched.c: x86's TIF_NEED_RESCHED bit for the kernel of banner, or -1;
+ * the address of cpu's preempt count, or 0 when the profile has none. */
+int lx_tif_need_resched_bit(const char *banner);
+uint64_t lx_preempt_count_va(const struct lx_guest *g, int cpu);
 
 /* ---- fields, through the profile ---- */
 
