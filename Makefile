@@ -15,7 +15,7 @@ CC      ?= cc
 B       ?= build
 
 VERSION := 0.1
-PKGS     := lua5.4 readline jansson libbpf liblzma zlib libzstd
+PKGS     := lua5.4 readline jansson libbpf liblzma zlib libzstd liblz4
 PKG_OK   := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo 1)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

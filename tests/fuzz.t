@@ -16,7 +16,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	fi
 	if ! clang -std=c11 -D_GNU_SOURCE -I. -Iruntime -Isim -I/usr/include/libdwarf \
 		$(pkg-config --cflags lua5.4 jansson libbpf) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o "$out/$name" "$src" runtime/*/*.c $(ls sim/*.c | grep -v main.c) $(pkg-config --libs lua5.4 jansson libbpf liblzma zlib libzstd) -ldwarf -lelf -lz -lm \
+		-fno-sanitize-recover=all -o "$out/$name" "$src" runtime/*/*.c $(ls sim/*.c | grep -v main.c) $(pkg-config --libs lua5.4 jansson libbpf liblzma zlib libzstd liblz4) -ldwarf -lelf -lz -lm \
 		>"$out/$name.build.log" 2>&1; then
 		echo "not ok $n - $name builds with libFuzzer"
 		sed 's/^/# /' "$out/$name.build.log" | head -20

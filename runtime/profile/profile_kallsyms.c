@@ -33,7 +33,7 @@ struct ks {
 	size_t tok, tok_end;    /* token table */
 	size_t tidx;            /* token_index */
 	uint16_t toff[TOKENS];  /* token offsets, from token_index */
-	size_t markers, names, offsets;
+	size_t markers, names, offsets, numsyms_at;
 	uint32_t num_syms, nr_markers;
 	uint64_t relative_base;
 	enum profile_ks_encoding enc;
@@ -163,8 +163,9 @@ static bool check_names(struct ks *k, size_t names, uint32_t num,
 	return limit - at < 8;
 }
 
-/* num_syms (8-aligned) and names (the next 8-aligned) before the markers
- * at m; the names end before names_end. */
+/* num_syms and the names stream before the markers at m.  num_syms is
+ * 8-aligned; the names follow it at the next 8-aligned place up to 6.x,
+ * right after its 4 bytes in 7.x (Debian's 7.2). */
 static bool find_num_syms(struct ks *k, size_t m)
 {
 	size_t lo = m > NAMES_MAX ? m - NAMES_MAX : 0;
@@ -173,11 +174,13 @@ static bool find_num_syms(struct ks *k, size_t m)
 		if (num == 0 || (num + 255) / 256 != k->nr_markers ||
 		    num > XDS_MAX_KSYMS)
 			continue;
-		if (check_names(k, x + 8, num, m)) {
-			k->num_syms = num;
-			k->names = x + 8;
-			return true;
-		}
+		for (size_t gap = 8; gap >= 4; gap -= 4)
+			if (check_names(k, x + gap, num, m)) {
+				k->num_syms = num;
+				k->numsyms_at = x;
+				k->names = x + gap;
+				return true;
+			}
 	}
 	return false;
 }
@@ -238,7 +241,7 @@ static bool kernel_address(uint64_t v)
 static bool find_offsets(struct ks *k)
 {
 	size_t len = align8((size_t)k->num_syms * 4);
-	size_t numsyms_at = k->names - 8;
+	size_t numsyms_at = k->numsyms_at;
 	if (numsyms_at >= 8 + len && kernel_address(rd64(k, numsyms_at - 8))) {
 		k->relative_base = rd64(k, numsyms_at - 8);
 		k->offsets = numsyms_at - 8 - len;
@@ -315,6 +318,10 @@ int profile_kallsyms_scan(const void *image, size_t size, uint64_t base,
 				k.tok);
 	char name[KSYM_NAME_MAX];
 	size_t at = k.names;
+	/* kallsyms is the kernel's own &var: it replaces what BTF's per-CPU
+	 * DATASEC gave (a section offset, which is &var only up to 6.14; from
+	 * 6.15 per-CPU symbols are ordinary addresses); the first of a name wins */
+	bool seen[S__COUNT] = { false };
 	for (uint32_t i = 0; i < k.num_syms; i++) {
 		size_t len = 0, data = 0;
 		name_entry(&k, at, k.markers, &len, &data); /* checked above */
@@ -322,7 +329,8 @@ int profile_kallsyms_scan(const void *image, size_t size, uint64_t base,
 		if (!expand(&k, data, len, name))
 			continue;
 		int s = profile_sym_by_name(name);
-		if (s >= 0 && !p->syms[s].present) {
+		if (s >= 0 && !seen[s]) {
+			seen[s] = true;
 			p->syms[s].addr = sym_address(&k, i);
 			p->syms[s].present = true;
 		}

@@ -1,7 +1,8 @@
 /*
  * profile_vmlinuz.c - the vmlinux inside an x86 bzImage (the image
  * package's /boot/vmlinuz), decompressed with its compressor's library:
- * liblzma for xz, zlib for gzip, libzstd for zstd.  The payload is where
+ * liblzma for xz, zlib for gzip, libzstd for zstd, liblz4 for lz4 (the
+ * kernel's legacy lz4 frames: Debian's cloud image).  The payload is where
  * the boot protocol's setup header says (payload_offset, payload_length,
  * protocol 2.08+); its magic names the compressor.  The output goes to an
  * anonymous file (memfd) so that libelf and libbpf read it by path; its
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lz4.h>
 #include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -130,6 +132,43 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+#define LZ4_LEGACY_MAGIC 0x184c2102u
+#define LZ4_LEGACY_BLOCK (8u << 20)    /* each block decompresses to at most this */
+
+/* lz4's legacy format, as the kernel's build writes it: the magic, then
+ * blocks of (u32 compressed size, data), each up to 8 MiB decompressed; it
+ * ends with the input, with a 4-byte trailer (the kernel appends the
+ * decompressed size) or with another frame's magic. */
+static int unlz4(const uint8_t *in, size_t n, struct sink *s)
+{
+	char *out = malloc(LZ4_LEGACY_BLOCK);
+	if (!out)
+		return xds_fail(s->err, "out of memory");
+	size_t at = 4;
+	int rc = 0, blocks = 0;
+	while (rc == 0 && n - at >= 4) {
+		uint32_t len = le32(in + at);
+		if (len == LZ4_LEGACY_MAGIC || (n - at == 4 && blocks))
+			break;
+		if (len == 0 || len > n - at - 4 || len > (uint32_t)LZ4_compressBound((int)LZ4_LEGACY_BLOCK)) {
+			rc = xds_fail(s->err, "%s: lz4 block %d of %u bytes at payload +%zu does not fit",
+				      s->path, blocks, len, at);
+			break;
+		}
+		int got = LZ4_decompress_safe((const char *)in + at + 4, out, (int)len, (int)LZ4_LEGACY_BLOCK);
+		if (got < 0)
+			rc = xds_fail(s->err, "%s: lz4 block %d at payload +%zu is corrupt", s->path, blocks, at);
+		else
+			rc = sink_write(s, out, (size_t)got);
+		at += 4 + (size_t)len;
+		blocks++;
+	}
+	free(out);
+	if (rc == 0 && !blocks)
+		rc = xds_fail(s->err, "%s: lz4 payload has no block", s->path);
+	return rc;
+}
+
 /* The compressed payload inside the bzImage, from its setup header. */
 static int payload(const uint8_t *b, size_t n, const char *path,
 		   size_t *off, size_t *len, struct xds_err *err)
@@ -164,9 +203,11 @@ static int unpack(const uint8_t *b, size_t n, struct sink *s)
 		rc = gunzip(in, len, s, out);
 	else if (le32(in) == 0xfd2fb528)
 		rc = unzstd(in, len, s, out);
+	else if (le32(in) == LZ4_LEGACY_MAGIC)
+		rc = unlz4(in, len, s);
 	else
 		rc = xds_fail(s->err, "%s: payload compressed with something "
-			      "other than xz, gzip or zstd (magic %02x %02x)",
+			      "other than xz, gzip, zstd or lz4 (magic %02x %02x)",
 			      s->path, in[0], in[1]);
 	free(out);
 	return rc;
