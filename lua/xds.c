@@ -30,7 +30,12 @@ void xds_lua_push_domain(lua_State *L, const struct xds_guest *g)
 {
 	const struct lx_snapshot *snap = xds_guest_snapshot(g);
 	const char *error = xds_guest_error(g);
-	lua_createtable(L, 0, 5);
+	bool writes;
+	lua_createtable(L, 0, 7);
+	lua_pushstring(L, xds_guest_family(g, &writes));
+	lua_setfield(L, -2, "family");
+	lua_pushboolean(L, writes);
+	lua_setfield(L, -2, "writable");
 	lua_pushstring(L, xds_guest_name(g));
 	lua_setfield(L, -2, "name");
 	lua_pushinteger(L, xds_guest_vcpus(g));

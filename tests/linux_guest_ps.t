@@ -42,7 +42,7 @@ linux_guest_ready
 # "pid tgid state cputime_ns flags cpu comm" (flags: Q queued, R running),
 # then per CPU "rq cpu curr_pid nr_running in_order tree_pids".
 read_lua='local d = xds.domains()[1]
-print(d.slide, d.vcpus)
+print(d.slide, d.vcpus, d.family)
 for _, t in ipairs(xds.tasks()) do
 	print(t.pid, t.tgid, t.state, t.cputime, (t.queued and "Q" or "-") .. (t.running and "R" or "-"), t.cpu, t.comm)
 end
@@ -211,8 +211,25 @@ check_guest() {
 		ok $? "$label: $t is queued on exactly one run queue, as curr or in the tree (found $rqn)"
 	done
 	grep '^rq' "$T/$name.xds" | sed 's/^/# /'
-	! awk -F'\t' '$1 == "rq" && $5 != 1' "$T/$name.xds" | grep -q .
-	ok $? "$label: every CFS tree is read in vruntime order"
+	family=$(head -1 "$T/$name.xds" | cut -f3)
+	if [ "$family" = cfs ]; then
+		! awk -F'\t' '$1 == "rq" && $5 != 1' "$T/$name.xds" | grep -q .
+		ok $? "$label: every CFS tree is read in vruntime order"
+	else
+		# EEVDF orders its tree by deadline (6.8+), which is not read yet
+		ok 0 "# SKIP $label: a ${family:-?} tree is not ordered by vruntime"
+		# and its run queues are not changed: a freeze is refused, said once
+		"$B/xds-lua" --qemu "$spec" --journal "$T/$name.j" -e 'local t = xds.tasks("busy1")[1]
+			print("FREEZE", t:freeze()); xds.step(); xds.tasks("busy1")[1]:freeze(); xds.step()
+			print("HELD", #xds.frozen())' \
+			>"$T/$name.fz" 2>&1
+		rc=$?
+		[ "$rc" = 0 ] && grep -q "^FREEZE	false	.*busy1.*not frozen: this kernel's scheduler family ($family) is read only" "$T/$name.fz" &&
+			grep -q '^HELD	0$' "$T/$name.fz" && [ "$(grep -c 'read only' "$T/$name.fz")" -le 2 ] &&
+			! grep -q '^freeze' "$T/$name.j" 2>/dev/null
+		ok $? "$label: a freeze on the $family family is refused with a clear reason, nothing held or journaled" ||
+			sed 's/^/#   /' "$T/$name.fz" | head -5
+	fi
 
 	compare "$T/$name.xds" "$T/$name.k" "$T/$name.k1" >"$T/$name.diff"
 	local missing extra

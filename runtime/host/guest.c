@@ -139,6 +139,15 @@ const char *xds_guest_profile_source(const struct xds_guest *g)
 	return g->lx && !g->gone ? lx_profile_source(g->lx) : "";
 }
 
+const char *xds_guest_family(const struct xds_guest *g, bool *writes)
+{
+	const char *family = "";
+	bool w = g->lx && !g->gone && lx_can_write(g->lx, &family);
+	if (writes)
+		*writes = w;
+	return family;
+}
+
 const char *xds_guest_spec(const struct xds_guest *g)
 {
 	return g->spec;

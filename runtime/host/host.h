@@ -131,6 +131,9 @@ uint64_t xds_guest_slide(const struct xds_guest *g);
 const char *xds_guest_banner(const struct xds_guest *g);
 /* The source its kernel's profile came from ("" without a kernel). */
 const char *xds_guest_profile_source(const struct xds_guest *g);
+/* Its kernel's scheduler family ("cfs", "eevdf"; "" when not attached),
+ * and whether xds-lua can change its run queues (*writes). */
+const char *xds_guest_family(const struct xds_guest *g, bool *writes);
 /* How to find this guest again in a later run (the journal keeps it). */
 const char *xds_guest_spec(const struct xds_guest *g);
 

@@ -288,6 +288,7 @@ static bool cfs_match(const struct profile *p, char *why, size_t n)
 const struct lx_family lx_cfs = {
 	.name = "cfs",
 	.key = F_SE_VRUNTIME,
+	.writes = true,
 	.match = cfs_match,
 	.dequeue = cfs_dequeue,
 	.enqueue = cfs_enqueue,

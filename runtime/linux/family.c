@@ -5,7 +5,8 @@
  * the kernel (its match); the first that can is the guest's.  A profile
  * no family matches is refused at attach with the family the profile
  * declares and what each family found missing.  Adding a family is adding
- * its file and one line below.
+ * its file and one line below.  A family may read only (eevdf for now):
+ * lx_can_write says so, and nothing is asked of its changes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 static const struct lx_family *const families[] = {
 	&lx_cfs,
+	&lx_eevdf,
 };
 
 #define NR_FAMILIES (sizeof families / sizeof families[0])

@@ -29,6 +29,7 @@ struct lx_target {
 struct lx_family {
 	const char *name;               /* as profile_family_name() spells it */
 	enum profile_field_id key;      /* the entity field its tree is ordered by */
+	bool writes;                    /* false: reads only (lx_can_write) */
 	/* true when p has what the family needs; else why not, in why */
 	bool (*match)(const struct profile *p, char *why, size_t n);
 	/* Take a queued task that is not running off every level of its
@@ -47,6 +48,7 @@ struct lx_family {
 const struct lx_family *lx_family_pick(const struct profile *p, struct xds_err *err);
 
 extern const struct lx_family lx_cfs;           /* cfs.c */
+extern const struct lx_family lx_eevdf;         /* eevdf.c: reads only */
 
 /* freeze.c: cfs_rq is to be verified at commit. */
 int lx_batch_touch(struct lx_batch *b, uint64_t cfs_rq, struct xds_err *err);

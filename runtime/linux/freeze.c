@@ -257,9 +257,28 @@ static int held(int rc, enum lx_hold *hold)
 	return rc;
 }
 
+bool lx_can_write(const struct lx_guest *g, const char **family)
+{
+	if (family)
+		*family = g->family->name;
+	return g->family->writes;
+}
+
+/* A family that reads only is asked nothing that writes. */
+static int writable(const struct lx_guest *g, struct xds_err *err)
+{
+	const char *family;
+	if (lx_can_write(g, &family))
+		return 0;
+	return xds_fail(err, "this kernel's scheduler family (%s) is read only in xds-lua so far: ps works, "
+			"freezing does not", family);
+}
+
 int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, struct xds_err *err)
 {
 	struct lx_target t;
+	if (writable(g, err))
+		return LX_FAIL;
 	if (target_read(g, task, pid, &t, err))
 		return LX_FAIL;
 	if (t.p.exit_state) {
@@ -288,6 +307,8 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err)
 {
 	struct lx_target t;
+	if (writable(g, err))
+		return LX_FAIL;
 	int r = target_read(g, task, pid, &t, err);
 	if (r)
 		return r == LX_GONE ? LX_GONE : LX_FAIL;

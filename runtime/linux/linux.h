@@ -120,6 +120,9 @@ enum lx_hold {
 	LX_HOLD_DESCHED,        /* was running: told to leave its CPU */
 };
 
+/* Whether this kernel's scheduler family can change a run queue (false:
+ * ps and reads only, e.g. eevdf for now); *family names it. */
+bool lx_can_write(const struct lx_guest *g, const char **family);
 int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, struct xds_err *err);
 int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
 

@@ -50,6 +50,19 @@ int protect_check(struct xds_sched *s, int guest, const struct lx_task *t, struc
 	return noted(s, guest, t->addr, t->pid) ? 1 : 2;
 }
 
+int protect_family(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err)
+{
+	struct xds_guest *g = xds_host_guest(s->host, guest);
+	struct lx_guest *lx = g ? xds_guest_lx(g) : NULL;
+	const char *family;
+	if (!lx || lx_can_write(lx, &family))
+		return 0;
+	xds_fail(err, "%s/%s[%d]: not frozen: this kernel's scheduler family (%s) is read only in xds-lua so far",
+		 xds_guest_name(g), t->comm, t->pid, family);
+	s->stats.refusals++;
+	return noted(s, guest, t->addr, t->pid) ? 1 : 2;
+}
+
 void protect_free(struct xds_sched *s)
 {
 	free(s->refused);

@@ -272,6 +272,8 @@ int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
 	int refused = freeze ? protect_check(s, guest, t, err) : 0;
+	if (!refused && freeze)
+		refused = protect_family(s, guest, t, err);
 	if (refused == 2)
 		xds_log(XDS_LOG_WARNING, "%s", err->msg);
 	if (refused)
@@ -284,6 +286,11 @@ int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, boo
 {
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
+	int refused = freeze ? protect_family(s, guest, t, err) : 0;
+	if (refused == 2)
+		xds_log(XDS_LOG_WARNING, "%s", err->msg);
+	if (refused)
+		return 1;
 	return wish(s, guest, t, freeze, NULL, err);
 }
 

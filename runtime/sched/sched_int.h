@@ -88,6 +88,8 @@ int recover_journal(struct xds_host *attached, const char *path, struct xds_err 
 /* 0: t may be frozen; 1: it is protected (err says why); 2: the same, and
  * the first time for this task (to be said on the log). */
 int protect_check(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err);
+/* The same for a guest whose scheduler family reads only (eevdf for now). */
+int protect_family(struct xds_sched *s, int guest, const struct lx_task *t, struct xds_err *err);
 void protect_free(struct xds_sched *s);
 
 #endif

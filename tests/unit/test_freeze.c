@@ -617,17 +617,24 @@ out:
 	simguest_close(&g);
 }
 
-/* A kernel whose fields no family matches is refused at attach, with the
- * family its profile declares and what is missing. */
+/* An EEVDF kernel attaches to be read, and every change is refused before
+ * anything is read or written; a kernel whose fields no family matches is
+ * refused at attach, with the family its profile declares and what is
+ * missing. */
 static void unknown_family(void)
 {
-	struct xds_err err;
+	struct xds_err err = { "" };
 	struct profile p = g.prof;
 	p.fields[F_SE_DEADLINE].present = true;
 	p.family = PROFILE_FAMILY_EEVDF;
 	struct lx_guest *lx = lx_attach(g.be, 0, &p, &err);
-	ok(!lx && strstr(err.msg, "'eevdf'") && strstr(err.msg, "deadline"),
-	   "an EEVDF profile is refused at attach: %s", lx ? "attached" : err.msg);
+	const char *family = "";
+	ok(lx && !lx_can_write(lx, &family) && !strcmp(family, "eevdf"),
+	   "an EEVDF profile attaches, read only: %s", lx ? family : err.msg);
+	enum lx_hold hold = LX_HOLD_DEQUEUED;
+	ok(lx && lx_freeze(lx, g.prof.syms[S_INIT_TASK].addr, 0, &hold, &err) == LX_FAIL &&
+	   strstr(err.msg, "(eevdf) is read only") && lx_thaw(lx, g.prof.syms[S_INIT_TASK].addr, 0, &err) == LX_FAIL,
+	   "freeze and thaw on it are refused: %s", err.msg);
 	lx_detach(lx);
 	p = g.prof;
 	p.fields[F_CFS_RQ_MIN_VRUNTIME].present = false;
