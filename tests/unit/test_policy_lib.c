@@ -39,7 +39,7 @@ static const char script[] =
 "local c = P.classes{ 'U1/db', 'U2/web', 'U1/bkup' }\n"
 "check('classes are ordered, others have none', c(task('U1', 'db', 1)) == 1 and c(task('U1', 'bkup', 1)) == 3 and c(task('U1', 'init', 1)) == nil)\n"
 "check('runnable: queued, running or frozen', P.runnable(task('U1', 'a', 1, 'q')) and not P.runnable(task('U1', 'a', 1, 's')) and P.runnable({ frozen = true }))\n"
-"check('durations and shares', P.seconds('2s') == 2 and P.seconds('500ms') == 0.5 and P.share('20%') == 0.2 and P.share('0.25') == 0.25)\n"
+"check('durations and shares', P.seconds('2s') == 2 and P.seconds('500ms') == 0.5 and P.fraction('20%') == 0.2 and P.fraction('0.25') == 0.25 and P.fraction('150%', nil, 2) == 1.5)\n"
 "-- strict priority: db idle, web and bkup runnable: bkup frozen, web runs\n"
 "local sp = P.strict_priority{ 'U1/db', 'U2/web', 'U1/bkup' }\n"
 "local db, web, bk, init = task('U1', 'db', 210, 's'), task('U2', 'web', 150, 'q'), task('U1', 'bkup', 320, 'r'), task('U1', 'init', 1, 'q')\n"
