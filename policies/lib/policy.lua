@@ -403,4 +403,74 @@ function M.quota(q)
   end)
 end
 
+-- Proportional shares of the CPU time across the whole host, like
+-- cgroup cpu.weight but across domains.  c = { { spec, weight }, ...,
+-- window = seconds, hysteresis = fraction }: the tasks a spec matches
+-- together form one class.  A class's share is its part of the CPU time
+-- that the runnable classes together got in the last window (default
+-- 1 s); its due is its weight over the weights of the runnable classes,
+-- so that an idle class's due goes to the others (work-conserving).  A
+-- class more than half the hysteresis (in points of share, default 2 %)
+-- ahead of its due is frozen, and thawed when it is half of it behind;
+-- the runnable class furthest behind is never frozen, so that something
+-- always runs.  Shares mean something only among classes that compete
+-- for the same CPUs: holding back a class that has a CPU of its own only
+-- leaves that CPU idle.
+function M.share(c)
+  local window = positive_seconds(c.window, "share: the window", 1)
+  local hyst = M.fraction(c.hysteresis or 0.02, "share: the hysteresis")
+  local classes, specs = {}, {}
+  for i, s in ipairs(c) do
+    if type(s) ~= "table" or s[1] == nil or s[2] == nil then
+      M.usage_error("share: entry " .. i .. " is not { spec, weight }")
+    end
+    local label, w = tostring(s[1]), tonumber(s[2])
+    if not (w and w > 0 and w < math.huge) then
+      M.usage_error("share: " .. label .. ": the weight must be a number above 0, not " .. tostring(s[2]))
+    end
+    specs[i] = s[1]
+    classes[i] = { match = M.matcher(s[1]), weight = w, label = label, meter = meter(window),
+                   over = false }
+  end
+  if #classes == 0 then M.usage_error("share: no class given ({ spec, weight }, ...)") end
+  local watch = M.watch(specs)
+  return shape("share", c, function(snap, held, free)
+    watch(snap)
+    local weights, total = 0, 0
+    for _, cl in ipairs(classes) do
+      cl.mine, cl.active = {}, false
+      for _, t in ipairs(snap.tasks) do
+        if cl.match(t) then
+          cl.mine[#cl.mine + 1] = t
+          cl.active = cl.active or wants(t, held)
+        end
+      end
+      cl.cpu = cl.meter:sample(snap.time, cl.mine)
+      if cl.active then weights, total = weights + cl.weight, total + cl.cpu end
+    end
+    local behind
+    for _, cl in ipairs(classes) do
+      if cl.active and total > 0 then
+        cl.due, cl.got = cl.weight / weights, cl.cpu / total
+        local lead = cl.got - cl.due
+        if cl.over then cl.over = lead > -hyst / 2 else cl.over = lead > hyst / 2 end
+        if not behind or cl.got / cl.due < behind.got / behind.due then behind = cl end
+      else
+        cl.over = false
+      end
+    end
+    if behind then behind.over = false end
+    for _, cl in ipairs(classes) do
+      local why = cl.due and string.format("%s got %.1f%% of the last %.3g s (due %.1f%%)", cl.label,
+                                           100 * cl.got, window, 100 * cl.due) or cl.label .. ": nothing to share"
+      for _, t in ipairs(cl.mine) do
+        if not held[t] then
+          if cl.over and M.runnable(t) then held[t] = why else free[t] = why end
+        end
+      end
+      cl.mine, cl.due, cl.got = nil, nil, nil
+    end
+  end)
+end
+
 return M
