@@ -473,4 +473,28 @@ function M.share(c)
   end)
 end
 
+-- Shapes in layers: compose{ layer, layer, ..., name =, tick_ms = },
+-- where a layer is a shape of this file (quota{...}, strict_priority{...},
+-- ...) or a function(snap, held, free) written like their decide.  Each
+-- tick the layers decide in order, each seeing the tasks that the layers
+-- before it hold as not runnable: a quota first takes its subject's extra
+-- time away from a priority order below it, an idle_only last counts
+-- only the tasks the layers above let run.  A task is frozen if a layer
+-- holds it, thawed if a layer lets it run and none holds it.
+function M.compose(layers)
+  local decides = {}
+  for i, l in ipairs(layers) do
+    local d = type(l) == "function" and l or type(l) == "table" and l.decide
+    if type(d) ~= "function" then
+      M.usage_error("compose: layer " .. i .. " is not a shape (policy.quota{...}, policy.strict_priority{...}, ...)"
+                    .. " or a function(snap, held, free), but a " .. type(l))
+    end
+    decides[i] = d
+  end
+  if #decides == 0 then M.usage_error("compose: no layer given") end
+  return shape("compose", layers, function(snap, held, free)
+    for _, decide in ipairs(decides) do decide(snap, held, free) end
+  end)
+end
+
 return M
