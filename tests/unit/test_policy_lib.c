@@ -3,8 +3,8 @@
  *
  * A Lua script (below) requires "policy" from policies/lib (through
  * $XDS_POLICY_PATH, the way an installed policy finds it), builds fake
- * task tables whose freeze/thaw record the wish, runs the three policy
- * shapes tick by tick and records named checks in the global `results`;
+ * task tables whose freeze/thaw record the wish, runs the policy shapes
+ * and compose tick by tick and records named checks in the global `results`;
  * this file turns them into TAP lines.  Run from the top of the tree.
  */
 #include <limits.h>
