@@ -4,10 +4,12 @@
 --   return policy.strict_priority { "U1/db", "U2/web", "U1/bkup*" }
 --
 -- Owns: task specs and matchers, comm globs, ordered classes, runnable(),
--- durations and shares from the command line, and the three policy shapes
--- that ship (strict_priority, idle_only, quota), each returning a policy
--- table { name, tick, stop } for the tick driver.  Leaves to the runtime
--- how a freeze or a thaw is done (task:freeze() only records the wish).
+-- durations, fractions and a shipped policy's command line, argument
+-- errors (usage_error), the policy shapes (strict_priority, idle_only,
+-- quota, share) and compose, which layers them.  Each shape returns a
+-- policy table { name, tick, decide } for the tick driver; its decide is
+-- what compose calls.  Leaves to the runtime how a freeze or a thaw is
+-- done (task:freeze() only records the wish).
 --
 -- A spec names tasks by domain and command, so that a policy works on any
 -- site: "U1/db" (domain U1, comm db), "bkup*" (any domain), "U1/*" (every
