@@ -407,8 +407,9 @@ end
 
 -- Proportional shares of the CPU time across the whole host, like
 -- cgroup cpu.weight but across domains.  c = { { spec, weight }, ...,
--- window = seconds, hysteresis = fraction }: the tasks a spec matches
--- together form one class.  A class's share is its part of the CPU time
+-- window = seconds, hysteresis = fraction }, or with string specs
+-- { ["U1/db"] = 60, ["U2/web"] = 30, window = ... }: the tasks a spec
+-- matches together form one class.  A class's share is its part of the CPU time
 -- that the runnable classes together got in the last window (default
 -- 1 s); its due is its weight over the weights of the runnable classes,
 -- so that an idle class's due goes to the others (work-conserving).  A
@@ -418,11 +419,20 @@ end
 -- always runs.  Shares mean something only among classes that compete
 -- for the same CPUs: holding back a class that has a CPU of its own only
 -- leaves that CPU idle.
+local SHARE_FIELDS = { window = true, hysteresis = true, name = true, tick_ms = true }
 function M.share(c)
   local window = positive_seconds(c.window, "share: the window", 1)
   local hyst = M.fraction(c.hysteresis or 0.02, "share: the hysteresis")
-  local classes, specs = {}, {}
-  for i, s in ipairs(c) do
+  local classes, specs, entries = {}, {}, {}
+  for i, s in ipairs(c) do entries[i] = s end
+  -- the map form, { ["U1/db"] = 60, ... }, in the order of its specs
+  local named = {}
+  for k, v in pairs(c) do
+    if type(k) == "string" and not SHARE_FIELDS[k] then named[#named + 1] = k end
+  end
+  table.sort(named)
+  for _, k in ipairs(named) do entries[#entries + 1] = { k, c[k] } end
+  for i, s in ipairs(entries) do
     if type(s) ~= "table" or s[1] == nil or s[2] == nil then
       M.usage_error("share: entry " .. i .. " is not { spec, weight }")
     end

@@ -92,7 +92,9 @@ static const char script[] =
 "  run.cputime = run.cputime + 10000000 got[run == ta and 1 or 2] = got[run == ta and 1 or 2] + 1\n"
 "  ta.queued, tb.queued = true, true\n"
 "end\n"
-"check('share: 3:1 over 10 s (' .. got[1] .. ':' .. got[2] .. ' ticks)', got[1] >= 730 and got[1] <= 770)\n";
+"check('share: 3:1 over 10 s (' .. got[1] .. ':' .. got[2] .. ' ticks)', got[1] >= 730 and got[1] <= 770)\n"
+"check('share: the map form { [spec] = weight } is a class each', pcall(P.share, { ['U1/a'] = 3, ['U1/b'] = 1, window = '2s' }))\n"
+"check('share: a weight of 0 is an error', not pcall(P.share, { { 'U1/a', 0 } }))\n";
 
 int main(void)
 {
