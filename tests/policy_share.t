@@ -8,7 +8,8 @@
 #   - the second minute, db idle: web and bkup split 75/25 within 2 points
 #     (50/50 without);
 #   - the CPU stays busy (the classes got at least 98 % of it), the
-#     hysteresis keeps freezes below 20 a second, 0 invariant violations;
+#     hysteresis keeps freezes below 20 a second and at most half what
+#     they are without it (--hysteresis 0), 0 invariant violations;
 #   - bad arguments are an error naming the argument, exit 1, no tick run.
 # Emits TAP.
 set -u
@@ -73,6 +74,12 @@ freezes=$(awk '$1 == "freezes" { print $2 }' "$T/sh.out")
 ok $? "the hysteresis keeps freezes below 20 a second (${freezes:-?} in 120 s)"
 [ "$(awk '$1 == "violations" { print $2 }' "$T/sh.out")" = 0 ]
 ok $? "0 invariant violations under share"
+
+measure h0 policies/share.lua --hysteresis 0 U1/db=60 U2/web=30 U1/bkup=10
+sed 's/^/# share --hysteresis 0: /' "$T/h0.out" >&2
+f0=$(awk '$1 == "freezes" { print $2 }' "$T/h0.out")
+[ -n "$f0" ] && [ -n "$freezes" ] && [ $((2 * freezes)) -le "$f0" ]
+ok $? "the band (2 points) halves the freezes at least (${f0:-?} without, ${freezes:-?} with)"
 
 measure np none
 sed 's/^/# no policy: /' "$T/np.out" >&2
