@@ -4,7 +4,9 @@
 --
 -- Arguments: task specs, highest class first ("U1/db", "U2/web",
 -- 'U1/bkup*', "U1/tgid=320", "*" ...; see policies/lib/policy.lua).
--- Default: the paper's example, U1/db > U2/web > U1/bkup.
+-- Default: the paper's example, U1/db > U2/web > U1/bkup.  It takes no
+-- options; a malformed spec or an option is an error naming it, before
+-- the first tick (a spec that matches no task is said, not refused).
 --
 -- A class runs only while no higher class is runnable: each tick the
 -- highest class with a runnable task (queued, running, or frozen by us)
@@ -13,7 +15,8 @@
 -- their guest's scheduler.
 local policy = require "policy"
 
-local classes = policy.args { "U1/db", "U2/web", "U1/bkup" }
+local _, classes = policy.command_line("global_priority.lua [SPEC...]", {},
+                                       { "U1/db", "U2/web", "U1/bkup" })
 local p = policy.strict_priority(classes)
 p.name = "global_priority"
 return p

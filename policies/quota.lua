@@ -1,35 +1,42 @@
 -- quota.lua - CPU-time quotas over a sliding window.
 --
 --   xds-lua [--sim sim/scenarios/paper.lua] policies/quota.lua \
---           [--window 2s] 'SPEC=SHARE' ...
+--           [--window D] [--hysteresis H] 'SPEC=SHARE' ...
 --
--- Arguments: 'SPEC=SHARE', where SHARE is a percentage of one CPU ("20%")
--- or a fraction ("0.2") and SPEC names the subject: every task the spec
--- matches, together - a task ("U1/bkup"), a process ("U1/tgid=320"), a
--- domain ("U1/*"); see policies/lib/policy.lua.  --window D sets the
--- window (default 1s).  Default: U1/bkup=20%, for sim/scenarios/paper.lua.
+-- Arguments:
+--   SPEC=SHARE      SPEC names the subject: every task the spec matches,
+--                   together - a task ("U1/bkup"), a process
+--                   ("U1/tgid=320"), a domain ("U1/*"); see
+--                   policies/lib/policy.lua.  SHARE is a percentage of one
+--                   CPU ("20%") or a fraction ("0.2"); above 100 % for a
+--                   subject with several CPUs ("U1/*=150%").
+--   --window D      the sliding window (default 1s).
+--   --hysteresis H  the band around the quota, as a share of it (default
+--                   20%): a subject is frozen at quota + H/2 and thawed at
+--                   quota - H/2, so that it does not flip every tick (the
+--                   band's centre moves to keep the share on average).
+-- Default: U1/bkup=20%, for sim/scenarios/paper.lua.  Bad arguments are an
+-- error naming the argument, before the first tick.
 --
--- Each tick, a subject whose CPU time over the last window exceeds its
--- share is frozen (its runnable tasks); it is thawed when it falls below.
+-- Each tick, a subject whose CPU time over the last window passes its
+-- share (by the band) is frozen (its runnable tasks); it is thawed when it
+-- falls below (by the band).
 local policy = require "policy"
 
-local q, window = {}, "1s"
-local args = policy.args { "U1/bkup=20%" }
-local i = 1
-while i <= #args do
-  local a = args[i]
-  if a == "--window" then
-    window, i = args[i + 1], i + 1
-  elseif a:match("^%-%-window=") then
-    window = a:sub(10)
-  else
-    local spec, share = a:match("^(.+)=([%d.]+%%?)$")
-    assert(spec, "quota.lua: '" .. a .. "': expected SPEC=SHARE, like U1/bkup=20%")
-    q[#q + 1] = { spec, share }
+local usage = "quota.lua [--window D] [--hysteresis H] SPEC=SHARE..."
+local opts, args, fail = policy.command_line(usage, {
+  window = "a duration, like 2s or 500ms",
+  hysteresis = "a share of the quota, like 10% or 0.1",
+}, { "U1/bkup=20%" })
+
+local q = { window = opts.window or "1s", hysteresis = opts.hysteresis or "20%" }
+for i, a in ipairs(args) do
+  local spec, share = a:match("^(.+)=([^=]*)$")
+  if not spec then
+    fail("argument " .. i .. " '" .. a .. "': expected SPEC=SHARE, like U1/bkup=20% or 'U1/*=150%'")
   end
-  i = i + 1
+  q[#q + 1] = { spec, share }
 end
-q.window = policy.seconds(window or "1s")
 local p = policy.quota(q)
 p.name = "quota"
 return p

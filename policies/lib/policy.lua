@@ -4,10 +4,12 @@
 --   return policy.strict_priority { "U1/db", "U2/web", "U1/bkup*" }
 --
 -- Owns: task specs and matchers, comm globs, ordered classes, runnable(),
--- durations and shares from the command line, and the three policy shapes
--- that ship (strict_priority, idle_only, quota), each returning a policy
--- table { name, tick, stop } for the tick driver.  Leaves to the runtime
--- how a freeze or a thaw is done (task:freeze() only records the wish).
+-- durations, fractions and a shipped policy's command line, argument
+-- errors (usage_error), the policy shapes (strict_priority, idle_only,
+-- quota, share) and compose, which layers them.  Each shape returns a
+-- policy table { name, tick, decide } for the tick driver; its decide is
+-- what compose calls.  Leaves to the runtime how a freeze or a thaw is
+-- done (task:freeze() only records the wish).
 --
 -- A spec names tasks by domain and command, so that a policy works on any
 -- site: "U1/db" (domain U1, comm db), "bkup*" (any domain), "U1/*" (every
@@ -59,16 +61,16 @@ local function check_glob(spec, glob)
   for c in glob:gmatch(".") do
     if c == "[" then depth = depth + 1 elseif c == "]" and depth > 0 then depth = 0 end
   end
-  if depth > 0 then error("task spec '" .. spec .. "': an unclosed [ in '" .. glob .. "'", 0) end
+  if depth > 0 then M.usage_error("task spec '" .. spec .. "': an unclosed [ in '" .. glob .. "'") end
 end
 
 -- "DOM/WHAT" or "WHAT" (WHAT: a comm glob, pid=N or tgid=N) as a table.
 local function parse_spec(spec)
-  if spec == "" then error("task spec '': empty (DOM/COMM, COMM, DOM/pid=N, DOM/*)", 0) end
+  if spec == "" then M.usage_error("task spec '': empty (DOM/COMM, COMM, DOM/pid=N, DOM/*)") end
   local dom, what = spec:match("^([^/]*)/(.*)$")
   if not dom then what = spec end
   if what == "" then
-    error("task spec '" .. spec .. "': nothing after the '/' (" .. dom .. "/* names every task)", 0)
+    M.usage_error("task spec '" .. spec .. "': nothing after the '/' (" .. dom .. "/* names every task)")
   end
   check_glob(spec, dom or "")
   check_glob(spec, what)
@@ -86,7 +88,7 @@ end
 function M.matcher(spec)
   if type(spec) == "function" then return spec end
   local t = type(spec) == "string" and parse_spec(spec) or spec
-  assert(type(t) == "table", "a task spec is a string or a table")
+  if type(t) ~= "table" then M.usage_error("a task spec is a string or a table, not " .. tostring(spec)) end
   local dom = t.dom and M.glob(t.dom, true)     -- domain names: either case
   local comm = t.comm and M.glob(t.comm)
   local pid, tgid, anyway = t.pid, t.tgid, t.protected == true
@@ -144,21 +146,38 @@ function M.classes(specs)
   end
 end
 
--- "10s", "500ms", "2", 1.5 -> seconds.
-function M.seconds(d)
+
+-- An error in what a policy was given: raised as an object whose
+-- __tostring is the message, so that xds-lua prints the message alone,
+-- without a traceback, and exits 1 before the first tick.
+local usage_mt = { __tostring = function(e) return e.msg end }
+function M.usage_error(msg)
+  error(setmetatable({ msg = msg }, usage_mt), 0)
+end
+
+-- "10s", "500ms", "2", 1.5 -> seconds.  what names the value in an error.
+function M.seconds(d, what)
   if type(d) == "number" then return d end
   local n, unit = tostring(d):match("^([%d.]+)(%a*)$")
   local scale = ({ [""] = 1, s = 1, ms = 1e-3, us = 1e-6, min = 60 })[unit]
-  assert(n and tonumber(n) and scale, "not a duration: " .. tostring(d))
+  if not (n and tonumber(n) and scale) then
+    M.usage_error((what and what .. ": " or "") .. "not a duration (like 2s, 500ms or 1.5): " .. tostring(d))
+  end
   return tonumber(n) * scale
 end
 
--- "20%" or "0.2" -> 0.2.
-function M.share(s)
+-- "20%" or "0.2" -> 0.2, at most max (default 1: one CPU).
+function M.fraction(s, what, max)
   local pct = tostring(s):match("^([%d.]+)%%$")
   local v
   if pct then v = tonumber(pct) and tonumber(pct) / 100 else v = tonumber(s) end
-  assert(v and v >= 0 and v <= 1, "not a share (like 20% or 0.2): " .. tostring(s))
+  local prefix = what and what .. ": " or ""
+  if not (v and v >= 0 and v < math.huge) then
+    M.usage_error(prefix .. "not a share (like 20% or 0.2): " .. tostring(s))
+  end
+  if v > (max or 1) then
+    M.usage_error(string.format("%sa share of at most %g%%, not %s", prefix, 100 * (max or 1), tostring(s)))
+  end
   return v
 end
 
@@ -170,6 +189,35 @@ function M.args(dflt)
   return a
 end
 
+-- A shipped policy's command line: options --NAME VALUE or --NAME=VALUE
+-- for the NAMEs of `known` (name -> what its value is), and the other
+-- arguments in order, or dflt if there are none.  Returns opts, rest and
+-- fail(msg), which raises msg with the policy's usage line.
+function M.command_line(usage, known, dflt)
+  local prog = usage:match("^(%S+)") or "policy"
+  local function fail(msg) M.usage_error(prog .. ": " .. msg .. "\nusage: " .. usage) end
+  local opts, rest, args, i = {}, {}, M.args({}), 1
+  while i <= #args do
+    local a = args[i]
+    local key, val = a:match("^%-%-([%w-]+)=(.*)$")
+    key = key or a:match("^%-%-([%w-]+)$")
+    if key then
+      if not known[key] then fail("unknown option '--" .. key .. "'") end
+      if not val then
+        i = i + 1
+        val = args[i]
+        if val == nil then fail("option '--" .. key .. "' needs a value: " .. known[key]) end
+      end
+      opts[key] = val
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  if #rest == 0 then rest = dflt or rest end
+  return opts, rest, fail
+end
+
 -- why: the reason of the change, which --dry-run shows beside it.
 local function wish(task, freeze, why)
   if freeze then
@@ -179,9 +227,32 @@ local function wish(task, freeze, why)
   end
 end
 
-local function with_defaults(p, name)
-  p.name = p.name or name
-  return p
+-- Shapes decide, the tick applies.  A shape's decide(snap, held, free)
+-- puts in held[task] why a task must not run and in free[task] why one of
+-- its tasks may; a task already in held (an earlier layer of a compose)
+-- counts as not runnable for it.  apply freezes every held task and thaws
+-- every free one that is not held: tasks that no shape names are left to
+-- their guest.  snap.tasks is read once, so that every layer sees the
+-- same task objects.
+local function apply(snap, decide)
+  local view = setmetatable({ tasks = snap.tasks }, { __index = snap })
+  local held, free = {}, {}
+  decide(view, held, free)
+  for _, t in ipairs(view.tasks) do
+    if held[t] then wish(t, true, held[t]) elseif free[t] then wish(t, false, free[t]) end
+  end
+end
+
+-- A task that wants CPU and that no earlier layer holds.
+local function wants(task, held)
+  return not held[task] and M.runnable(task)
+end
+
+local function shape(name, opts, decide)
+  return {
+    name = opts.name or name, tick_ms = opts.tick_ms, decide = decide,
+    tick = function(snap) apply(snap, decide) end,
+  }
 end
 
 -- A strict order of classes across all domains: a class runs only while
@@ -190,102 +261,252 @@ end
 -- other task of the classes thawed.  Tasks of no class are left alone.
 function M.strict_priority(specs)
   local class, watch = M.classes(specs), M.watch(specs)
-  return with_defaults({
-    name = specs.name, tick_ms = specs.tick_ms,
-    tick = function(snap)
-      watch(snap)
-      local best, mine, cls = nil, {}, {}
-      for _, t in ipairs(snap.tasks) do
-        local c = class(t)
-        if c then
-          mine[#mine + 1], cls[#mine + 1] = t, c
-          if (not best or c < best) and M.runnable(t) then best = c end
-        end
+  return shape("strict_priority", specs, function(snap, held, free)
+    watch(snap)
+    local best, mine, cls = nil, {}, {}
+    for _, t in ipairs(snap.tasks) do
+      local c = class(t)
+      if c then
+        mine[#mine + 1], cls[#mine + 1] = t, c
+        if (not best or c < best) and wants(t, held) then best = c end
       end
-      for i, t in ipairs(mine) do
-        local freeze = best ~= nil and cls[i] > best and M.runnable(t)
-        wish(t, freeze, freeze and ("class " .. best .. " (" .. tostring(specs[best]) .. ") is runnable")
-                        or "no higher class is runnable")
+    end
+    local why = best and ("class " .. best .. " (" .. tostring(specs[best]) .. ") is runnable")
+    for i, t in ipairs(mine) do
+      if not held[t] then
+        if best and cls[i] > best and M.runnable(t) then held[t] = why
+        else free[t] = "no higher class is runnable" end
       end
-    end,
-  }, "strict_priority")
+    end
+  end)
 end
 
 -- The named tasks run only when no other task on the whole host is
--- runnable (queued or running).
+-- runnable (queued or running, and not held by an earlier layer).
 function M.idle_only(specs)
   local named, watch = M.classes(specs), M.watch(specs)
-  return with_defaults({
-    name = specs.name, tick_ms = specs.tick_ms,
-    tick = function(snap)
-      watch(snap)
-      local busy = false
-      for _, t in ipairs(snap.tasks) do
-        if not named(t) and (t.queued or t.running) then busy = true break end
+  return shape("idle_only", specs, function(snap, held, free)
+    watch(snap)
+    local busy = false
+    for _, t in ipairs(snap.tasks) do
+      if not named(t) and not held[t] and (t.queued or t.running) then busy = true break end
+    end
+    for _, t in ipairs(snap.tasks) do
+      if named(t) and not held[t] then
+        if busy and M.runnable(t) then held[t] = "another task is runnable"
+        else free[t] = "the host is idle" end
       end
-      for _, t in ipairs(snap.tasks) do
-        if named(t) then
-          wish(t, busy and M.runnable(t), busy and "another task is runnable" or "the host is idle")
-        end
-      end
-    end,
-  }, "idle_only")
+    end
+  end)
+end
+
+-- A sliding window of CPU time over a set of tasks: meter:sample(time,
+-- tasks) -> CPU seconds used in the window ending now, and the window's
+-- span so far (shorter than the window at the start).  A task that is
+-- gone keeps the CPU time it had.
+local function meter(window)
+  local m = { seen = {}, gone = 0, samples = {} }
+  function m:sample(time, tasks)
+    local total, now = 0, {}
+    for _, t in ipairs(tasks) do
+      local c = t.cputime
+      now[t.dom .. "/" .. t.pid] = c
+      total = total + c
+    end
+    for key, c in pairs(self.seen) do
+      if not now[key] then self.gone = self.gone + c end
+    end
+    self.seen = now
+    local cpu, s = total + self.gone, self.samples
+    self.total = cpu / 1e9
+    s[#s + 1] = { time = time, cpu = cpu }
+    while #s > 2 and s[2].time <= time - window do table.remove(s, 1) end
+    return (cpu - s[1].cpu) / 1e9, math.max(time - s[1].time, 1e-9)
+  end
+  return m
+end
+
+local function positive_seconds(v, what, dflt)
+  local s = M.seconds(v or dflt, what)
+  if not (s > 0) then M.usage_error(what .. " must be longer than 0 s, not " .. tostring(v)) end
+  return s
 end
 
 -- CPU-time quotas over a sliding window.  q = { { spec, share }, ...,
--- window = seconds }: the tasks a spec matches together form one subject
--- (a task, a process with tgid=, a domain with "U1/*"); when the
--- subject's CPU time in the last window exceeds share * window, its tasks
--- are frozen until it falls below again.
+-- window = seconds, hysteresis = fraction }: the tasks a spec matches
+-- together form one subject (a task, a process with tgid=, a domain with
+-- "U1/*"); share is a fraction of one CPU, above 1 for a subject with
+-- several CPUs.  A subject whose CPU time in the last window passes its
+-- quota (share * window) is frozen, and thawed when it falls back below.
+-- The hysteresis (a fraction of the quota, default 20 %) is a band that
+-- keeps a subject at its quota from flipping every tick: frozen at half
+-- the band above the quota, thawed at half below.  A band alone biases
+-- the long run (a frozen subject dwells near the top of it while old runs
+-- leave its window, a thawed one climbs at once), so the band's centre
+-- moves down by the subject's debt: its CPU time beyond share * time
+-- since the start, kept within one band either way.  The window's bound
+-- thus holds within a band and a half, and the share on average.
 function M.quota(q)
-  local window = M.seconds(q.window or 1)
-  assert(window > 0, "quota: the window must be longer than 0 s, not " .. tostring(q.window))
+  local window = positive_seconds(q.window, "quota: the window", 1)
+  local hyst = M.fraction(q.hysteresis or 0.2, "quota: the hysteresis")
   local subjects, specs = {}, {}
-  for i, s in ipairs(q) do specs[i] = s[1] end
-  local watch = M.watch(specs)
   for i, s in ipairs(q) do
-    subjects[i] = { match = M.matcher(s[1]), share = M.share(s[2]), label = tostring(s[1]),
-                    seen = {}, samples = {} }
-  end
-  -- The subject's CPU time: what its live tasks show, plus what the dead had.
-  local function cputime(sub, tasks)
-    local total, now = 0, {}
-    for _, t in ipairs(tasks) do
-      local key = t.dom .. "/" .. t.pid
-      now[key] = t.cputime
-      total = total + t.cputime
+    if type(s) ~= "table" or s[1] == nil or s[2] == nil then
+      M.usage_error("quota: entry " .. i .. " is not { spec, share }")
     end
-    for key, c in pairs(sub.seen) do
-      if not now[key] then sub.gone = (sub.gone or 0) + c end
-    end
-    sub.seen = now
-    return total + (sub.gone or 0)
+    specs[i] = s[1]
+    local label = tostring(s[1])
+    subjects[i] = { match = M.matcher(s[1]), share = M.fraction(s[2], "quota: " .. label, math.huge),
+                    label = label, meter = meter(window), over = false, debt = 0 }
   end
-  -- CPU seconds used in the window ending now.
-  local function used(sub, time, cpu)
-    local s = sub.samples
-    s[#s + 1] = { time = time, cpu = cpu }
-    while #s > 2 and s[2].time <= time - window do table.remove(s, 1) end
-    local span = math.max(time - s[1].time, 1e-9)
-    return (cpu - s[1].cpu) / 1e9, span
-  end
-  return with_defaults({
-    name = q.name, tick_ms = q.tick_ms,
-    tick = function(snap)
-      watch(snap)
-      for _, sub in ipairs(subjects) do
-        local mine = {}
-        for _, t in ipairs(snap.tasks) do
-          if sub.match(t) then mine[#mine + 1] = t end
-        end
-        local cpu, span = used(sub, snap.time, cputime(sub, mine))
-        local over = cpu > sub.share * span
-        local why = string.format("%s used %.0f%% of the last %.3g s (quota %.0f%%)", sub.label,
-                                  100 * cpu / span, span, 100 * sub.share)
-        for _, t in ipairs(mine) do wish(t, over and M.runnable(t), why) end
+  local watch, checked = M.watch(specs), false
+  -- A share no subject can reach is said once: more than its domains' vCPUs.
+  local function check_cpus(snap)
+    checked = true
+    local vcpus = {}
+    for _, d in ipairs(snap.domains or {}) do vcpus[d.name] = d.vcpus end
+    for _, sub in ipairs(subjects) do
+      local doms, n = {}, 0
+      for _, t in ipairs(snap.tasks) do
+        if sub.match(t) and not doms[t.dom] then doms[t.dom] = true n = n + (vcpus[t.dom] or 0) end
       end
-    end,
-  }, "quota")
+      if n > 0 and sub.share > n and xds and xds.warn then
+        xds.warn(string.format("quota '%s' = %g%% is more than its domains' %d vCPU(s) can use: it never holds",
+                               sub.label, 100 * sub.share, n))
+      end
+    end
+  end
+  return shape("quota", q, function(snap, held, free)
+    watch(snap)
+    if not checked then check_cpus(snap) end
+    for _, sub in ipairs(subjects) do
+      local mine = {}
+      for _, t in ipairs(snap.tasks) do
+        if sub.match(t) then mine[#mine + 1] = t end
+      end
+      local cpu, span = sub.meter:sample(snap.time, mine)
+      local quota, band = sub.share * span, sub.share * window * hyst
+      local total = sub.meter.total
+      if sub.last then
+        sub.debt = math.max(-band, math.min(band, sub.debt + (total - sub.last) - sub.share * (snap.time - sub.at)))
+      end
+      sub.last, sub.at = total, snap.time
+      local centre = quota - sub.debt
+      if sub.over then sub.over = cpu >= centre - band / 2
+      else sub.over = cpu > centre + band / 2 end
+      local why = string.format("%s used %.0f%% of the last %.3g s (quota %.0f%%)", sub.label,
+                                100 * cpu / span, span, 100 * sub.share)
+      for _, t in ipairs(mine) do
+        if not held[t] then
+          if sub.over and M.runnable(t) then held[t] = why else free[t] = why end
+        end
+      end
+    end
+  end)
+end
+
+-- Proportional shares of the CPU time across the whole host, like
+-- cgroup cpu.weight but across domains.  c = { { spec, weight }, ...,
+-- window = seconds, hysteresis = fraction }, or with string specs
+-- { ["U1/db"] = 60, ["U2/web"] = 30, window = ... }: the tasks a spec
+-- matches together form one class.  A class's share is its part of the CPU time
+-- that the runnable classes together got in the last window (default
+-- 1 s); its due is its weight over the weights of the runnable classes,
+-- so that an idle class's due goes to the others (work-conserving).  A
+-- class more than half the hysteresis (in points of share, default 2 %)
+-- ahead of its due is frozen, and thawed when it is half of it behind;
+-- the runnable class furthest behind is never frozen, so that something
+-- always runs.  Shares mean something only among classes that compete
+-- for the same CPUs: holding back a class that has a CPU of its own only
+-- leaves that CPU idle.
+local SHARE_FIELDS = { window = true, hysteresis = true, name = true, tick_ms = true }
+function M.share(c)
+  local window = positive_seconds(c.window, "share: the window", 1)
+  local hyst = M.fraction(c.hysteresis or 0.02, "share: the hysteresis")
+  local classes, specs, entries = {}, {}, {}
+  for i, s in ipairs(c) do entries[i] = s end
+  -- the map form, { ["U1/db"] = 60, ... }, in the order of its specs
+  local named = {}
+  for k, v in pairs(c) do
+    if type(k) == "string" and not SHARE_FIELDS[k] then named[#named + 1] = k end
+  end
+  table.sort(named)
+  for _, k in ipairs(named) do entries[#entries + 1] = { k, c[k] } end
+  for i, s in ipairs(entries) do
+    if type(s) ~= "table" or s[1] == nil or s[2] == nil then
+      M.usage_error("share: entry " .. i .. " is not { spec, weight }")
+    end
+    local label, w = tostring(s[1]), tonumber(s[2])
+    if not (w and w > 0 and w < math.huge) then
+      M.usage_error("share: " .. label .. ": the weight must be a number above 0, not " .. tostring(s[2]))
+    end
+    specs[i] = s[1]
+    classes[i] = { match = M.matcher(s[1]), weight = w, label = label, meter = meter(window),
+                   over = false }
+  end
+  if #classes == 0 then M.usage_error("share: no class given ({ spec, weight }, ...)") end
+  local watch = M.watch(specs)
+  return shape("share", c, function(snap, held, free)
+    watch(snap)
+    local weights, total = 0, 0
+    for _, cl in ipairs(classes) do
+      cl.mine, cl.active = {}, false
+      for _, t in ipairs(snap.tasks) do
+        if cl.match(t) then
+          cl.mine[#cl.mine + 1] = t
+          cl.active = cl.active or wants(t, held)
+        end
+      end
+      cl.cpu = cl.meter:sample(snap.time, cl.mine)
+      if cl.active then weights, total = weights + cl.weight, total + cl.cpu end
+    end
+    local behind
+    for _, cl in ipairs(classes) do
+      if cl.active and total > 0 then
+        cl.due, cl.got = cl.weight / weights, cl.cpu / total
+        local lead = cl.got - cl.due
+        if cl.over then cl.over = lead > -hyst / 2 else cl.over = lead > hyst / 2 end
+        if not behind or cl.got / cl.due < behind.got / behind.due then behind = cl end
+      else
+        cl.over = false
+      end
+    end
+    if behind then behind.over = false end
+    for _, cl in ipairs(classes) do
+      local why = cl.due and string.format("%s got %.1f%% of the last %.3g s (due %.1f%%)", cl.label,
+                                           100 * cl.got, window, 100 * cl.due) or cl.label .. ": nothing to share"
+      for _, t in ipairs(cl.mine) do
+        if not held[t] then
+          if cl.over and M.runnable(t) then held[t] = why else free[t] = why end
+        end
+      end
+      cl.mine, cl.due, cl.got = nil, nil, nil
+    end
+  end)
+end
+
+-- Shapes in layers: compose{ layer, layer, ..., name =, tick_ms = },
+-- where a layer is a shape of this file (quota{...}, strict_priority{...},
+-- ...) or a function(snap, held, free) written like their decide.  Each
+-- tick the layers decide in order, each seeing the tasks that the layers
+-- before it hold as not runnable: a quota first takes its subject's extra
+-- time away from a priority order below it, an idle_only last counts
+-- only the tasks the layers above let run.  A task is frozen if a layer
+-- holds it, thawed if a layer lets it run and none holds it.
+function M.compose(layers)
+  local decides = {}
+  for i, l in ipairs(layers) do
+    local d = type(l) == "function" and l or type(l) == "table" and l.decide
+    if type(d) ~= "function" then
+      M.usage_error("compose: layer " .. i .. " is not a shape (policy.quota{...}, policy.strict_priority{...}, ...)"
+                    .. " or a function(snap, held, free), but a " .. type(l))
+    end
+    decides[i] = d
+  end
+  if #decides == 0 then M.usage_error("compose: no layer given") end
+  return shape("compose", layers, function(snap, held, free)
+    for _, decide in ipairs(decides) do decide(snap, held, free) end
+  end)
 end
 
 return M

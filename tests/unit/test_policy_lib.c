@@ -3,8 +3,8 @@
  *
  * A Lua script (below) requires "policy" from policies/lib (through
  * $XDS_POLICY_PATH, the way an installed policy finds it), builds fake
- * task tables whose freeze/thaw record the wish, runs the three policy
- * shapes tick by tick and records named checks in the global `results`;
+ * task tables whose freeze/thaw record the wish, runs the policy shapes
+ * and compose tick by tick and records named checks in the global `results`;
  * this file turns them into TAP lines.  Run from the top of the tree.
  */
 #include <limits.h>
@@ -39,7 +39,7 @@ static const char script[] =
 "local c = P.classes{ 'U1/db', 'U2/web', 'U1/bkup' }\n"
 "check('classes are ordered, others have none', c(task('U1', 'db', 1)) == 1 and c(task('U1', 'bkup', 1)) == 3 and c(task('U1', 'init', 1)) == nil)\n"
 "check('runnable: queued, running or frozen', P.runnable(task('U1', 'a', 1, 'q')) and not P.runnable(task('U1', 'a', 1, 's')) and P.runnable({ frozen = true }))\n"
-"check('durations and shares', P.seconds('2s') == 2 and P.seconds('500ms') == 0.5 and P.share('20%') == 0.2 and P.share('0.25') == 0.25)\n"
+"check('durations and shares', P.seconds('2s') == 2 and P.seconds('500ms') == 0.5 and P.fraction('20%') == 0.2 and P.fraction('0.25') == 0.25 and P.fraction('150%', nil, 2) == 1.5)\n"
 "-- strict priority: db idle, web and bkup runnable: bkup frozen, web runs\n"
 "local sp = P.strict_priority{ 'U1/db', 'U2/web', 'U1/bkup' }\n"
 "local db, web, bk, init = task('U1', 'db', 210, 's'), task('U2', 'web', 150, 'q'), task('U1', 'bkup', 320, 'r'), task('U1', 'init', 1, 'q')\n"
@@ -73,7 +73,28 @@ static const char script[] =
 "  q.tick(s3)\n"
 "  if b.frozen then frozen_ticks = frozen_ticks + 1 else b.queued = true b.cputime = b.cputime + 10000000 used = used + 1 end\n"
 "end\n"
-"check('quota: a task alone holds to its share over 10 s (' .. used .. ' of 1000 ticks)', used >= 190 and used <= 210)\n";
+"check('quota: a task alone holds to its share over 10 s (' .. used .. ' of 1000 ticks)', used >= 190 and used <= 210)\n"
+"-- compose: what a layer holds does not count as runnable below it\n"
+"local hold_web = function(snap, held) for _, t in ipairs(snap.tasks) do if t.comm == 'web' then held[t] = 'test' end end end\n"
+"local cp = P.compose{ hold_web, P.strict_priority{ 'U2/web', 'U1/bkup' } }\n"
+"local w2, b2 = task('U2', 'web', 150, 'q'), task('U1', 'bkup', 320, 'r')\n"
+"cp.tick({ time = 0, tick = 1, tasks = { w2, b2 } })\n"
+"check('compose: web held by the layer above, bkup below it runs', w2.frozen and not b2.frozen)\n"
+"check('compose: a layer that is no shape is an error', not pcall(P.compose, { 42 }))\n"
+"-- share: two busy classes 3:1 on one CPU, one running per tick\n"
+"local sh = P.share{ { 'U1/a', 3 }, { 'U1/b', 1 } }\n"
+"local ta, tb = task('U1', 'a', 1, 'q'), task('U1', 'b', 2, 'q')\n"
+"local s4, got = { tasks = { ta, tb } }, { 0, 0 }\n"
+"for i = 0, 999 do\n"
+"  s4.time = i * 0.01\n"
+"  sh.tick(s4)\n"
+"  local run = not ta.frozen and (tb.frozen or i % 2 == 0) and ta or tb\n"
+"  run.cputime = run.cputime + 10000000 got[run == ta and 1 or 2] = got[run == ta and 1 or 2] + 1\n"
+"  ta.queued, tb.queued = true, true\n"
+"end\n"
+"check('share: 3:1 over 10 s (' .. got[1] .. ':' .. got[2] .. ' ticks)', got[1] >= 730 and got[1] <= 770)\n"
+"check('share: the map form { [spec] = weight } is a class each', pcall(P.share, { ['U1/a'] = 3, ['U1/b'] = 1, window = '2s' }))\n"
+"check('share: a weight of 0 is an error', not pcall(P.share, { { 'U1/a', 0 } }))\n";
 
 int main(void)
 {
