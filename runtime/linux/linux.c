@@ -22,15 +22,60 @@ static void *map_frame(void *ctx, uint64_t gfn, int writable)
 	return be_map(g->be, g->dom, gfn, 1, writable, NULL);
 }
 
-static int find_slide(struct lx_guest *g, struct xds_err *err)
+/* Point the walker at vCPU vcpu's page tables. */
+static int root_of_vcpu(struct lx_guest *g, int vcpu, struct xds_err *err)
+{
+	struct be_regs regs;
+	if (be_regs(g->be, g->dom, vcpu, &regs, err))
+		return -1;
+	if (!(regs.cr0 & 0x80000000ULL) || !regs.cr3)
+		return xds_fail(err, "vCPU %d has paging off (CR0=%#llx): the guest kernel is not up yet", vcpu,
+				(unsigned long long)regs.cr0);
+	if (!regs.cr3_exact) {
+		vmem_set_cr3(g->vm, regs.cr3, regs.cr4);
+		return 0;
+	}
+	int levels = regs.cr4 & (1ULL << 12) ? 5 : 4;      /* CR4.LA57 */
+	return vmem_set_root(g->vm, regs.cr3 & 0x000ffffffffff000ULL, levels, err);
+}
+
+/*
+ * The slide, by the banner, through the page tables of the first vCPU
+ * whose tables map it: a vCPU's CR3 may be a process's tables being torn
+ * down (an idle CPU keeps the last mm's).  Then the walker is pinned to
+ * the kernel's own tables (init_top_pgt), which live as long as the
+ * kernel, where the profile knows them.
+ */
+static int find_slide(struct lx_guest *g, int nr_vcpus, struct xds_err *err)
 {
 	const char *banner = g->prof.banner;
 	if (!*banner)
 		return xds_fail(err, "profile %s has no banner", g->prof.source);
 	uint64_t at = profile_sym(&g->prof, S_LINUX_BANNER)->addr;
-	if (vmem_find_slide(g->vm, at, banner, strlen(banner), SLIDE_ALIGN, XDS_MAX_KASLR_SLIDE, &g->slide, err))
+	size_t len = strlen(banner);
+	struct xds_err first = { "" };
+	bool found = false;
+	for (int vcpu = 0; vcpu < (nr_vcpus > 0 ? nr_vcpus : 1) && !found; vcpu++) {
+		struct xds_err e;
+		if (vcpu && root_of_vcpu(g, vcpu, &e))
+			continue;
+		found = !vmem_find_slide(g->vm, at, banner, len, SLIDE_ALIGN, XDS_MAX_KASLR_SLIDE, &g->slide,
+					 vcpu ? &e : &first);
+	}
+	if (!found) {
+		*err = first;
 		return xds_err_wrap(err, "this guest does not run the kernel of profile %s (\"%.60s\")",
 				    g->prof.source, banner);
+	}
+	const struct profile_sym *pgt = profile_sym(&g->prof, S_INIT_TOP_PGT);
+	uint64_t root = vmem_root(g->vm), pa;
+	char check[64];
+	size_t n = len < sizeof check ? len : sizeof check;
+	if (!pgt->present || vmem_translate(g->vm, pgt->addr + g->slide, &pa, NULL) ||
+	    vmem_set_root(g->vm, pa & ~(uint64_t)(VMEM_PAGE_SIZE - 1), vmem_levels(g->vm), NULL))
+		return 0;
+	if (vmem_read(g->vm, at + g->slide, check, n, NULL) || memcmp(check, banner, n))
+		vmem_set_root(g->vm, root, vmem_levels(g->vm), NULL);   /* not the tables it says: keep the vCPU's */
 	return 0;
 }
 
@@ -70,25 +115,14 @@ static int find_max_gfn(struct lx_guest *g, struct xds_err *err)
 	return xds_fail(err, "domain %d is not among the %d the backend lists", g->dom, n);
 }
 
-/* The page-table walker, rooted at vCPU 0's CR3. */
+/* The page-table walker, rooted at vCPU 0's CR3 until find_slide. */
 static int open_vmem(struct lx_guest *g, struct xds_err *err)
 {
-	struct be_regs regs;
-	if (be_regs(g->be, g->dom, 0, &regs, err))
-		return -1;
-	if (!(regs.cr0 & 0x80000000ULL) || !regs.cr3)
-		return xds_fail(err, "vCPU 0 has paging off (CR0=%#llx): the guest kernel is not up yet",
-				(unsigned long long)regs.cr0);
 	struct vmem_phys phys = { .ctx = g, .map = map_frame, .max_gfn = g->max_gfn };
 	g->vm = vmem_new(&phys, err);
 	if (!g->vm)
 		return -1;
-	if (!regs.cr3_exact) {
-		vmem_set_cr3(g->vm, regs.cr3, regs.cr4);
-		return 0;
-	}
-	int levels = regs.cr4 & (1ULL << 12) ? 5 : 4;      /* CR4.LA57 */
-	return vmem_set_root(g->vm, regs.cr3 & 0x000ffffffffff000ULL, levels, err);
+	return root_of_vcpu(g, 0, err);
 }
 
 struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *prof,
@@ -111,7 +145,7 @@ struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *pr
 	g->tif_need_resched = lx_tif_need_resched_bit(prof->banner);
 	int nr_vcpus;
 	if (find_max_gfn(g, err) || (nr_vcpus = be_nr_vcpus(be, dom, err)) < 0 || open_vmem(g, err) ||
-	    find_slide(g, err) || locate_runqueues(g, nr_vcpus, err)) {
+	    find_slide(g, nr_vcpus, err) || locate_runqueues(g, nr_vcpus, err)) {
 		lx_detach(g);
 		return NULL;
 	}

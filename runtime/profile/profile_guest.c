@@ -171,13 +171,20 @@ static int on_tokens(void *ctx, uint64_t pa)
 	if (++s->tries > MAX_CANDIDATES)
 		return xds_fail(s->err, "%s: more than %d kallsyms token tables "
 				"in guest memory", s->p->source, MAX_CANDIDATES);
-	uint64_t from = pa > KS_BEFORE ? pa - KS_BEFORE : 0;
+	/* page-aligned: the tables are 8-aligned, and so are the scan's steps */
+	uint64_t from = pa > KS_BEFORE ? (pa - KS_BEFORE) & ~(uint64_t)(VMEM_PAGE_SIZE - 1) : 0;
 	size_t want = (size_t)(pa - from) + KS_AFTER;
 	uint8_t *w = malloc(want);
 	if (!w)
 		return xds_fail(s->err, "out of memory");
 	size_t n = phys_read(s->ph, from, w, want);
-	s->ks_rc = profile_kallsyms_scan(w, n, 0, &s->ks, s->p, s->err);
+	/* the window's kernel address, for 7.x's place-relative offsets: the
+	 * image's VA is START_KERNEL_MAP + PA - phys_base (as __pa_symbol),
+	 * modulo 2^64: phys_base is negative when the virtual slide exceeds
+	 * the physical one (7.2 under KASLR) */
+	uint64_t phys_base = s->info && s->info->have_phys_base ? s->info->phys_base : 0;
+	uint64_t base = START_KERNEL_MAP + from - phys_base;
+	s->ks_rc = profile_kallsyms_scan(w, n, base, &s->ks, s->p, s->err);
 	free(w);
 	return s->ks_rc == 1 ? 1 : 0;
 }
@@ -228,7 +235,7 @@ int profile_build_guest(const struct vmem_phys *ph,
 	uint8_t *buf = malloc(CHUNK + OVERLAP);
 	if (!buf)
 		return xds_fail(err, "out of memory");
-	struct scan s = { .ph = ph, .p = p, .err = err };
+	struct scan s = { .ph = ph, .p = p, .info = (struct profile_guest_info *)g, .err = err };
 	int rc = phys_scan(ph, btf_magic, sizeof btf_magic, on_btf, &s, buf);
 	if (rc == 0)
 		rc = xds_fail(err, "%s: no BTF found in guest memory (a kernel "
