@@ -30,20 +30,25 @@ static enum gstate state_of(const struct xds_guest *g)
 	return xds_guest_gone(g) ? G_GONE : xds_guest_error(g)[0] ? G_LOST : G_OK;
 }
 
-/* "U1 (Linux version 6.1.0, 87 tasks)": the banner up to its first "(". */
+/* "U1 (Linux version 6.1.0, 87 tasks; cfs; profile vmlinux-6.1.0 (DWARF))":
+ * the banner up to its first "(", the scheduler family (", read only"
+ * where xds-lua cannot change it yet) and where the profile came from. */
 static void describe(char *buf, size_t size, struct xds_guest *g)
 {
 	const char *banner = xds_guest_banner(g)[0] ? xds_guest_banner(g) : "a static snapshot";
 	int n = (int)strcspn(banner, "(");
 	while (n > 0 && banner[n - 1] == ' ')
 		n--;
-	snprintf(buf, size, "%s (%.*s, %d tasks)", xds_guest_name(g), n, banner,
-		 xds_guest_snapshot(g)->nr_tasks);
+	bool writes;
+	const char *family = xds_guest_family(g, &writes), *source = xds_guest_profile_source(g);
+	snprintf(buf, size, "%s (%.*s, %d tasks%s%s%s%s%s)", xds_guest_name(g), n, banner,
+		 xds_guest_snapshot(g)->nr_tasks, *family ? "; " : "", family,
+		 *family && !writes ? ", read only" : "", *source ? "; profile " : "", source);
 }
 
 static void log_start(struct xds_run *r)
 {
-	char line[900] = "", one[200];
+	char line[2048] = "", one[400];
 	struct xds_host *h = r->host;
 	int n = xds_host_nr_guests(h);
 	for (int i = 0; i < n; i++) {
