@@ -19,8 +19,8 @@ GP=policies/global_priority.lua
 
 XL --duration 2s "$GP" >"$T/out" 2>"$T/err" </dev/null
 rc=$?
-grep -Eq '^xds-lua: started: policy global_priority, tick 10 ms; 2 guest\(s\): U1 \(Linux version [^,]+, [0-9]+ tasks\), U2 \(Linux version [^,]+, [0-9]+ tasks\)$' "$T/err"
-ok $? "start: the guests with kernel and task count, the policy and its tick" || show "$T/err"
+grep -Eq '^xds-lua: started: policy global_priority, tick 10 ms; 2 guest\(s\): U1 \(Linux version [^,]+, [0-9]+ tasks; cfs; profile xds-sim\), U2 \(Linux version [^,]+, [0-9]+ tasks; cfs; profile xds-sim\)$' "$T/err"
+ok $? "start: the guests with kernel, task count, scheduler family and profile source, the policy and its tick" || show "$T/err"
 [ $rc = 0 ] && grep -Eq '^xds-lua: stopped: duration reached after 2.000 s \(200 ticks\); [1-9][0-9]* task\(s\) thawed, 0 left frozen$' "$T/err"
 ok $? "stop: why, and how many tasks were thawed" || show "$T/err"
 # (a loaded machine may make a tick overrun: that warning is allowed)
