@@ -98,6 +98,11 @@ for run in "main scenario-main.sh u1:pv,u2:pv" "pvh scenario-ps.sh pvh1:pvh"; do
 	echo "$xds" | grep -v '^[a-z0-9]* *[0-9]' | sed 's/^/# xds-lua: /'
 	case $1 in
 	main) check_guest u1 pv bkup; check_guest u2 pv "" ;;
-	pvh) check_guest pvh1 pvh busy1 ;;
+	pvh) check_guest pvh1 pvh busy1
+	     own=$(section XDS-OWNMEM)
+	     echo "$own" | grep -v '^pvh1 ' | head -6 | sed 's/^/# no profile: /'
+	     echo "$own" | grep -q '^DOM	pvh1	cfs	guest memory .* (BTF + kallsyms)$' &&
+		     echo "$own" | grep -Eq '^pvh1 +[0-9]+ +[0-9]+ busy1 ' && echo "$own" | grep -Eq '^pvh1 +1 +1 init '
+	     ok $? "pvh1: with no profile at all, xds-lua --xen reads the kernel from the domain's own memory and lists its ps" ;;
 	esac
 done

@@ -4,7 +4,8 @@
  * One xen backend serves every Xen guest; this kind opens it at the first
  * attach and closes it when the host is freed.  Each
  * domU not yet attached is tried against every *.profile of the profile
- * directory in name order: lx_attach locates the profile's linux_banner
+ * directory in name order (then, on PVH and HVM, a profile from its own
+ * memory: BTF and kallsyms): lx_attach locates the profile's linux_banner
  * (with the KASLR slide search) in the guest, so the first profile whose
  * banner is found is the guest's kernel.  A domain no profile fits is
  * reported in the log once per reason and tried again on the next rescan,
@@ -240,6 +241,8 @@ static const char *xen_unfit(struct backend *be, const struct be_dom *d,
 static int xen_try_profiles(struct xds_host *h, struct backend *be,
 			    const struct be_dom *d, const struct xen_profiles *ps,
 			    char *why, size_t n);
+static int xen_try_own_memory(struct xds_host *h, struct backend *be,
+			      const struct be_dom *d, char *why, size_t n);
 
 static int xen_try_attach(struct xds_host *h, struct xen_host *x,
 			  const struct be_dom *d, const struct xen_profiles *ps,
@@ -281,6 +284,38 @@ static int xen_try_profiles(struct xds_host *h, struct backend *be,
 			other = 1;
 		}
 	}
+	return other ? 0 : xen_try_own_memory(h, be, d, why, n);
+}
+
+/*
+ * No profile of the folder fits: the kernel's own BTF and kallsyms, found
+ * in the domain's memory (guest_profile.c, cached by build id).  Only
+ * where frame numbers are the guest's own (PVH, HVM): a PV domain's are
+ * machine frames, and a scan of them would read the whole host.
+ */
+static int xen_try_own_memory(struct xds_host *h, struct backend *be,
+			      const struct be_dom *d, char *why, size_t n)
+{
+	struct xen_dom_info di;
+	struct xds_err e;
+	if (backend_xen_info(be, d->id, &di, &e) < 0 || di.type == XEN_GUEST_PV)
+		return 0;
+	struct profile *p = malloc(sizeof *p);
+	if (!p)
+		return 0;
+	struct lx_guest *lx = NULL;
+	if (host_guest_profile(be, d->id, p, &e) == 0)
+		lx = lx_attach(be, d->id, p, &e);
+	free(p);
+	if (!lx) {
+		size_t used = strlen(why);
+		snprintf(why + used, n - used, "; from its own memory: %.200s", e.msg);
+		return 0;
+	}
+	if (host_put_guest(h, &host_kind_xen, d->name, be, d->id, lx, "xen", &e))
+		return 1;
+	lx_detach(lx);
+	snprintf(why, n, "%s", e.msg);
 	return 0;
 }
 

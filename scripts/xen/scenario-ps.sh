@@ -21,6 +21,11 @@ done
 echo "XEN-TIME guests_up_ms $(( $(ms) - t0 ))"
 section XL-LIST xl list
 phase_ps $names
+# no profile at all: a PVH or HVM domU's kernel is read from its own memory
+# (BTF, kallsyms, vmcoreinfo); a PV domU is left alone, with the reason
+mkdir -p /tmp/noprofiles
+section XDS-OWNMEM env HOME=/tmp xds-lua --xen --profile-dir /tmp/noprofiles --journal /tmp/journal.own \
+	-e 'for _, d in ipairs(xds.domains()) do print("DOM", d.name, d.family, d.profile) end ps()'
 specs=""
 for g in $names; do specs="$specs $g/busy1"; done
 phase_freeze 10 $specs
