@@ -10,7 +10,9 @@
 # (queued, running, or held frozen) at the first tick:
 #   with the policy, while db wants the CPU, web and bkup together gain
 #   < 5 % of what db gains; while web wants it and db does not, bkup gains
-#   < 5 % of what web gains, and web gains at least 1 s;
+#   < 2 % of what web gains past the first tick after each wake of web
+#   (the tick that freezes bkup; within one tick per wake, issue 12) and
+#   < 10 % in all, and web gains at least 1 s;
 #   without it the inversion shows: while web wants the CPU, bkup gains at
 #   least half of what web gains.
 # db has idle phases because an always-busy db would, under a strict order,
@@ -22,7 +24,7 @@
 # BUG, Oops or "psi: inconsistent".  The policy's 20 s are then sampled
 # again on a loaded host (issue 14, point 6: a host that needs this
 # scheduler is busy): one `nice -n 19` busy loop per host CPU, started by
-# the test, and the same < 5 % must hold (XDS_PAPER_UNDER_LOAD=0 leaves
+# the test, and the same bounds must hold (XDS_PAPER_UNDER_LOAD=0 leaves
 # this out).  The diag lines split each class's gain: edgeI is what it
 # gained in the first tick after class I became the top one (a freeze takes
 # effect at the guest's next preemption point), the rest of topI is what a
@@ -66,6 +68,20 @@ ps_diag() {
 		"g2 +$(( ${11:-0} - ${6:-0} )) ticks"
 	PS_BKUP=$(( ${9:-0} - ${4:-0} ))
 }
+# web_over_bkup LABEL SAMPLE MIN_WEB: while web wants the CPU and db does
+# not, bkup runs only until the freeze of the tick that saw web wake takes
+# effect (the guest's next preemption point; issue 12: within one tick per
+# wake): past that first tick it gains < 2 % of web's time, and in all
+# < 10 % (on a quiet host it is 1-2 %; the first tick's share grows with
+# how late ticks and pauses are, which the diag line shows)
+web_over_bkup() {
+	local w k e n
+	w=$(gain "$2" top2 2) k=$(gain "$2" top2 3) e=$(field "$2" edge2 | cut -d, -f3) n=$(field "$2" edges2)
+	[ -n "$w" ] && [ "$w" -ge "$3" ] && [ -n "$k" ] && [ -n "$e" ] &&
+		[ $((50 * (k - e))) -lt "$w" ] && [ $((10 * k)) -lt "$w" ]
+	ok $? "$1, while web wants the CPU and db does not, bkup gains ${k:-?} ms of web's ${w:-?} ms: $(( ${k:-0} - ${e:-0} )) ms past the first tick after each of web's ${n:-?} wakes (< 2 %), ${e:-?} ms in those ticks"
+}
+
 klog_clean() {
 	local klog
 	klog=$($G klog "$1"; tr -d '\r' <"$XDS_GUEST_DIR/$1.log" |
@@ -109,9 +125,7 @@ ps_diag "with global_priority.lua" "$p0" "$p1"
 d=$(gain "$r" top1 1) w=$(gain "$r" top1 2) k=$(gain "$r" top1 3)
 [ -n "$d" ] && [ "$d" -gt 0 ] && [ $(( 20 * (${w:-0} + ${k:-0}) )) -lt "$d" ]
 ok $? "with the policy, while db wants the CPU web and bkup gain ${w:-?} + ${k:-?} ms, < 5 % of db's ${d:-?} ms"
-w=$(gain "$r" top2 2) k=$(gain "$r" top2 3)
-[ -n "$w" ] && [ "$w" -ge 1000 ] && [ $((20 * ${k:-0})) -lt "$w" ]
-ok $? "with the policy, while web wants the CPU and db does not, bkup gains ${k:-?} ms, < 5 % of web's ${w:-?} ms"
+web_over_bkup "with the policy" "$r" 1000
 [ "$PS_BKUP" -lt $((ps_none / 2)) ]
 ok $? "the guest's own ps agrees: bkup got $PS_BKUP ticks with the policy against $ps_none without"
 
@@ -125,9 +139,7 @@ if [ "${XDS_PAPER_UNDER_LOAD:-1}" != 0 ]; then
 	kill $hogs 2>/dev/null; wait $hogs 2>/dev/null
 	diag "under load, ms gained by db,web,bkup while the top wanting class was none/db/web/bkup: $r"
 	diag "under load, the tick: $(drv stats 2>/dev/null)"
-	w=$(gain "$r" top2 2) k=$(gain "$r" top2 3)
-	[ -n "$w" ] && [ "$w" -ge 500 ] && [ $((20 * ${k:-0})) -lt "$w" ]
-	ok $? "under host load, while web wants the CPU and db does not, bkup gains ${k:-?} ms, < 5 % of web's ${w:-?} ms"
+	web_over_bkup "under host load" "$r" 500
 fi
 
 r=$(drv unload); ok $? "the policy unloads ($r)"

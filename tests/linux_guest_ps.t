@@ -130,12 +130,19 @@ check_guest() {
 	*) [ "$groups" = 0 ]; ok $? "$label: the named tasks are in the root task group" ;;
 	esac
 
-	# PTI: the kernel's user page tables are the 4 KiB above its own (CR3 bit 12)
-	local cr3 pti=0
+	# PTI, as the guest's kernel says it (an Intel model turns it on), and
+	# when on, a user-mode CR3 is the kernel's tables' upper 4 KiB (bit 12;
+	# without PTI a process's tables may sit at any page, 7.x)
+	local cr3 pti=0 says
 	case $opts in *GenuineIntel*) pti=1 ;; esac
+	says=$($G run "$name" 'cat /sys/devices/system/cpu/vulnerabilities/meltdown' 10 2>/dev/null | tr -d '\r')
 	cr3=$(user_cr3 "$name")
-	[ -n "$cr3" ] && [ $(( (0x$cr3 >> 12) & 1 )) = "$pti" ]
-	ok $? "$label: page-table isolation is $( [ $pti = 1 ] && echo on || echo off) (user-mode CR3 ${cr3:-not seen})"
+	if [ "$pti" = 1 ]; then
+		[ "$says" = "Mitigation: PTI" ] && [ -n "$cr3" ] && [ $(( (0x$cr3 >> 12) & 1 )) = 1 ]
+	else
+		[ -n "$says" ] && [ "$says" != "Mitigation: PTI" ]
+	fi
+	ok $? "$label: page-table isolation is $( [ $pti = 1 ] && echo on || echo off) (meltdown: ${says:-?}; user-mode CR3 ${cr3:-not seen})"
 
 	local vmlinux cached=built
 	vmlinux=$(echo "$spec" | sed 's/.*vmlinux=//; s/,.*//')

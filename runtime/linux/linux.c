@@ -22,8 +22,11 @@ static void *map_frame(void *ctx, uint64_t gfn, int writable)
 	return be_map(g->be, g->dom, gfn, 1, writable, NULL);
 }
 
-/* Point the walker at vCPU vcpu's page tables. */
-static int root_of_vcpu(struct lx_guest *g, int vcpu, struct xds_err *err)
+/* Point the walker at vCPU vcpu's page tables; with as_kernel, at the
+ * kernel's half of a page-table-isolation pair (CR3 with bit 12 cleared:
+ * a user-mode CR3 maps little of the kernel), else at CR3 as it is (a
+ * kernel without PTI may put any process's tables at an odd page). */
+static int root_of_vcpu(struct lx_guest *g, int vcpu, bool as_kernel, struct xds_err *err)
 {
 	struct be_regs regs;
 	if (be_regs(g->be, g->dom, vcpu, &regs, err))
@@ -31,7 +34,7 @@ static int root_of_vcpu(struct lx_guest *g, int vcpu, struct xds_err *err)
 	if (!(regs.cr0 & 0x80000000ULL) || !regs.cr3)
 		return xds_fail(err, "vCPU %d has paging off (CR0=%#llx): the guest kernel is not up yet", vcpu,
 				(unsigned long long)regs.cr0);
-	if (!regs.cr3_exact) {
+	if (!regs.cr3_exact && as_kernel) {
 		vmem_set_cr3(g->vm, regs.cr3, regs.cr4);
 		return 0;
 	}
@@ -55,12 +58,14 @@ static int find_slide(struct lx_guest *g, int nr_vcpus, struct xds_err *err)
 	size_t len = strlen(banner);
 	struct xds_err first = { "" };
 	bool found = false;
-	for (int vcpu = 0; vcpu < (nr_vcpus > 0 ? nr_vcpus : 1) && !found; vcpu++) {
+	/* each vCPU: its kernel half first (what a PTI kernel needs), then its
+	 * CR3 as it is (an odd page without PTI) */
+	for (int i = 0; i < 2 * (nr_vcpus > 0 ? nr_vcpus : 1) && !found; i++) {
 		struct xds_err e;
-		if (vcpu && root_of_vcpu(g, vcpu, &e))
+		if (i && root_of_vcpu(g, i / 2, i % 2 == 0, &e))
 			continue;
 		found = !vmem_find_slide(g->vm, at, banner, len, SLIDE_ALIGN, XDS_MAX_KASLR_SLIDE, &g->slide,
-					 vcpu ? &e : &first);
+					 i ? &e : &first);
 	}
 	if (!found) {
 		*err = first;
@@ -122,7 +127,7 @@ static int open_vmem(struct lx_guest *g, struct xds_err *err)
 	g->vm = vmem_new(&phys, err);
 	if (!g->vm)
 		return -1;
-	return root_of_vcpu(g, 0, err);
+	return root_of_vcpu(g, 0, true, err);
 }
 
 struct lx_guest *lx_attach(struct backend *be, int dom, const struct profile *prof,
