@@ -28,12 +28,12 @@ struct xds_ltask {
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
        F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_PROTECTED,
-       F_LEADER, F_PROCESS, F_THREAD, F_EXITING, F_UNLISTED, F_NONE };
+       F_LEADER, F_PROCESS, F_PROCESS_CPUTIME, F_THREAD, F_EXITING, F_UNLISTED, F_NONE };
 
 static const char *const task_fields[] = {
 	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
 	"cputime", "vruntime", "queued", "running", "frozen", "protected",
-	"leader", "process", "thread", "exiting", "unlisted", NULL
+	"leader", "process", "process_cputime", "thread", "exiting", "unlisted", NULL
 };
 
 void xds_task_push(lua_State *L, int guest, int task)
@@ -106,6 +106,18 @@ bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task
 	return frozen;
 }
 
+/* The CPU time of t's process: its live threads' together, as the guest's
+ * /proc/PID/stat counts it (less what threads that exited had). */
+static uint64_t process_cputime(const struct xds_lstate *s, int guest, const struct lx_task *t)
+{
+	const struct lx_snapshot *snap = xds_guest_snapshot(xds_host_guest(s->host, guest));
+	uint64_t sum = 0;
+	for (int i = 0; i < snap->nr_tasks; i++)
+		if (snap->tasks[i].tgid == t->tgid)
+			sum += snap->tasks[i].cputime_ns;
+	return sum;
+}
+
 static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 {
 	struct xds_lstate *s = xds_lua_upstate(L);
@@ -142,6 +154,7 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 		lua_pushlstring(L, l->comm, strnlen(l->comm, sizeof l->comm));
 		break;
 	}
+	case F_PROCESS_CPUTIME: lua_pushinteger(L, (lua_Integer)process_cputime(s, guest, t)); break;
 	case F_THREAD:   lua_pushboolean(L, t->pid != t->tgid); break;
 	case F_EXITING:  lua_pushboolean(L, t->exiting); break;
 	case F_UNLISTED: lua_pushboolean(L, t->unlisted); break;

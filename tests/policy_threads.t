@@ -13,12 +13,19 @@ SC=sim/scenarios/threads.lua
 xl() { timeout 120 "$X" --sim $SC "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?; }
 check() { if [ "$1" = 0 ]; then ok 0 "$2"; else ok 1 "$2"; echo "#   status $rc"; show "$T/out" "$T/err"; fi; }
 
-echo "1..2"
+echo "1..3"
 xl -e 'xds.advance("300ms")
 print(#xds.tasks("db"), #xds.tasks{tgid = 500}, #xds.tasks("T1/db-flush"), #xds.tasks{pid = 510},
       #xds.tasks{comm = "db", pid = 510})'
 [ "$rc" = 0 ] && [ "$(cat "$T/out")" = "$(printf '5\t5\t1\t1\t1')" ]
 check $? "'db' and tgid=500 select db's 5 threads, 'db-flush' and pid=510 one: $(tr '\t' ' ' < "$T/out")"
+
+xl -e 'xds.advance("300ms") local sum = 0
+for _, t in ipairs(xds.tasks{tgid = 500}) do sum = sum + t.cputime end
+local l = xds.tasks{pid = 500}[1]
+print(#xds.tasks{tgid = 500}, sum > 0 and l.process_cputime == sum and xds.tasks{pid = 510}[1].process_cputime == sum, l.cputime < sum)'
+[ "$rc" = 0 ] && [ "$(cat "$T/out")" = "$(printf '5\ttrue\ttrue')" ]
+check $? "process_cputime of db, from any of its threads, is the sum of its 5 threads' cputime: $(tr '\t' ' ' < "$T/out")"
 
 xl --duration 3s --report "$T/r.json" policies/quota.lua 'T1/db=10%'
 held=$(python3 -c "import json; r=json.load(open('$T/r.json'))
