@@ -9,7 +9,8 @@
 -- DRV_CMD, answering "N ok ..." or "N fail ..." on a line of DRV_OUT.
 -- Tasks are named by comm (a process: pid == tgid), in any domain, or as
 -- DOM/COMM, or one thread as pid=N.  Verbs:
---   threads COMM              tids= the thread ids of process COMM (by tgid)
+--   threads COMM              tids= the thread ids of process COMM (by tgid),
+--                             unlisted= how many were found on no task list
 --   reads N                   N snapshots back to back: reads= failed= (ok
 --                             only when none failed; first= the first error)
 --   show COMM                 pid, state, cputime (ns), hold (none, pending,
@@ -67,11 +68,14 @@ end
 local function threads(name)
   local p = find(name)
   if not p then return false, name .. " is gone" end
-  local ids = {}
+  local ids, unlisted = {}, 0
   for _, t in ipairs(xds.tasks{tgid = p.tgid}) do
-    if t.dom == p.dom then ids[#ids + 1] = t.pid end
+    if t.dom == p.dom then
+      ids[#ids + 1] = t.pid
+      if t.unlisted then unlisted = unlisted + 1 end
+    end
   end
-  return true, "tids=" .. table.concat(ids, ",")
+  return true, "tids=" .. table.concat(ids, ",") .. " unlisted=" .. unlisted
 end
 
 -- n snapshots taken back to back (xds.refresh); counts the failed reads.

@@ -2,7 +2,8 @@
 # linux_guest_threads.t - threads of a real Debian kernel under QEMU (2
 # vCPUs): the guest runs db, a process of 3 busy threads (scripts/guest/
 # threads.c, its main thread asleep), beside busy1.  xds-lua must list
-# every thread of db exactly as the guest's /proc/PID/task does; one
+# every thread of db exactly as the guest's /proc/PID/task does, from
+# the leader's signal->thread_head (not only off a run queue); one
 # thread of db is frozen while its siblings keep running (the guest's
 # per-thread ticks: the frozen one flat, the siblings growing), then
 # thawed (it grows again); 500 reads back to back never fail; and the
@@ -80,6 +81,8 @@ r=$(drv "threads db" 60)
 mine=$(field "$r" tids | tr ',' '\n' | sort -n | tr '\n' ',' | sed 's/,$//')
 [ -n "$guest" ] && [ "$guest" = "$mine" ] && [ "$(echo "$guest" | tr ',' '\n' | wc -l)" = 4 ]
 ok $? "xds-lua lists db's threads exactly as the guest's /proc/$db/task does ($mine vs $guest)"
+[ "$(field "$r" unlisted)" = 0 ]
+ok $? "each found on its leader's thread list, none only on a run queue (unlisted=$(field "$r" unlisted))"
 
 # the threads other than the leader: the busy ones
 set -- $(echo "$guest" | tr ',' '\n' | grep -vx "$db")
