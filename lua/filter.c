@@ -3,7 +3,8 @@
  *
  * A filter selects tasks of the current snapshot: nil (all), a table of
  * fields {dom=, comm=, pid=, tgid=, state=, cpu=} (dom and comm are globs
- * with * ? [..], state a set of letters such as "R" or "RD"), a string
+ * with * ? [..]; comm matches a thread's own comm or its process's, the
+ * leader's; state a set of letters such as "R" or "RD"), a string
  * "DOM/COMMGLOB" or "COMMGLOB", or a function(task) -> bool.  Matches come
  * out in one order: domains in attach order, then by pid.  Guests whose
  * snapshot failed contribute nothing to xds.tasks; ps() lists the others
@@ -121,13 +122,25 @@ static void check_filter(lua_State *L, int idx, struct filter *f)
 	}
 }
 
-static bool fields_match(const struct filter *f, const char *dom, const struct lx_task *t)
+/* A comm glob names a thread by its own comm, or every thread of a process
+ * by the process's comm (its leader's): "db" is all of db's threads, even
+ * those that renamed themselves. */
+static bool comm_match(const char *glob, const struct lx_task *t, const struct lx_task *leader)
 {
 	char comm[sizeof t->comm + 1];
 	snprintf(comm, sizeof comm, "%.*s", (int)sizeof t->comm, t->comm);
+	if (fnmatch(glob, comm, 0) == 0)
+		return true;
+	snprintf(comm, sizeof comm, "%.*s", (int)sizeof leader->comm, leader->comm);
+	return leader != t && fnmatch(glob, comm, 0) == 0;
+}
+
+static bool fields_match(const struct filter *f, const char *dom, const struct lx_task *t,
+			 const struct lx_task *leader)
+{
 	if (f->dom && fnmatch(f->dom, dom, 0) != 0)
 		return false;
-	if (f->comm && fnmatch(f->comm, comm, 0) != 0)
+	if (f->comm && !comm_match(f->comm, t, leader))
 		return false;
 	if (f->state && (!t->state || !strchr(f->state, t->state)))
 		return false;
@@ -184,7 +197,8 @@ static struct match *collect(lua_State *L, int idx, int *n)
 		const struct xds_guest *g = xds_host_guest(h, gi);
 		for (int ti = 0; !xds_guest_error(g)[0] && ti < xds_guest_snapshot(g)->nr_tasks; ti++) {
 			const struct lx_task *t = &xds_guest_snapshot(g)->tasks[ti];
-			if (f.func ? call_filter(L, &f, gi, ti) : fields_match(&f, xds_guest_name(g), t))
+			if (f.func ? call_filter(L, &f, gi, ti)
+				   : fields_match(&f, xds_guest_name(g), t, xds_task_leader(s, gi, t)))
 				m[(*n)++] = (struct match){ gi, ti, t->pid };
 		}
 	}

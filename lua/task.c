@@ -27,11 +27,13 @@ struct xds_ltask {
 };
 
 enum { F_DOM, F_PID, F_TGID, F_COMM, F_STATE, F_CPU, F_NICE, F_PRIO,
-       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_PROTECTED, F_NONE };
+       F_CPUTIME, F_VRUNTIME, F_QUEUED, F_RUNNING, F_FROZEN, F_PROTECTED,
+       F_LEADER, F_PROCESS, F_PROCESS_CPUTIME, F_THREAD, F_EXITING, F_UNLISTED, F_NONE };
 
 static const char *const task_fields[] = {
 	"dom", "pid", "tgid", "comm", "state", "cpu", "nice", "prio",
-	"cputime", "vruntime", "queued", "running", "frozen", "protected", NULL
+	"cputime", "vruntime", "queued", "running", "frozen", "protected",
+	"leader", "process", "process_cputime", "thread", "exiting", "unlisted", NULL
 };
 
 void xds_task_push(lua_State *L, int guest, int task)
@@ -87,6 +89,13 @@ static void push_state(lua_State *L, char state)
 	lua_pushlstring(L, &c, 1);
 }
 
+const struct lx_task *xds_task_leader(const struct xds_lstate *s, int guest, const struct lx_task *t)
+{
+	const struct lx_snapshot *snap = xds_guest_snapshot(xds_host_guest(s->host, guest));
+	const struct lx_task *l = t->leader >= 0 && t->leader < snap->nr_tasks ? &snap->tasks[t->leader] : t;
+	return l->pid == t->tgid && l->tgid == t->tgid ? l : t;     /* a leader's pid is its tgid */
+}
+
 bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t)
 {
 	if (!s->sched)
@@ -95,6 +104,18 @@ bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task
 	bool frozen = xds_sched_is_frozen(s->sched, guest, t->addr);
 	xds_guard_unlock();
 	return frozen;
+}
+
+/* The CPU time of t's process: its live threads' together, as the guest's
+ * /proc/PID/stat counts it (less what threads that exited had). */
+static uint64_t process_cputime(const struct xds_lstate *s, int guest, const struct lx_task *t)
+{
+	const struct lx_snapshot *snap = xds_guest_snapshot(xds_host_guest(s->host, guest));
+	uint64_t sum = 0;
+	for (int i = 0; i < snap->nr_tasks; i++)
+		if (snap->tasks[i].tgid == t->tgid)
+			sum += snap->tasks[i].cputime_ns;
+	return sum;
 }
 
 static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
@@ -120,6 +141,23 @@ static void push_field(lua_State *L, const struct lx_task *t, int guest, int f)
 		else
 			lua_pushboolean(L, 0);
 		break;
+	case F_LEADER: {        /* the thread-group leader's pid, nil when it was not read */
+		const struct lx_task *l = xds_task_leader(s, guest, t);
+		if (l->pid == t->tgid)
+			lua_pushinteger(L, l->pid);
+		else
+			lua_pushnil(L);
+		break;
+	}
+	case F_PROCESS: {
+		const struct lx_task *l = xds_task_leader(s, guest, t);
+		lua_pushlstring(L, l->comm, strnlen(l->comm, sizeof l->comm));
+		break;
+	}
+	case F_PROCESS_CPUTIME: lua_pushinteger(L, (lua_Integer)process_cputime(s, guest, t)); break;
+	case F_THREAD:   lua_pushboolean(L, t->pid != t->tgid); break;
+	case F_EXITING:  lua_pushboolean(L, t->exiting); break;
+	case F_UNLISTED: lua_pushboolean(L, t->unlisted); break;
 	default:         lua_pushnil(L); break;
 	}
 }

@@ -49,6 +49,8 @@ void xds_task_init(lua_State *L);
 void xds_task_push(lua_State *L, int guest, int task);
 /* task.frozen: held by the scheduler, or wished frozen. */
 bool xds_task_frozen(const struct xds_lstate *s, int guest, const struct lx_task *t);
+/* t's thread-group leader in the same snapshot, or t itself when it was not read. */
+const struct lx_task *xds_task_leader(const struct xds_lstate *s, int guest, const struct lx_task *t);
 /* The same with the state given (outside the module's own C functions). */
 void xds_task_pushs(lua_State *L, struct xds_lstate *s, int guest, int task);
 /* The task at idx, checked against the current snapshot; raises if it

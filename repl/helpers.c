@@ -576,7 +576,8 @@ struct helper {
 static int h_help(lua_State *L);
 
 static const struct helper helpers[] = {
-	{"ps", "ps([filter [, sort]])", "list tasks; filter \"U1/bkup*\", {dom=, comm=, pid=, state=} "
+	{"ps", "ps([filter [, sort]])", "list tasks, a row per thread (PID the thread, TGID its process); "
+	 "filter \"U1/bkup*\" (a comm: the process's threads), {dom=, comm=, pid=, tgid=, state=} "
 	 "or a function; sort \"cpu\" (most first), \"pid\", \"dom\", \"comm\", \"-KEY\" reverses", h_ps},
 	{"top", "top([n])", "live view of the n busiest tasks, ticking; a key or Ctrl-C leaves", h_top},
 	{"freeze", "freeze(x[, {force = true}])", "freeze a task, (\"DOM\", pid), a pid or every "

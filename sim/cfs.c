@@ -485,15 +485,74 @@ void simk_block(struct sdom *d, struct stask *t, unsigned state)
 	simk_schedule(d, (int)G(d, p)->thread_info.cpu);
 }
 
-void simk_exit(struct sdom *d, struct stask *t)
+static void free_task(struct sdom *d, struct task_struct *p)
 {
-	struct task_struct *p = (struct task_struct *)(uintptr_t)t->ts;
-	list_del_init(d, &p->tasks);
-	G(d, p)->exit_state = EXIT_DEAD;
-	simk_block(d, t, TASK_DEAD);
 	G(d, p)->__sim_id = UINT32_MAX;
 	G(d, p)->tasks.next = (struct list_head *)(uintptr_t)d->free_tasks;
 	d->free_tasks = (uint64_t)(uintptr_t)p;
+}
+
+/* Only the leader is left on its group's thread_head. */
+static bool group_empty(struct sdom *d, struct task_struct *leader)
+{
+	struct list_head *head = &G(d, leader)->signal->thread_head;
+	return G(d, head)->next == &leader->thread_node && G(d, head)->prev == &leader->thread_node;
+}
+
+/* __unhash_process: off its group's thread list; a leader (whose group is
+ * dead by then) off init_task.tasks too. */
+static void unhash(struct sdom *d, struct task_struct *p)
+{
+	list_del_init(d, &p->thread_node);
+	G(d, G(d, p)->signal)->nr_threads--;
+	if (G(d, p)->group_leader == p)
+		list_del_init(d, &p->tasks);
+}
+
+/* exit_notify and release_task: a thread is reaped at once (and with the
+ * last one, a leader that waits as a zombie); a leader whose threads still
+ * live stays listed as a zombie until then. */
+static void release(struct sdom *d, struct stask *t)
+{
+	struct task_struct *p = (struct task_struct *)(uintptr_t)t->ts, *leader = G(d, p)->group_leader;
+	if (leader == p && !group_empty(d, p)) {
+		G(d, p)->exit_state = EXIT_ZOMBIE;
+		t->zombie = true;
+		return;
+	}
+	unhash(d, p);
+	if (leader != p && G(d, leader)->exit_state == EXIT_ZOMBIE && group_empty(d, leader)) {
+		struct stask *lt = simk_stask(d, leader);
+		unhash(d, leader);
+		free_task(d, leader);
+		lt->zombie = false;
+		lt->ts = 0;
+	}
+}
+
+void simk_exit_reaped(struct sdom *d, struct stask *t)
+{
+	struct task_struct *p = (struct task_struct *)(uintptr_t)t->ts;
+	release(d, t);
+	G(d, p)->flags |= PF_EXITING;
+	if (!t->zombie)
+		G(d, p)->exit_state = EXIT_DEAD;
+	t->exiting = true;
+	G(d, p)->thread_info.flags |= 1UL << TIF_NEED_RESCHED;      /* preempted, still TASK_RUNNING */
+}
+
+void simk_exit(struct sdom *d, struct stask *t)
+{
+	struct task_struct *p = (struct task_struct *)(uintptr_t)t->ts;
+	G(d, p)->flags |= PF_EXITING;
+	if (!t->exiting)
+		release(d, t);
+	if (!t->zombie)
+		G(d, p)->exit_state = EXIT_DEAD;
+	simk_block(d, t, TASK_DEAD);
+	if (t->zombie)
+		return;                 /* freed with its group's last thread */
+	free_task(d, p);
 	t->ts = 0;
 }
 
@@ -547,6 +606,8 @@ static void init_task_common(struct sdom *d, struct task_struct *p, int pid, int
 	h->se.load.inv_weight = (u32)(0xffffffffUL / h->se.load.weight);
 	h->se.group_node.next = h->se.group_node.prev = &p->se.group_node;
 	h->group_leader = p;
+	h->thread_node.next = h->thread_node.prev = &p->thread_node;
+	h->tasks.next = h->tasks.prev = &p->tasks;
 	h->sched_task_group = (struct task_group *)(uintptr_t)(d->kimg_va + SYM_ROOT_TASK_GROUP);
 	h->se.cfs_rq = &simk_rq(d, cpu)->cfs;
 }
@@ -670,8 +731,23 @@ uint64_t simk_new_task(struct sdom *d, struct stask *t)
 		if (o->d == d && o->pid == t->tgid && o->ts)
 			h->group_leader = (struct task_struct *)(uintptr_t)o->ts;
 	}
-	struct task_struct *init = simk_init_task(d);
-	list_add(d, &p->tasks, G(d, init)->tasks.prev);
+	/* copy_process: a new group's leader gets a signal_struct whose
+	 * thread_head holds it, and joins init_task.tasks; a thread shares
+	 * its leader's signal and joins only its thread_head. */
+	struct task_struct *init = simk_init_task(d), *leader = h->group_leader;
+	if (leader == p) {
+		struct signal_struct *sig = (struct signal_struct *)(uintptr_t)simk_alloc(d, sizeof *sig);
+		G(d, sig)->nr_threads = 1;
+		G(d, sig)->thread_head.next = G(d, sig)->thread_head.prev = &p->thread_node;
+		h->thread_node.next = h->thread_node.prev = &sig->thread_head;
+		h->signal = sig;
+		list_add(d, &p->tasks, G(d, init)->tasks.prev);
+	} else {
+		struct signal_struct *sig = G(d, leader)->signal;
+		h->signal = sig;
+		G(d, sig)->nr_threads++;
+		list_add(d, &p->thread_node, G(d, sig)->thread_head.prev);
+	}
 	t->ts = (uint64_t)(uintptr_t)p;
 	return t->ts;
 }

@@ -297,6 +297,10 @@ static void program_blocks(struct sdom *d, struct stask *t, uint64_t at, uint64_
 
 static void program_exits(struct sdom *d, struct stask *t, uint64_t at, uint64_t slice_end)
 {
+	if (t->exit_queued && !t->exiting) {
+		simk_exit_reaped(d, t);
+		return;
+	}
 	t->want_cpu = false;
 	t->slept_in_slice = slice_end - at;
 	t->life = LF_DEAD;
@@ -562,7 +566,7 @@ struct sdom *sim_domain(struct sim *s, const char *name)
 
 static const char *task_state(struct stask *t)
 {
-	if (t->life == LF_DEAD)
+	if (t->life == LF_DEAD && !t->zombie)
 		return "X";
 	unsigned st;
 	int ex;
@@ -585,7 +589,7 @@ json_t *sim_truth_json(struct sim *s)
 			"{s:o,s:i,s:i,s:o,s:s,s:i,s:i,s:b,s:I,s:I,s:I}",
 			"dom", xds_json_bytes(t->d->name, strlen(t->d->name)), "pid", t->pid,
 			"tgid", t->tgid, "comm", xds_json_bytes(t->comm, strnlen(t->comm, sizeof t->comm)),
-			"state", task_state(t), "cpu", t->cpu, "nice", t->nice, "alive", t->life == LF_ALIVE,
+			"state", task_state(t), "cpu", t->cpu, "nice", t->nice, "alive", t->life == LF_ALIVE || t->zombie,
 			"cputime_ns", (json_int_t)t->cpu_ns, "wait_ns", (json_int_t)t->wait_ns,
 			"held_ns", (json_int_t)t->held_ns));
 	}

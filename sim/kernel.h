@@ -137,6 +137,14 @@ struct task_group {
 	char __sim_name[24];
 };
 
+/* The part of a thread group that its threads share: thread_head links
+ * every thread, the leader included, through task_struct.thread_node. */
+struct signal_struct {
+	u64 __sim_pad4;
+	int nr_threads;
+	struct list_head thread_head;
+};
+
 struct task_struct {
 	u32 __sim_id;                   /* index into the simulator's own table */
 	unsigned int __state;
@@ -156,10 +164,12 @@ struct task_struct {
 	struct task_group *sched_task_group;
 	int exit_state;
 	int exit_code;
-	struct list_head tasks;         /* all tasks, headed by init_task */
+	struct list_head tasks;         /* thread-group leaders, headed by init_task */
 	int pid;
 	int tgid;
 	struct task_struct *group_leader;
+	struct signal_struct *signal;   /* shared by the group */
+	struct list_head thread_node;   /* on signal->thread_head */
 	unsigned long atomic_flags;
 	u64 start_time;
 };
@@ -180,6 +190,7 @@ struct task_struct {
 
 /* task_struct::flags (include/linux/sched.h, Linux 6.1 values). */
 #define PF_IDLE              0x00000002
+#define PF_EXITING           0x00000004
 #define PF_KTHREAD           0x00200000
 
 /* task_struct::on_rq */

@@ -393,7 +393,7 @@ static int l_task(lua_State *L)
 	struct sim *s = get_sim(L);
 	luaL_checktype(L, 1, LUA_TTABLE);
 	static const char *const keys[] = { "dom", "comm", "pid", "tgid", "nice", "cpu", "group",
-		"run", "start", "exit", "threads", "kthread", NULL };
+		"run", "start", "exit", "exit_queued", "threads", "kthread", NULL };
 	only_keys(L, 1, "task", keys);
 	const char *comm = opt_string(L, 1, "comm", NULL, "task");
 	if (!comm || !*comm || strlen(comm) > 15)
@@ -410,7 +410,9 @@ static int l_task(lua_State *L)
 	int cpu = (int)opt_int(L, 1, "cpu", -1, 0, d->nr_vcpus - 1, what);
 	lua_getfield(L, 1, "kthread");
 	bool kthread = lua_toboolean(L, -1);
-	lua_pop(L, 1);
+	lua_getfield(L, 1, "exit_queued");
+	bool exit_queued = lua_toboolean(L, -1);
+	lua_pop(L, 2);
 	uint64_t start = opt_duration(L, 1, "start", 0, what);
 	uint64_t exit_at = opt_duration(L, 1, "exit", 0, what);
 	if (has(L, 1, "exit") && exit_at <= start)
@@ -429,6 +431,7 @@ static int l_task(lua_State *L)
 		t->tgid = tgid;
 		t->nice = nice;
 		t->kthread = kthread;
+		t->exit_queued = exit_queued;
 		t->cpu = cpu >= 0 ? cpu : (t->id % d->nr_vcpus);
 		t->start_ns = start;
 		t->exit_ns = exit_at;

@@ -68,6 +68,10 @@ struct stask {
 	int id;                 /* index in sim->tasks */
 	int pid, tgid, nice, cpu, line;
 	bool kthread;           /* a kernel thread: PF_KTHREAD */
+	bool exit_queued;       /* exits as with preempt=full: reaped, then
+				 * preempted before its last schedule() */
+	bool exiting;           /* reaped, still queued: dies when next run */
+	bool zombie;            /* a leader that exited before its threads */
 	char comm[16];
 	char group[24];
 	struct behaviour b;
@@ -208,6 +212,9 @@ void simk_wake_up_new_task(struct sdom *d, struct stask *t);
 bool simk_try_to_wake_up(struct sdom *d, struct stask *t, unsigned state_mask);
 void simk_block(struct sdom *d, struct stask *t, unsigned state);
 void simk_exit(struct sdom *d, struct stask *t);
+/* The running task is reaped (off every list) and preempted before it
+ * dies: queued, TASK_RUNNING, PF_EXITING, EXIT_DEAD; simk_exit when next run. */
+void simk_exit_reaped(struct sdom *d, struct stask *t);
 void simk_schedule(struct sdom *d, int cpu);
 void simk_tick(struct sdom *d, int cpu);
 void simk_update_curr(struct sdom *d, int cpu);

@@ -8,7 +8,11 @@
 -- between ticks runs each new line "N VERB ARGS" appended to the file
 -- DRV_CMD, answering "N ok ..." or "N fail ..." on a line of DRV_OUT.
 -- Tasks are named by comm (a process: pid == tgid), in any domain, or as
--- DOM/COMM.  Verbs:
+-- DOM/COMM, or one thread as pid=N.  Verbs:
+--   threads COMM              tids= the thread ids of process COMM (by tgid),
+--                             unlisted= how many were found on no task list
+--   reads N                   N snapshots back to back: reads= failed= (ok
+--                             only when none failed; first= the first error)
 --   show COMM                 pid, state, cputime (ns), hold (none, pending,
 --                             desched, frozen) or "gone"
 --   freeze COMM [SITUATION]   waits (up to 30 s) until the task is in
@@ -53,9 +57,37 @@ end
 
 local function find(name)
   local dom, comm = split_name(name)
+  local pid = tonumber(comm:match("^pid=(%d+)$"))
   for _, t in ipairs(xds.tasks()) do
-    if t.comm == comm and t.pid == t.tgid and (not dom or t.dom == dom) then return t end
+    if (pid and t.pid == pid or not pid and t.comm == comm and t.pid == t.tgid)
+       and (not dom or t.dom == dom) then return t end
   end
+end
+
+-- The thread ids of process COMM, leader first, as "tid,tid,...".
+local function threads(name)
+  local p = find(name)
+  if not p then return false, name .. " is gone" end
+  local ids, unlisted = {}, 0
+  for _, t in ipairs(xds.tasks{tgid = p.tgid}) do
+    if t.dom == p.dom then
+      ids[#ids + 1] = t.pid
+      if t.unlisted then unlisted = unlisted + 1 end
+    end
+  end
+  return true, "tids=" .. table.concat(ids, ",") .. " unlisted=" .. unlisted
+end
+
+-- n snapshots taken back to back (xds.refresh); counts the failed reads.
+local function reads(n)
+  local failed, first = 0, nil
+  for _ = 1, n do
+    xds.refresh()
+    for _, d in ipairs(xds.domains()) do
+      if d.error then failed = failed + 1; first = first or d.error end
+    end
+  end
+  return failed == 0, string.format("reads=%d failed=%d%s", n, failed, first and (" first=" .. first) or "")
 end
 
 local function hold_of(t)
@@ -223,6 +255,8 @@ end
 
 local verbs = {}
 function verbs.show(a) return true, show(a[1]) end
+function verbs.threads(a) return threads(a[1]) end
+function verbs.reads(a) return reads(tonumber(a[1]) or 500) end
 function verbs.freeze(a) return freeze(a[1], a[2]) end
 function verbs.settle(a) return settle(a[1], tonumber(a[2])) end
 function verbs.thaw(a) return thaw(a[1]) end

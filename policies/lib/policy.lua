@@ -16,7 +16,9 @@
 -- task of U1), "U1/tgid=320" or "U1/pid=320", or a table
 -- { dom = "U1", comm = "bkup*", pid = 320, tgid = 320 } (every field
 -- optional).  dom and comm are globs: * any run, ? one character, [..] a
--- class.  Wishes are sticky: a frozen task stays frozen until thawed.
+-- class.  A comm names a process (every thread of the process whose
+-- leader has that comm, "U1/db" freezes all of db's threads) or one thread
+-- by its own comm; tgid=N is a process, pid=N one thread.  Wishes are sticky: a frozen task stays frozen until thawed.
 -- A spec never matches a protected task (the guest's init, a kernel
 -- thread, an idle task: task.protected says why) unless its table says
 -- protected = true; the scheduler refuses those wishes unless it runs
@@ -94,7 +96,7 @@ function M.matcher(spec)
   local pid, tgid, anyway = t.pid, t.tgid, t.protected == true
   return function(task)
     return (anyway or not task.protected)
-      and (not comm or comm(task.comm)) and (not dom or dom(task.dom))
+      and (not comm or comm(task.comm) or (task.process and comm(task.process))) and (not dom or dom(task.dom))
       and (not pid or task.pid == pid) and (not tgid or task.tgid == tgid)
   end
 end

@@ -281,8 +281,9 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 		return LX_FAIL;
 	if (target_read(g, task, pid, &t, err))
 		return LX_FAIL;
-	if (t.p.exit_state) {
-		xds_fail(err, "task %d is exiting", pid);
+	if (lx_task_exiting(&t.p)) {             /* do_exit may already have unhashed it */
+		xds_fail(err, "task %d is exiting (exit_state %#x, PF_EXITING %s): not frozen", pid,
+			 (unsigned)t.p.exit_state, t.p.flags & 0x4 ? "set" : "clear");
 		return LX_FAIL;
 	}
 	int lk = locks_free(g, task, err);

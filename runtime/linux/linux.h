@@ -4,9 +4,10 @@
  * A struct lx_guest is one attached Linux kernel: a backend domain, the
  * profile of its build, its page tables (from vCPU 0's CR3) and its KASLR
  * slide, found at attach time by locating linux_banner.  lx_snapshot reads
- * every task (every thread, from init_task's task list) and every vCPU's
- * run queue (curr and the CFS tree in vruntime order), without pausing the
- * guest.  Every walk is bounded and every address checked: a corrupt guest
+ * every task (the thread-group leaders on init_task's task list, each
+ * leader's threads on its signal->thread_head, and any task found on a run
+ * queue but on no list) and every vCPU's run queue (curr and the CFS tree
+ * in vruntime order), without pausing the guest.  Every walk is bounded and every address checked: a corrupt guest
  * gives an error that names the address, never a hang or a crash.
  *
  * This layer is the only one that knows struct offsets (through the
@@ -44,6 +45,11 @@ struct lx_task {
 	bool queued;            /* se.on_rq: in its run queue (tree or curr) */
 	bool running;           /* rq->curr of its CPU */
 	unsigned protect;       /* LX_PROTECT_*: why freezing it could hang the guest */
+	int leader;             /* index of its thread-group leader in tasks (itself
+				 * for a leader), or -1: not in the snapshot */
+	bool unlisted;          /* found on a run queue but on no task list: an
+				 * exiting task, or one linked while we read */
+	bool exiting;           /* PF_EXITING or exit_state: never frozen */
 };
 
 /* Tasks that must not be frozen without an explicit override: the guest's

@@ -253,7 +253,9 @@ struct lx_task_struct {
 	uint64_t on_rq;                 /* p->on_rq: 0, TASK_ON_RQ_QUEUED, _MIGRATING */
 	uint64_t se_on_rq;              /* p->se.on_rq */
 	uint64_t sum_exec_runtime, vruntime;
-	uint64_t tasks_next, tasks_prev;   /* p->tasks */
+	uint64_t tasks_next, tasks_prev;   /* p->tasks: thread-group leaders only */
+	uint64_t thread_next, thread_prev; /* p->thread_node, on signal->thread_head (0: no such field) */
+	uint64_t signal, group_leader;     /* p->signal, p->group_leader (0: no such field) */
 	int pid, tgid, prio, static_prio, normal_prio, exit_state;
 	unsigned policy, cpu;
 	uint64_t flags;                 /* PF_* (0 where the profile has no flags) */
@@ -264,5 +266,7 @@ struct lx_task_struct {
 int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err);
 /* LX_PROTECT_* bits of a task as read. */
 unsigned lx_task_protect(const struct lx_task_struct *p);
+/* exit_state set or PF_EXITING: the task is on its way out (do_exit). */
+bool lx_task_exiting(const struct lx_task_struct *p);
 
 #endif

@@ -23,9 +23,20 @@
  * per-CPU offsets; above the 128 vCPUs Xen gives an HVM guest. */
 #define XDS_MAX_CPUS 256
 
-/* Entries of one guest's task list: a million task_structs are ~10 GiB of
- * guest memory (6.1's is ~9.7 KiB), so a longer list is a cycle. */
+/* Entries of one guest's task lists (leaders on init_task.tasks and the
+ * threads on each signal->thread_head, together): a million task_structs
+ * are ~10 GiB of guest memory (6.1's is ~9.7 KiB), so a longer list is a
+ * cycle. */
 #define XDS_MAX_TASKS (1 << 20)
+
+/* Tasks of one snapshot found on a run queue but on no list (exiting,
+ * unhashed but not yet off their CPU, or forked while we read): a sound
+ * guest has a handful; more is a tree that is not made of tasks. */
+#define XDS_MAX_UNLISTED_TASKS 4096
+
+/* A task's pid and tgid: PID_MAX_LIMIT on 64-bit Linux (4 * 1024 * 1024);
+ * a larger (or non-positive) one is not a task_struct. */
+#define XDS_MAX_PID (4 * 1024 * 1024)
 
 /* Nodes of one cfs_rq's tree: each is a task or a group entity above a
  * queued task, so never more than the tasks. */

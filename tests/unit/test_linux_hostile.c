@@ -21,7 +21,8 @@ static const char scenario[] =
 	"domain { name = 'H', vcpus = 2, ram = '32M' }\n"
 	"group { dom = 'H', name = 'g', shares = 2048 }\n"
 	"for i = 1, 24 do task { dom = 'H', comm = 'busy' .. i, run = cpu(), group = (i % 3 == 0) and 'g' or nil } end\n"
-	"for i = 1, 16 do task { dom = 'H', comm = 'nap' .. i, run = periodic { run = '2ms', sleep = '30ms' } } end\n";
+	"for i = 1, 16 do task { dom = 'H', comm = 'nap' .. i, run = periodic { run = '2ms', sleep = '30ms' } } end\n"
+	"task { dom = 'H', comm = 'mt', pid = 900, threads = 4, run = cpu() }\n";
 
 static uint64_t rng_state = 0x1234567;
 
@@ -141,6 +142,64 @@ static void named_cases(struct simguest *g, const struct lx_snapshot *pristine)
 	unpatch(&p);
 }
 
+static int find_pid(const struct lx_snapshot *s, int pid)
+{
+	for (int i = 0; i < s->nr_tasks; i++)
+		if (s->tasks[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* Thread lists (signal->thread_head through thread_node) as hostile as the
+ * task list; a queued thread taken off every list is read from its queue. */
+static void thread_cases(struct simguest *g, const struct lx_snapshot *pristine)
+{
+	struct xds_err err;
+	struct patch p, q;
+	int l = find_pid(pristine, 900), t1 = find_pid(pristine, 901), t3 = find_pid(pristine, 903);
+	if (!ok(l >= 0 && t1 >= 0 && t3 >= 0 && pristine->tasks[t3].tgid == 900 && pristine->tasks[t3].leader == l,
+		"the leader 900 and its threads 901-903 are listed, each with its leader"))
+		return;
+	uint64_t lead = pristine->tasks[l].addr, th1 = pristine->tasks[t1].addr, th3 = pristine->tasks[t3].addr;
+	uint8_t *next3 = simguest_host(g, th3 + off(g, F_TASK_THREAD_NODE) + off(g, F_LIST_NEXT), 8);
+	uint64_t v = th1 + off(g, F_TASK_THREAD_NODE);
+	patch_bytes(&p, next3, &v, 8);
+	ok(snap(g, &err, NULL) < 0 && strstr(err.msg, "thread list") && strstr(err.msg, "prev"),
+	   "a thread list that loops back is an error: %s", err.msg);
+	unpatch(&p);
+
+	v = 0x0000123456789000ULL;
+	patch_bytes(&p, next3, &v, 8);
+	ok(snap(g, &err, NULL) < 0 && strstr(err.msg, "thread list") && strstr(err.msg, "0x123456789000"),
+	   "a user-space pointer in a thread list is an error naming it: %s", err.msg);
+	unpatch(&p);
+
+	v = 0xffff888000000000ULL + g->d->ram_size + 0x10000;
+	patch_bytes(&p, simguest_host(g, lead + off(g, F_TASK_SIGNAL), 8), &v, 8);
+	ok(snap(g, &err, NULL) < 0 && strstr(err.msg, "thread list of task 900"),
+	   "a leader's signal past the end of RAM is an error naming the task: %s", err.msg);
+	unpatch(&p);
+
+	/* 901 unlinked from its thread list, as __unhash_process leaves it */
+	uint64_t node1 = th1 + off(g, F_TASK_THREAD_NODE), prev1, next1;
+	memcpy(&prev1, simguest_host(g, node1 + off(g, F_LIST_PREV), 8), 8);
+	memcpy(&next1, simguest_host(g, node1 + off(g, F_LIST_NEXT), 8), 8);
+	patch_bytes(&p, simguest_host(g, prev1 + off(g, F_LIST_NEXT), 8), &next1, 8);
+	patch_bytes(&q, simguest_host(g, next1 + off(g, F_LIST_PREV), 8), &prev1, 8);
+	struct lx_snapshot s;
+	lx_forget(g->lx);
+	int rc = lx_snapshot(g->lx, &s, &err);
+	int i = rc ? -1 : find_pid(&s, 901);
+	bool queued = pristine->tasks[t1].queued;
+	ok(rc == 0 && (queued ? i >= 0 && s.tasks[i].unlisted && s.tasks[i].leader == find_pid(&s, 900) : i < 0),
+	   "a thread off its thread list is read from its run queue, unlisted, with its leader (queued %d): %s",
+	   queued, rc ? err.msg : "read");
+	if (!rc)
+		lx_snapshot_free(&s);
+	unpatch(&q);
+	unpatch(&p);
+}
+
 static void random_cases(struct simguest *g, const struct lx_snapshot *pristine, int iters)
 {
 	int errors = 0, fine = 0;
@@ -208,9 +267,10 @@ int main(void)
 	struct lx_snapshot pristine;
 	int rc = lx_snapshot(g.lx, &pristine, &err);
 	ok(rc == 0, "the intact guest reads: %s", rc ? err.msg : "ok");
-	is_int(pristine.nr_tasks, 41, "it has init and the 40 scenario tasks");
+	is_int(pristine.nr_tasks, 45, "it has init, the 40 scenario tasks and mt's 4 threads");
 	if (rc == 0) {
 		named_cases(&g, &pristine);
+		thread_cases(&g, &pristine);
 		const char *iters = getenv("XDS_HOSTILE_ITERS");
 		random_cases(&g, &pristine, iters ? atoi(iters) : 3000);
 		int n = 0;

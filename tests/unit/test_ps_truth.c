@@ -149,6 +149,68 @@ static void sim_case(const char *what, const char *scenario, const char *advance
 	free(truth);
 }
 
+/* How many rows of ps's output (DOM PID TGID COMM S ...) have this tgid and state letter. */
+static int count_rows(const char *text, int tgid, char state)
+{
+	int n = 0;
+	for (const char *line = text; line && *line;) {
+		char dom[64], comm[32], st[4];
+		int pid, tg;
+		if (sscanf(line, "%63s %d %d %31s %3s", dom, &pid, &tg, comm, st) == 5 && tg == tgid &&
+		    st[0] == state)
+			n++;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return n;
+}
+
+/*
+ * threads.lua links threads as Linux does (leaders on init_task.tasks,
+ * every thread on its leader's signal->thread_head) and has workers that
+ * exit reaped but still queued.  ps must list every thread, the queued
+ * exiting worker (state X, on no list) and the zombie leader, and a
+ * freeze of the exiting worker is refused with the reason, not done.
+ */
+static void threads_case(void)
+{
+	sim_case("threads.lua after 0.5 s (threads on thread_head only)", "sim/scenarios/threads.lua", "500ms");
+	sim_case("threads.lua after 1 s (the pool gone)", "sim/scenarios/threads.lua", "1s");
+	/* the first millisecond after the pool's exit at which a reaped worker is still queued */
+	char bin[256], cmd[1024], at[32], what[128];
+	simctl_bin("xds-lua", bin, sizeof bin);
+	snprintf(cmd, sizeof cmd, "%s --sim sim/scenarios/threads.lua -e 'xds.advance(\"700ms\") "
+		 "for ms = 701, 800 do xds.advance(\"1ms\") local x = xds.tasks{tgid = 700, state = \"X\"}[1] "
+		 "if x and x.queued and x.unlisted then print(ms, x.pid) return end end'", bin);
+	char *found = run(cmd);
+	int ms = 0, pid = 0, got = found ? sscanf(found, "%d %d", &ms, &pid) : 0;
+	if (!ok(got == 2,
+		"a reaped pool worker is seen queued and unlisted between 701 and 800 ms (at %d ms: pid %d)", ms, pid)) {
+		free(found);
+		return;
+	}
+	free(found);
+	snprintf(at, sizeof at, "%dms", ms);
+	snprintf(what, sizeof what, "threads.lua at %d ms (a reaped worker still queued, a zombie leader)", ms);
+	sim_case(what, "sim/scenarios/threads.lua", at);
+	snprintf(cmd, sizeof cmd, "%s --sim sim/scenarios/threads.lua -e 'xds.advance(\"%s\") ps()'", bin, at);
+	char *ps = run(cmd);
+	int db = ps ? count_rows(ps, 500, 'R') + count_rows(ps, 500, 'S') : -1, x = ps ? count_rows(ps, 700, 'X') : -1,
+	    z = ps ? count_rows(ps, 700, 'Z') : -1;
+	ok(db == 5, "ps lists all 5 threads of db (tgid 500), not only its leader (got %d)", db);
+	ok(x >= 1 && z == 1, "ps lists the reaped, still-queued pool worker (X: %d) and the zombie leader (Z: %d)",
+	   x, z);
+	free(ps);
+	snprintf(cmd, sizeof cmd,
+		 "%s --sim sim/scenarios/threads.lua -e 'xds.advance(\"%s\") "
+		 "local t = xds.tasks{pid = %d}[1] print(t.state) t:freeze() xds.step()' 2>&1", bin, at, pid);
+	char *out = run(cmd), want[96];
+	snprintf(want, sizeof want, "cannot freeze T1/pool[%d]: task %d is exiting", pid, pid);
+	ok(out && !strncmp(out, "X\n", 2) && strstr(out, want),
+	   "freezing the exiting worker is refused, saying it is exiting: %s", out ? out : "(no output)");
+	free(out);
+}
+
 static void kaslr_case(void)
 {
 	char path[128];
@@ -223,6 +285,7 @@ int main(void)
 	sim_case("paper.lua after 3 s", "sim/scenarios/paper.lua", "3s");
 	sim_case("fig2.lua after 5 s", "sim/scenarios/fig2.lua", "5s");
 	sim_case("large.lua (4 x 2 vCPUs x 500 tasks) after 1 s", "sim/scenarios/large.lua", "1s");
+	threads_case();
 	kaslr_case();
 	qemu_case();
 	return done_testing();

@@ -4,7 +4,8 @@
  * task_struct.tasks, .pid, .comm, .se and sched_entity.sum_exec_runtime
  * come from the xds-sim binary's DWARF (through pahole's output), init_task
  * and page_offset_base from NAME.System.map, the direct-map base from
- * page_offset_base's contents.  Walking the task list in NAME.ram must give
+ * page_offset_base's contents.  Walking the task lists (leaders, then each
+ * leader's signal->thread_head) in NAME.ram must give
  * exactly the ground truth's alive tasks of that domain (pid, comm, CPU
  * time), at the same virtual time, after tasks have started and exited.
  * This file deliberately does not include sim/kernel.h.
@@ -30,7 +31,7 @@ static const char scenario[] =
 	"task { dom = \"X\", comm = \"elsewhere\", pid = 700, run = cpu() }\n";
 
 struct layout {
-	long tasks, pid, comm, se, sum_exec_runtime;
+	long tasks, pid, comm, se, sum_exec_runtime, signal, thread_node, thread_head;
 };
 
 /* Offset of member `name` at the top level of pahole -C `type`'s output:
@@ -80,7 +81,11 @@ static int read_layout(struct layout *l, struct xds_err *err)
 	l->comm = pahole_offset(bin, "task_struct", "comm", err);
 	l->se = pahole_offset(bin, "task_struct", "se", err);
 	l->sum_exec_runtime = pahole_offset(bin, "sched_entity", "sum_exec_runtime", err);
-	return l->tasks < 0 || l->pid < 0 || l->comm < 0 || l->se < 0 || l->sum_exec_runtime < 0 ? -1 : 0;
+	l->signal = pahole_offset(bin, "task_struct", "signal", err);
+	l->thread_node = pahole_offset(bin, "task_struct", "thread_node", err);
+	l->thread_head = pahole_offset(bin, "signal_struct", "thread_head", err);
+	return l->tasks < 0 || l->pid < 0 || l->comm < 0 || l->se < 0 || l->sum_exec_runtime < 0 ||
+	       l->signal < 0 || l->thread_node < 0 || l->thread_head < 0 ? -1 : 0;
 }
 
 struct guest {
@@ -117,7 +122,15 @@ struct found {
 	uint64_t cpu;
 };
 
-/* The task list from init_task: every task but init_task itself. */
+static int found_at(const struct guest *g, const struct layout *l, uint64_t task, struct found *f)
+{
+	memset(f, 0, sizeof *f);
+	return rd(g, task + (uint64_t)l->pid, &f->pid, 4) || rd(g, task + (uint64_t)l->comm, f->comm, 16) ||
+	       rd(g, task + (uint64_t)(l->se + l->sum_exec_runtime), &f->cpu, 8);
+}
+
+/* Linux's way: the leaders from init_task.tasks (every task but init_task
+ * itself), and each leader's threads from its signal->thread_head. */
 static int walk(const struct guest *g, const struct layout *l, uint64_t init_task, struct found *out,
 		int max, struct xds_err *err)
 {
@@ -126,14 +139,23 @@ static int walk(const struct guest *g, const struct layout *l, uint64_t init_tas
 	if (rd(g, head, &cur, 8))
 		return xds_fail(err, "init_task.tasks at %#" PRIx64 " is outside RAM", head);
 	while (cur != head) {
+		uint64_t task = cur - (uint64_t)l->tasks, sig, th, node;
 		if (n == max)
 			return xds_fail(err, "task list longer than %d", max);
-		uint64_t task = cur - (uint64_t)l->tasks;
-		struct found *f = &out[n++];
-		memset(f, 0, sizeof *f);
-		if (rd(g, task + (uint64_t)l->pid, &f->pid, 4) || rd(g, task + (uint64_t)l->comm, f->comm, 16) ||
-		    rd(g, task + (uint64_t)(l->se + l->sum_exec_runtime), &f->cpu, 8) || rd(g, cur, &cur, 8))
+		if (found_at(g, l, task, &out[n++]) || rd(g, cur, &cur, 8) || rd(g, task + (uint64_t)l->signal, &sig, 8))
 			return xds_fail(err, "task_struct at %#" PRIx64 " is outside RAM", task);
+		th = sig + (uint64_t)l->thread_head;
+		if (rd(g, th, &node, 8))
+			return xds_fail(err, "signal_struct at %#" PRIx64 " is outside RAM", sig);
+		for (int k = 0; node != th; k++) {
+			uint64_t t = node - (uint64_t)l->thread_node;
+			if (n == max || k == max)
+				return xds_fail(err, "thread list longer than %d", max);
+			if (t != task && found_at(g, l, t, &out[n++]))
+				return xds_fail(err, "task_struct at %#" PRIx64 " is outside RAM", t);
+			if (rd(g, node, &node, 8))
+				return xds_fail(err, "thread_node at %#" PRIx64 " is outside RAM", node);
+		}
 	}
 	return n;
 }
