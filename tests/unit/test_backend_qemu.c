@@ -172,7 +172,7 @@ static void test_run_and_stop(struct backend *be)
 	/* SeaBIOS switches to protected mode at once: fresh reads see it. */
 	struct be_regs r = {0};
 	int tries = 0;
-	for (; tries < 50; tries++) {
+	for (; tries < 300; tries++) {
 		if (be_regs(be, 0, 0, &r, &err) < 0 || (r.cr0 & 1))
 			break;
 		sleep_ms(100);
