@@ -232,7 +232,7 @@ check_guest() {
 			>"$T/$name.fz" 2>&1
 		rc=$?
 		[ "$rc" = 0 ] && grep -q "^FREEZE	false	.*busy1.*not frozen: this kernel's scheduler family ($family) is read only" "$T/$name.fz" &&
-			grep -q '^HELD	0$' "$T/$name.fz" && [ "$(grep -c 'read only' "$T/$name.fz")" -le 2 ] &&
+			grep -q '^HELD	0$' "$T/$name.fz" && [ "$(grep -c 'not frozen: this kernel' "$T/$name.fz")" -le 2 ] &&
 			! grep -q '^freeze' "$T/$name.j" 2>/dev/null
 		ok $? "$label: a freeze on the $family family is refused with a clear reason, nothing held or journaled" ||
 			sed 's/^/#   /' "$T/$name.fz" | head -5
