@@ -75,11 +75,11 @@ ps_diag() {
 # < 10 % (on a quiet host it is 1-2 %; the first tick's share grows with
 # how late ticks and pauses are, which the diag line shows)
 web_over_bkup() {
-	local w k e n
-	w=$(gain "$2" top2 2) k=$(gain "$2" top2 3) e=$(field "$2" edge2 | cut -d, -f3) n=$(field "$2" edges2)
+	local w k e wakes      # (not n: that is the TAP counter)
+	w=$(gain "$2" top2 2) k=$(gain "$2" top2 3) e=$(field "$2" edge2 | cut -d, -f3) wakes=$(field "$2" edges2)
 	[ -n "$w" ] && [ "$w" -ge "$3" ] && [ -n "$k" ] && [ -n "$e" ] &&
 		[ $((50 * (k - e))) -lt "$w" ] && [ $((10 * k)) -lt "$w" ]
-	ok $? "$1, while web wants the CPU and db does not, bkup gains ${k:-?} ms of web's ${w:-?} ms: $(( ${k:-0} - ${e:-0} )) ms past the first tick after each of web's ${n:-?} wakes (< 2 %), ${e:-?} ms in those ticks"
+	ok $? "$1, while web wants the CPU and db does not, bkup gains ${k:-?} ms of web's ${w:-?} ms: $(( ${k:-0} - ${e:-0} )) ms past the first tick after each of web's ${wakes:-?} wakes (< 2 %), ${e:-?} ms in those ticks"
 }
 
 klog_clean() {
