@@ -169,16 +169,18 @@ static void test_run_and_stop(struct backend *be)
 	struct xds_err err = {{0}};
 	ok(be_resume(be, 0, &err) == 0, "resume (cont) (%s)", err.msg);
 	is_int(is_paused(be, &err), 0, "query-status: running after resume");
-	/* SeaBIOS switches to protected mode at once: fresh reads see it. */
+	/* The vCPU leaves the reset vector at once: SeaBIOS switches to
+	 * protected mode, and with nothing to boot ends back in real mode
+	 * (RIP elsewhere), so a fresh read sees one or the other. */
 	struct be_regs r = {0};
 	int tries = 0;
 	for (; tries < 300; tries++) {
-		if (be_regs(be, 0, 0, &r, &err) < 0 || (r.cr0 & 1))
+		if (be_regs(be, 0, 0, &r, &err) < 0 || (r.cr0 & 1) || (r.valid && r.rip != 0xfff0))
 			break;
 		sleep_ms(100);
 	}
-	ok(r.valid && (r.cr0 & 1) && r.rip != 0xfff0,
-	   "registers read while running are fresh: CR0.PE set by the BIOS "
+	ok(r.valid && ((r.cr0 & 1) || r.rip != 0xfff0),
+	   "registers read while running are fresh: the vCPU left the reset vector "
 	   "(CR0=%llx RIP=%llx after %d polls)", (unsigned long long)r.cr0,
 	   (unsigned long long)r.rip, tries);
 	ok(be_pause(be, 0, &err) == 0, "pause (stop) (%s)", err.msg);
