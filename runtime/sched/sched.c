@@ -266,12 +266,14 @@ int xds_sched_request(struct xds_sched *s, int guest, const struct lx_task *t, b
 	return xds_sched_request_why(s, guest, t, freeze, NULL, err);
 }
 
-int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
-			  const char *why, struct xds_err *err)
+/* A wish, unless refused: a protected task (unless forced), or a guest
+ * whose scheduler family reads only (always); a refusal is said once. */
+static int request(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze, const char *why,
+		   bool force, struct xds_err *err)
 {
 	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
 		return xds_fail(err, "no guest %d", guest);
-	int refused = freeze ? protect_check(s, guest, t, err) : 0;
+	int refused = freeze && !force ? protect_check(s, guest, t, err) : 0;
 	if (!refused && freeze)
 		refused = protect_family(s, guest, t, err);
 	if (refused == 2)
@@ -281,17 +283,16 @@ int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *
 	return wish(s, guest, t, freeze, why, err);
 }
 
+int xds_sched_request_why(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
+			  const char *why, struct xds_err *err)
+{
+	return request(s, guest, t, freeze, why, false, err);
+}
+
 int xds_sched_force(struct xds_sched *s, int guest, const struct lx_task *t, bool freeze,
 		    struct xds_err *err)
 {
-	if (guest < 0 || guest >= xds_host_nr_guests(s->host))
-		return xds_fail(err, "no guest %d", guest);
-	int refused = freeze ? protect_family(s, guest, t, err) : 0;
-	if (refused == 2)
-		xds_log(XDS_LOG_WARNING, "%s", err->msg);
-	if (refused)
-		return 1;
-	return wish(s, guest, t, freeze, NULL, err);
+	return request(s, guest, t, freeze, NULL, true, err);
 }
 
 static bool needs_work(const struct xds_held *h)
