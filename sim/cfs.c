@@ -626,14 +626,22 @@ static struct task_struct *idle_task(struct sdom *d, int cpu)
 	return p;
 }
 
+/* The guest's uptime when the simulation started, in ticks: up to 400 s,
+ * from its name and the seed.  Like a real boot's, it differs from one boot
+ * (a run with another --seed) to the next, and so do the tasks' start_time. */
+static uint64_t booted_ticks(const struct sdom *d)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *c = d->name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	if (d->sim->seed != 1)          /* the default seed keeps the uptimes it always had */
+		h = (h ^ d->sim->seed) * 0x100000001b3ULL;
+	return h % 100000;
+}
+
 void simk_update_jiffies(struct sdom *d, uint64_t t)
 {
-	/* the guest's uptime before the simulation started: up to 400 s, from its name */
-	uint64_t booted = 0xcbf29ce484222325ULL;
-	for (const char *c = d->name; *c; c++)
-		booted = (booted ^ (unsigned char)*c) * 0x100000001b3ULL;
-	*(u64 *)simk_host(d, d->kimg_va + SYM_JIFFIES, 8) =
-		SIM_INITIAL_JIFFIES + booted % 100000 + t / SIM_TICK_NS;
+	*(u64 *)simk_host(d, d->kimg_va + SYM_JIFFIES, 8) = SIM_INITIAL_JIFFIES + booted_ticks(d) + t / SIM_TICK_NS;
 }
 
 void simk_init_kernel(struct sdom *d)
@@ -714,7 +722,7 @@ uint64_t simk_new_task(struct sdom *d, struct stask *t)
 	h->__sim_id = (u32)t->id;
 	h->__state = TASK_NEW;
 	h->flags = t->kthread ? PF_KTHREAD : 0;
-	h->start_time = d->sim->now;
+	h->start_time = booted_ticks(d) * SIM_TICK_NS + d->sim->now;
 	for (int i = 0; i < d->nr_groups; i++) {
 		if (strcmp(d->groups[i].name, t->group))
 			continue;

@@ -184,7 +184,8 @@ static int cancel(struct lx_batch *b, const struct lx_target *t, struct xds_err 
 
 /* ---- checks ---- */
 
-static int target_read(struct lx_guest *g, uint64_t task, int pid, struct lx_target *t, struct xds_err *err)
+static int target_read(struct lx_guest *g, uint64_t task, int pid, uint64_t start, struct lx_target *t,
+		       struct xds_err *err)
 {
 	memset(t, 0, sizeof *t);
 	if (lx_task_read(g, task, &t->p, err))
@@ -192,6 +193,10 @@ static int target_read(struct lx_guest *g, uint64_t task, int pid, struct lx_tar
 	if (t->p.pid != pid)
 		return xds_fail(err, "task_struct %#llx now holds pid %d, not %d", (unsigned long long)task, t->p.pid,
 				pid), LX_GONE;
+	if (start && t->p.start_time && t->p.start_time != start)
+		return xds_fail(err, "task_struct %#llx holds a pid %d forked %.6f s into the guest's boot, "
+				"not %.6f s", (unsigned long long)task, pid, t->p.start_time / 1e9, start / 1e9),
+		       LX_GONE;
 	if (t->p.cpu >= (unsigned)g->nr_cpus)
 		return xds_fail(err, "task %d: CPU %u out of range", pid, t->p.cpu);
 	t->rq = g->rq[t->p.cpu];
@@ -279,7 +284,7 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 	struct lx_target t;
 	if (writable(g, err))
 		return LX_FAIL;
-	if (target_read(g, task, pid, &t, err))
+	if (target_read(g, task, pid, 0, &t, err))
 		return LX_FAIL;
 	if (lx_task_exiting(&t.p)) {             /* do_exit may already have unhashed it */
 		xds_fail(err, "task %d is exiting (exit_state %#x, PF_EXITING %s): not frozen", pid,
@@ -305,12 +310,12 @@ int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, st
 	return held(apply(g, &t, deactivate, err), hold);
 }
 
-int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err)
+int lx_thaw(struct lx_guest *g, uint64_t task, int pid, uint64_t start, struct xds_err *err)
 {
 	struct lx_target t;
 	if (writable(g, err))
 		return LX_FAIL;
-	int r = target_read(g, task, pid, &t, err);
+	int r = target_read(g, task, pid, start, &t, err);
 	if (r)
 		return r == LX_GONE ? LX_GONE : LX_FAIL;
 	int lk = locks_free(g, task, err);

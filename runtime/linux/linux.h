@@ -42,6 +42,8 @@ struct lx_task {
 	int prio;
 	uint64_t cputime_ns;    /* se.sum_exec_runtime */
 	uint64_t vruntime;
+	uint64_t start_ns;      /* task_struct.start_time: fork, on the boot's clock
+				 * (0: the profile has no start_time) */
 	bool queued;            /* se.on_rq: in its run queue (tree or curr) */
 	bool running;           /* rq->curr of its CPU */
 	unsigned protect;       /* LX_PROTECT_*: why freezing it could hang the guest */
@@ -114,10 +116,11 @@ void lx_snapshot_free(struct lx_snapshot *s);
  * Freeze and thaw (freeze.c).  The domain must be paused.  Each returns
  * LX_OK, LX_RETRY (not now: a lock is held, the task runs in kernel mode,
  * sleeps, or has not left its CPU yet; err says which) or LX_FAIL (refused,
- * err says why; anything written was undone).  pid guards against a
- * task_struct reused by another task: lx_thaw says LX_GONE when the
- * task_struct now holds another pid (the task exited, the guest rebooted),
- * with err saying which, and writes nothing.
+ * err says why; anything written was undone).  pid and start guard against
+ * a task_struct reused by another task: lx_thaw says LX_GONE when the
+ * task_struct now holds another pid, or one forked at another time than
+ * start (the task exited, the guest rebooted; start 0: not known), with err
+ * saying which, and writes nothing.
  */
 enum { LX_FAIL = -1, LX_OK = 0, LX_RETRY = 1, LX_GONE = 2 };
 
@@ -130,7 +133,7 @@ enum lx_hold {
  * ps and reads only, e.g. eevdf for now); *family names it. */
 bool lx_can_write(const struct lx_guest *g, const char **family);
 int lx_freeze(struct lx_guest *g, uint64_t task, int pid, enum lx_hold *hold, struct xds_err *err);
-int lx_thaw(struct lx_guest *g, uint64_t task, int pid, struct xds_err *err);
+int lx_thaw(struct lx_guest *g, uint64_t task, int pid, uint64_t start, struct xds_err *err);
 
 /* Batch the operations of one pause: trees read once, verification once at
  * lx_commit, which undoes the whole batch if the check fails (LX_FAIL). */

@@ -256,6 +256,7 @@ struct lx_task_struct {
 	uint64_t tasks_next, tasks_prev;   /* p->tasks: thread-group leaders only */
 	uint64_t thread_next, thread_prev; /* p->thread_node, on signal->thread_head (0: no such field) */
 	uint64_t signal, group_leader;     /* p->signal, p->group_leader (0: no such field) */
+	uint64_t start_time;               /* ns of the guest's boot clock at fork (0: no such field) */
 	int pid, tgid, prio, static_prio, normal_prio, exit_state;
 	unsigned policy, cpu;
 	uint64_t flags;                 /* PF_* (0 where the profile has no flags) */

@@ -35,6 +35,7 @@ static void task_from(struct lx_task *t, const struct lx_task_struct *p, int lea
 	t->nice = (int)((int64_t)p->static_prio - 120);        /* hostile: 64-bit math */
 	t->cputime_ns = p->sum_exec_runtime;
 	t->vruntime = p->vruntime;
+	t->start_ns = p->start_time;
 	t->queued = p->se_on_rq != 0;
 	t->protect = lx_task_protect(p);
 	t->leader = leader;

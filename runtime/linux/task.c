@@ -25,11 +25,11 @@ static uint64_t view_se_field(struct view *v, enum profile_field_id id)
  * once per guest; ok when every one lies inside the struct. */
 enum { TL_STATE, TL_ON_RQ, TL_PID, TL_TGID, TL_PRIO, TL_STATIC_PRIO, TL_NORMAL_PRIO, TL_FLAGS,
        TL_EXIT_STATE, TL_POLICY, TL_CPU, TL_NEXT, TL_PREV, TL_SE_ON_RQ, TL_RUNTIME, TL_VRUNTIME, TL_COMM,
-       TL_SIGNAL, TL_LEADER, TL_THREAD_NEXT, TL_THREAD_PREV, TL_N };
+       TL_SIGNAL, TL_LEADER, TL_THREAD_NEXT, TL_THREAD_PREV, TL_START, TL_N };
 _Static_assert(TL_N <= LX_TASK_LAYOUT_MAX, "struct lx_task_layout holds every field");
 
-/* An optional pointer field at off within the task (absent: width 0, read as 0). */
-static void opt_ptr(struct lx_task_layout *l, int i, bool present, uint32_t off)
+/* An optional 8-byte field at off within the task (absent: width 0, read as 0). */
+static void opt_u64(struct lx_task_layout *l, int i, bool present, uint32_t off)
 {
 	l->off[i] = present ? off : 0;
 	l->wid[i] = present ? 8 : 0;
@@ -70,11 +70,12 @@ static void layout(struct lx_guest *g)
 	l->wid[TL_NEXT] = l->wid[TL_PREV] = 8;
 	l->off[TL_COMM] = lx_off(g, F_TASK_COMM);
 	l->wid[TL_COMM] = TASK_COMM_LEN;
-	opt_ptr(l, TL_SIGNAL, lx_has(g, F_TASK_SIGNAL), lx_off(g, F_TASK_SIGNAL));
-	opt_ptr(l, TL_LEADER, lx_has(g, F_TASK_GROUP_LEADER), lx_off(g, F_TASK_GROUP_LEADER));
+	opt_u64(l, TL_SIGNAL, lx_has(g, F_TASK_SIGNAL), lx_off(g, F_TASK_SIGNAL));
+	opt_u64(l, TL_LEADER, lx_has(g, F_TASK_GROUP_LEADER), lx_off(g, F_TASK_GROUP_LEADER));
 	bool tn = lx_has(g, F_TASK_THREAD_NODE);
-	opt_ptr(l, TL_THREAD_NEXT, tn, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_NEXT));
-	opt_ptr(l, TL_THREAD_PREV, tn, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_PREV));
+	opt_u64(l, TL_THREAD_NEXT, tn, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_NEXT));
+	opt_u64(l, TL_THREAD_PREV, tn, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_PREV));
+	opt_u64(l, TL_START, lx_has(g, F_TASK_START_TIME), lx_off(g, F_TASK_START_TIME));
 	l->ok = true;
 	for (int i = 0; i < TL_N; i++)
 		l->ok &= (l->wid[i] > 0 || optional(i)) && (uint64_t)l->off[i] + l->wid[i] <= size;
@@ -118,6 +119,7 @@ static void read_mapped(const struct lx_task_layout *l, const uint8_t *b, struct
 	p->group_leader = l->wid[TL_LEADER] ? ld(F(TL_LEADER)) : 0;
 	p->thread_next = l->wid[TL_THREAD_NEXT] ? ld(F(TL_THREAD_NEXT)) : 0;
 	p->thread_prev = l->wid[TL_THREAD_PREV] ? ld(F(TL_THREAD_PREV)) : 0;
+	p->start_time = l->wid[TL_START] ? ld(F(TL_START)) : 0;
 #undef F
 	memcpy(p->comm, b + l->off[TL_COMM], TASK_COMM_LEN - 1);
 	p->comm[TASK_COMM_LEN - 1] = 0;
@@ -166,6 +168,8 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 		p->thread_next = lx_view_uint(&v, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_NEXT), 8);
 		p->thread_prev = lx_view_uint(&v, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_PREV), 8);
 	}
+	if (lx_has(g, F_TASK_START_TIME))
+		p->start_time = lx_view_uint(&v, lx_off(g, F_TASK_START_TIME), 8);
 	const uint8_t *comm = lx_view_at(&v, lx_off(g, F_TASK_COMM), TASK_COMM_LEN, bounce);
 	if (v.failed)
 		return xds_err_wrap(err, "task_struct at %#llx", (unsigned long long)va);

@@ -68,6 +68,7 @@ struct xds_held *held_add(struct xds_sched *s, int guest, const struct lx_task *
 	h->gen = xds_guest_gen(xds_host_guest(s->host, guest));
 	h->addr = t->addr;
 	h->pid = t->pid;
+	h->start = t->start_ns;
 	memcpy(h->comm, t->comm, sizeof h->comm);
 	h->hold = XH_NONE;
 	return h;

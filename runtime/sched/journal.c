@@ -3,7 +3,10 @@
  *
  * A text file, one line per event:
  * "guest NAME SPEC" (SPEC: how the host layer finds the guest again),
- * "freeze NAME ADDR PID COMM" (COMM shown by util/utf8.h: never a newline),
+ * "boot NAME SLIDE BANNER" (the boot that the addresses below belong to: its
+ * KASLR slide and a hash of its linux_banner, journal_boot_hash),
+ * "freeze NAME ADDR PID START COMM" (START: the task's start_time, 0 if the
+ * profile has none; COMM shown by util/utf8.h: never a newline),
  * "thaw NAME ADDR PID", "gone NAME ADDR PID", and around each batch
  * "pause NAME", "undo NAME VA LEN OLD" before each write into the guest,
  * "end NAME" once the batch is committed or undone, "resume NAME".
@@ -94,15 +97,30 @@ int journal_sync(struct xds_sched *s, struct xds_err *err)
 	return 0;
 }
 
+/* FNV-1a: a kernel's banner in one word. */
+uint64_t journal_boot_hash(const char *banner)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *c = (const unsigned char *)banner; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	return h;
+}
+
 int journal_guests(struct xds_sched *s, struct xds_err *err)
 {
 	for (int i = 0; i < xds_host_nr_guests(s->host); i++) {
 		const struct xds_guest *g = xds_host_guest(s->host, i);
-		if (!xds_guest_gone(g) &&
-		    journal_line(s, err, "guest %s %s", xds_guest_name(g), xds_guest_spec(g)))
+		if (xds_guest_gone(g))
+			continue;
+		if (journal_put(s, err, "guest %s %s", xds_guest_name(g), xds_guest_spec(g)))
+			return -1;
+		const char *banner = xds_guest_banner(g);
+		if (banner[0] && journal_put(s, err, "boot %s %#llx %#llx", xds_guest_name(g),
+					     (unsigned long long)xds_guest_slide(g),
+					     (unsigned long long)journal_boot_hash(banner)))
 			return -1;
 	}
-	return 0;
+	return journal_sync(s, err);
 }
 
 int journal_empty(struct xds_sched *s, struct xds_err *err)

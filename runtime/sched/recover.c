@@ -28,6 +28,7 @@ struct jentry {
 	char guest[XDS_MAX_GUEST_NAME];
 	uint64_t addr;
 	int pid;
+	uint64_t start;         /* its start_time as the freeze saw it; 0: not known */
 	bool frozen;
 };
 
@@ -43,9 +44,17 @@ struct jpause {
 	int n;
 };
 
+/* Per guest: the boot its addresses belong to ("boot" line; known false for
+ * a journal of an older xds-lua). */
+struct jboot {
+	bool known;
+	uint64_t slide, banner;
+};
+
 struct journal {
 	char names[XDS_MAX_GUESTS][XDS_MAX_GUEST_NAME], specs[XDS_MAX_GUESTS][1024];
 	struct jpause pause[XDS_MAX_GUESTS];
+	struct jboot boot[XDS_MAX_GUESTS];
 	int nr_guests;
 	struct jentry *e;
 	int n;
@@ -64,16 +73,23 @@ static struct jentry *entry_of(struct journal *j, const char *name, uint64_t add
 	snprintf(e->guest, sizeof e->guest, "%s", name);
 	e->addr = addr;
 	e->pid = pid;
+	e->start = 0;
 	e->frozen = false;
 	return e;
 }
 
-static struct jpause *pause_of(struct journal *j, const char *name)
+static int guest_of(const struct journal *j, const char *name)
 {
 	for (int i = 0; i < j->nr_guests; i++)
 		if (!strcmp(j->names[i], name))
-			return &j->pause[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+static struct jpause *pause_of(struct journal *j, const char *name)
+{
+	int gi = guest_of(j, name);
+	return gi < 0 ? NULL : &j->pause[gi];
 }
 
 static void free_journal(struct journal *j)
@@ -114,6 +130,21 @@ static int pause_line(struct journal *j, const char *line)
 	return 1;
 }
 
+/* START of "freeze NAME ADDR PID START COMM"; 0 for a journal of an older
+ * xds-lua ("freeze NAME ADDR PID COMM"), unless its COMM began with digits
+ * and a space. */
+static uint64_t freeze_start(const char *line)
+{
+	unsigned long long start;
+	int off = 0;
+	char name[XDS_MAX_GUEST_NAME];
+	unsigned long long addr;
+	int pid;
+	if (sscanf(line, "freeze %63s %llx %d %llu%n", name, &addr, &pid, &start, &off) == 4 && line[off] == ' ')
+		return start;
+	return 0;
+}
+
 static int read_journal(const char *path, struct journal *j, struct xds_err *err)
 {
 	memset(j, 0, sizeof *j);
@@ -125,22 +156,31 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 	for (int lineno = 1; !rc && fgets(line, sizeof line, f); lineno++) {
 		line[strcspn(line, "\n")] = 0;
 		char name[XDS_MAX_GUEST_NAME];
-		unsigned long long addr;
+		unsigned long long addr, banner;
 		int pid, off = 0, pl;
 		if ((pl = pause_line(j, line))) {
 			if (pl < 0)
 				rc = xds_fail(err, "out of memory");
-		} else if (sscanf(line, "guest %63s %n", name, &off) == 1 && off && j->nr_guests < XDS_MAX_GUESTS) {
-			snprintf(j->names[j->nr_guests], XDS_MAX_GUEST_NAME, "%s", name);
-			snprintf(j->specs[j->nr_guests++], 1024, "%s", line + off);
+		} else if (sscanf(line, "guest %63s %n", name, &off) == 1 && off) {
+			int gi = guest_of(j, name);     /* written again when guests change */
+			if (gi < 0 && j->nr_guests < XDS_MAX_GUESTS) {
+				gi = j->nr_guests++;
+				snprintf(j->names[gi], XDS_MAX_GUEST_NAME, "%s", name);
+			}
+			if (gi >= 0)
+				snprintf(j->specs[gi], 1024, "%s", line + off);
+		} else if (sscanf(line, "boot %63s %llx %llx", name, &addr, &banner) == 3) {
+			int gi = guest_of(j, name);
+			if (gi >= 0)
+				j->boot[gi] = (struct jboot){ true, addr, banner };
 		} else if (sscanf(line, "freeze %63s %llx %d", name, &addr, &pid) == 3 ||
 			   sscanf(line, "thaw %63s %llx %d", name, &addr, &pid) == 3 ||
 			   sscanf(line, "gone %63s %llx %d", name, &addr, &pid) == 3) {
 			struct jentry *e = entry_of(j, name, addr, pid);
 			if (!e)
 				rc = xds_fail(err, "out of memory");
-			else
-				e->frozen = line[0] == 'f';
+			else if ((e->frozen = line[0] == 'f'))
+				e->start = freeze_start(line);
 		} else if (line[0]) {
 			rc = xds_fail(err, "%s:%d: not a journal line: %.60s", path, lineno, line);
 		}
@@ -164,6 +204,39 @@ static void undo_batch(struct lx_guest *lx, const char *name, struct jpause *p)
 	p->n = 0;
 }
 
+/* The guest booted again since the journal was written: another kernel,
+ * or another KASLR slide.  What the journal says of it (tasks, a batch cut
+ * short, a pause) was of the old boot and went with it; nothing is written. */
+static bool booted_again(struct xds_guest *g, struct journal *j)
+{
+	const char *name = xds_guest_name(g);
+	int gi = guest_of(j, name);
+	if (gi < 0 || !j->boot[gi].known)
+		return false;
+	const struct jboot *b = &j->boot[gi];
+	uint64_t slide = xds_guest_slide(g);
+	bool kernel = journal_boot_hash(xds_guest_banner(g)) != b->banner;
+	if (!kernel && slide == b->slide)
+		return false;
+	int n = 0;
+	for (int i = 0; i < j->n; i++)
+		if (j->e[i].frozen && !strcmp(j->e[i].guest, name)) {
+			j->e[i].frozen = false;
+			n++;
+		}
+	const char *banner = xds_guest_banner(g);
+	if (kernel)
+		xds_log(XDS_LOG_NOTICE, "recover: %s runs another kernel than the journal's (%.*s): it booted "
+			"again; its %d held task(s) went with the old boot, dropped from the journal", name,
+			(int)strcspn(banner, "(\n"), banner, n);
+	else
+		xds_log(XDS_LOG_NOTICE, "recover: %s booted again (its KASLR slide is %#llx, the journal's "
+			"%#llx); its %d held task(s) went with the old boot, dropped from the journal", name,
+			(unsigned long long)slide, (unsigned long long)b->slide, n);
+	j->pause[gi] = (struct jpause){ .w = j->pause[gi].w };
+	return true;
+}
+
 /* Thaw the journal's tasks of guest g, paused. */
 static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 {
@@ -172,6 +245,8 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 	const char *name = xds_guest_name(g);
 	struct lx_guest *lx = xds_guest_lx(g);
 	struct jpause *jp = pause_of(j, name);
+	if (lx && booted_again(g, j))
+		return 0;
 	if (!lx || xds_guest_pause(g, &paused, &e)) {
 		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, lx ? e.msg : "no kernel to thaw in");
 		return -1;
@@ -189,7 +264,7 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 			continue;
 		int rc = LX_RETRY;
 		for (int tries = 0; tries < RECOVER_TRIES && rc == LX_RETRY; tries++) {
-			rc = lx_thaw(lx, je->addr, je->pid, &e);
+			rc = lx_thaw(lx, je->addr, je->pid, je->start, &e);
 			if (rc == LX_RETRY) {          /* a lock held: let the guest run a moment */
 				bool again;
 				xds_guest_resume(g, NULL);

@@ -336,7 +336,7 @@ static bool do_thaw(struct xds_sched *s, struct lx_guest *lx, struct xds_held *h
 	struct xds_err e;
 	if (h->hold == XH_NONE)
 		return true;
-	int rc = lx_thaw(lx, h->addr, h->pid, &e);
+	int rc = lx_thaw(lx, h->addr, h->pid, h->start, &e);
 	if (rc == LX_RETRY || (rc == LX_FAIL && lx_past_deadline(lx))) {
 		s->stats.retries++;
 		trace_(s, h, "thaw", "retry", e.msg);
@@ -432,8 +432,8 @@ static void journal_batch(struct xds_sched *s, int gi)
 	for (int i = 0; i < s->nr_held && !rc; i++) {
 		struct xds_held *h = &s->held[i];
 		if (h->guest == gi && h->want && h->hold == XH_NONE)
-			rc = journal_put(s, &e, "freeze %s %#llx %d %s", name, (unsigned long long)h->addr, h->pid,
-					 comm_of(h).s);
+			rc = journal_put(s, &e, "freeze %s %#llx %d %llu %s", name, (unsigned long long)h->addr,
+					 h->pid, (unsigned long long)h->start, comm_of(h).s);
 	}
 	if (rc || journal_put(s, &e, "pause %s", name) || journal_sync(s, &e))
 		for (int i = 0; i < s->nr_held; i++) {

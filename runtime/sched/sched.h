@@ -40,6 +40,7 @@ struct xds_held {
 	uint32_t gen;           /* that slot's generation when it was wished */
 	uint64_t addr;          /* task_struct */
 	int pid;
+	uint64_t start;         /* its start_time: with pid, which task it is */
 	char comm[16];
 	enum xds_hold hold;
 	bool want;              /* the latest wish: frozen (true) or not */

@@ -72,6 +72,8 @@ int journal_open(const char *path, struct xds_err *err);
 int journal_put(struct xds_sched *s, struct xds_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int journal_sync(struct xds_sched *s, struct xds_err *err);
+/* The "boot" line's hash of a kernel's linux_banner. */
+uint64_t journal_boot_hash(const char *banner);
 /* One line, synced before it returns (no journal: nothing to do). */
 #define journal_line(s, err, ...) \
 	(journal_put((s), (err), __VA_ARGS__) || journal_sync((s), (err)) ? -1 : 0)

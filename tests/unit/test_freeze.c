@@ -66,7 +66,7 @@ static int thaw(int pid, struct xds_err *err)
 	struct lx_snapshot s;
 	snap(&s);
 	struct lx_task *t = find(&s, pid);
-	int rc = t ? lx_thaw(g.lx, t->addr, pid, err) : LX_FAIL;
+	int rc = t ? lx_thaw(g.lx, t->addr, pid, 0, err) : LX_FAIL;
 	lx_snapshot_free(&s);
 	return rc;
 }
@@ -286,7 +286,7 @@ static void stress(const char *what, int ops, int busy_lo, int busy_hi, bool bat
 				if (rc == LX_OK)
 					frozen_now[t->pid] = true, thawed_now[t->pid] = false;
 			} else {
-				rc = lx_thaw(g.lx, t->addr, t->pid, &err);
+				rc = lx_thaw(g.lx, t->addr, t->pid, t->start_ns, &err);
 				if (rc == LX_OK)
 					thawed_now[t->pid] = true, frozen_now[t->pid] = false;
 			}
@@ -522,7 +522,7 @@ static int lossy_batch(struct lost_run *r, struct lost_op *ops, int nops, int lo
 	simguest_sync_regs(&g);
 	lx_begin(r->lx);
 	for (int i = 0; i < nops && rc == LX_OK; i++)
-		rc = ops[i].thaw ? lx_thaw(r->lx, ops[i].t.addr, ops[i].pid, err)
+		rc = ops[i].thaw ? lx_thaw(r->lx, ops[i].t.addr, ops[i].pid, 0, err)
 			: lx_freeze(r->lx, ops[i].t.addr, ops[i].pid, &hold, err);
 	r->l.armed = false;
 	int crc = lx_commit(r->lx, rc == LX_OK ? err : NULL);
@@ -633,7 +633,7 @@ static void unknown_family(void)
 	   "an EEVDF profile attaches, read only: %s", lx ? family : err.msg);
 	enum lx_hold hold = LX_HOLD_DEQUEUED;
 	ok(lx && lx_freeze(lx, g.prof.syms[S_INIT_TASK].addr, 0, &hold, &err) == LX_FAIL &&
-	   strstr(err.msg, "(eevdf) is read only") && lx_thaw(lx, g.prof.syms[S_INIT_TASK].addr, 0, &err) == LX_FAIL,
+	   strstr(err.msg, "(eevdf) is read only") && lx_thaw(lx, g.prof.syms[S_INIT_TASK].addr, 0, 0, &err) == LX_FAIL,
 	   "freeze and thaw on it are refused: %s", err.msg);
 	lx_detach(lx);
 	p = g.prof;
