@@ -59,8 +59,10 @@ struct lx_piece {
 #define LX_TASK_LAYOUT_MAX 24
 struct lx_task_layout {
 	bool done, ok;
+	bool words;                     /* ok, and an 8-byte load at each field stays inside the struct */
 	uint32_t off[LX_TASK_LAYOUT_MAX];
 	uint8_t wid[LX_TASK_LAYOUT_MAX];
+	uint64_t mask[LX_TASK_LAYOUT_MAX];      /* the field's bytes of such a load (0: absent) */
 };
 
 struct lx_guest {
@@ -93,8 +95,21 @@ struct lx_guest {
 };
 
 /* Every XDS_BUDGET_CHECK_EVERY nodes of a walk: -1 with err once the
- * guest's deadline passed. */
-int lx_check_deadline(struct lx_guest *g, int nodes, struct xds_err *err);
+ * guest's deadline passed.  Inline for the nodes in between. */
+int lx_deadline_passed(struct lx_guest *g, int nodes, struct xds_err *err);
+static inline int lx_check_deadline(struct lx_guest *g, int nodes, struct xds_err *err)
+{
+	return g->deadline_ns && nodes % XDS_BUDGET_CHECK_EVERY == 0 ? lx_deadline_passed(g, nodes, err) : 0;
+}
+
+/* The object of size bytes at va where it lies whole inside the large page
+ * the last views mapped (lx_view_open's fast case), else NULL. */
+static inline const uint8_t *lx_piece_at(const struct lx_guest *g, uint64_t va, uint32_t size)
+{
+	const struct lx_piece *pc = &g->piece;
+	return pc->len && va - pc->va0 < pc->len && size <= pc->len - (va - pc->va0) ? pc->host + (va - pc->va0)
+										     : NULL;
+}
 
 static inline bool lx_kernel_addr(uint64_t va)
 {

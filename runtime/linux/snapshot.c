@@ -76,6 +76,8 @@ static int walk_threads(struct task_walk *w, const struct lx_task_struct *lp, in
 		return xds_fail(w->err, "task %d: signal %#llx is not a kernel address", lp->pid,
 				(unsigned long long)lp->signal);
 	head = lp->signal + lx_off(g, F_SIGNAL_THREAD_HEAD);
+	if (lp->thread_next == head && lp->thread_prev == head)
+		return 0;               /* alone on its list, as most are: nothing to read */
 	if (lx_read(g, head + lx_off(g, F_LIST_NEXT), 8, &node, w->err))
 		return xds_err_wrap(w->err, "thread list of task %d", lp->pid);
 	int n = 0;
@@ -268,10 +270,18 @@ static int read_entity(struct tree_walk *w, uint64_t node, uint64_t *left, uint6
 {
 	struct lx_guest *g = w->g;
 	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
+	uint32_t rn = lx_off(g, F_SE_RUN_NODE) - w->lo;
+	const uint8_t *b = lx_piece_at(g, se + w->lo, w->span);
+	if (b) {                        /* in the large page the last views mapped */
+		uint32_t l = rn + lx_off(g, F_RB_LEFT), r = rn + lx_off(g, F_RB_RIGHT);   /* rn may be "negative" */
+		*left = lx_load_le(b + l, 8);
+		*right = lx_load_le(b + r, 8);
+		*my_q = lx_has(g, F_SE_MY_Q) ? lx_load_le(b + (lx_off(g, F_SE_MY_Q) - w->lo), 8) : 0;
+		return 0;
+	}
 	struct view v;
 	if (lx_view_open(&v, g, se + w->lo, w->span, w->err))
 		return -1;
-	uint32_t rn = lx_off(g, F_SE_RUN_NODE) - w->lo;
 	*left = lx_view_uint(&v, rn + lx_off(g, F_RB_LEFT), 8);
 	*right = lx_view_uint(&v, rn + lx_off(g, F_RB_RIGHT), 8);
 	*my_q = lx_has(g, F_SE_MY_Q) ? lx_view_uint(&v, lx_off(g, F_SE_MY_Q) - w->lo, 8) : 0;

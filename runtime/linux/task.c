@@ -77,8 +77,13 @@ static void layout(struct lx_guest *g)
 	opt_u64(l, TL_THREAD_PREV, tn, lx_off(g, F_TASK_THREAD_NODE) + lx_off(g, F_LIST_PREV));
 	opt_u64(l, TL_START, lx_has(g, F_TASK_START_TIME), lx_off(g, F_TASK_START_TIME));
 	l->ok = true;
-	for (int i = 0; i < TL_N; i++)
+	l->words = true;
+	for (int i = 0; i < TL_N; i++) {
 		l->ok &= (l->wid[i] > 0 || optional(i)) && (uint64_t)l->off[i] + l->wid[i] <= size;
+		l->mask[i] = l->wid[i] >= 8 ? ~0ULL : (1ULL << (8 * l->wid[i])) - 1;
+		l->words &= i == TL_COMM || (uint64_t)l->off[i] + 8 <= size;
+	}
+	l->words &= l->ok;
 	l->done = true;
 }
 
@@ -93,6 +98,49 @@ static int64_t lds(const uint8_t *p, unsigned w)
 	if (w < 8 && (r >> (8 * w - 1)) & 1)
 		r |= ~0ULL << (8 * w);
 	return (int64_t)r;
+}
+
+/* The whole task_struct is mapped in one piece and every field has 8
+ * bytes of it from its offset: each field one 8-byte load, masked to its
+ * width (signed ones sign-extended).  Sets every member of p. */
+static uint64_t word(const struct lx_task_layout *l, const uint8_t *b, int i)
+{
+	uint64_t r;
+	memcpy(&r, b + l->off[i], 8);
+	return r & l->mask[i];
+}
+
+static int64_t sword(const struct lx_task_layout *l, const uint8_t *b, int i)
+{
+	unsigned sh = 64 - 8 * (unsigned)l->wid[i];        /* wid 1..8: a required field */
+	return (int64_t)(word(l, b, i) << sh) >> sh;
+}
+
+static void read_words(const struct lx_task_layout *l, const uint8_t *b, struct lx_task_struct *p)
+{
+	p->state = word(l, b, TL_STATE);
+	p->on_rq = word(l, b, TL_ON_RQ);
+	p->pid = (int)sword(l, b, TL_PID);
+	p->tgid = (int)sword(l, b, TL_TGID);
+	p->prio = (int)sword(l, b, TL_PRIO);
+	p->static_prio = (int)sword(l, b, TL_STATIC_PRIO);
+	p->normal_prio = (int)sword(l, b, TL_NORMAL_PRIO);
+	p->flags = word(l, b, TL_FLAGS);
+	p->exit_state = (int)sword(l, b, TL_EXIT_STATE);
+	p->policy = (unsigned)word(l, b, TL_POLICY);
+	p->cpu = (unsigned)word(l, b, TL_CPU);
+	p->tasks_next = word(l, b, TL_NEXT);
+	p->tasks_prev = word(l, b, TL_PREV);
+	p->se_on_rq = word(l, b, TL_SE_ON_RQ);
+	p->sum_exec_runtime = word(l, b, TL_RUNTIME);
+	p->vruntime = word(l, b, TL_VRUNTIME);
+	p->signal = word(l, b, TL_SIGNAL);
+	p->group_leader = word(l, b, TL_LEADER);
+	p->thread_next = word(l, b, TL_THREAD_NEXT);
+	p->thread_prev = word(l, b, TL_THREAD_PREV);
+	p->start_time = word(l, b, TL_START);
+	memcpy(p->comm, b + l->off[TL_COMM], TASK_COMM_LEN - 1);
+	p->comm[TASK_COMM_LEN - 1] = 0;
 }
 
 /* The whole task_struct is mapped in one piece: every field a load. */
@@ -129,10 +177,17 @@ int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, stru
 {
 	struct view v;
 	uint8_t bounce[TASK_COMM_LEN];
-	if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
-		return -1;
 	if (!g->task_layout.done)
 		layout(g);
+	const uint8_t *whole;
+	if (g->task_layout.words && (whole = lx_piece_at(g, va, lx_sizeof(g, T_TASK_STRUCT)))) {
+		p->addr = va;           /* most tasks: in the large page of the last one */
+		p->se = va + lx_off(g, F_TASK_SE);
+		read_words(&g->task_layout, whole, p);
+		return 0;
+	}
+	if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
+		return -1;
 	if (v.base && g->task_layout.ok) {
 		memset(p, 0, sizeof *p);
 		p->addr = va;

@@ -144,9 +144,9 @@ bool lx_past_deadline(const struct lx_guest *g)
 	return g->past_deadline;
 }
 
-int lx_check_deadline(struct lx_guest *g, int nodes, struct xds_err *err)
+int lx_deadline_passed(struct lx_guest *g, int nodes, struct xds_err *err)
 {
-	if (!g->deadline_ns || nodes % XDS_BUDGET_CHECK_EVERY || mono_ns() < g->deadline_ns)
+	if (mono_ns() < g->deadline_ns)
 		return 0;
 	g->past_deadline = true;
 	return xds_fail(err, "over its time budget (%llu ms) after %d nodes",
