@@ -41,6 +41,7 @@ void lx_begin(struct lx_guest *g)
 	lx_txn_init(&b->tx, g);
 	lx_shadows_init(&b->trees, g, g->family->key);
 	g->batch = b;
+	lx_piece_start(g);      /* the guest is paused: its tables stay as they are until lx_commit */
 }
 
 int lx_batch_touch(struct lx_batch *b, uint64_t cfs_rq, struct xds_err *err)
@@ -91,6 +92,7 @@ int lx_commit(struct lx_guest *g, struct xds_err *err)
 	if (!b)
 		return LX_OK;
 	int rc = verify(b, err);
+	lx_piece_stop(g);
 	g->batch = NULL;
 	lx_shadows_free(&b->trees);
 	if (rc) {

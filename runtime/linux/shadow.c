@@ -30,19 +30,25 @@ static uint64_t parent_of(const struct lx_snode *s)
 	return s->w[RB_PARENT_COLOR] & ~3ULL;
 }
 
-static int cmp_snode(const void *a, const void *b)
-{
-	uint64_t x = ((const struct lx_snode *)a)->addr, y = ((const struct lx_snode *)b)->addr;
-	return x < y ? -1 : x > y;
-}
-
 static uint32_t slot_hash(uint64_t addr, uint32_t mask)
 {
 	return (uint32_t)((addr >> 3) * 0x9E3779B97F4A7C15ULL >> 32) & mask;
 }
 
-/* The hash index of v, after v changed; without memory, find searches v. */
-static void reindex(struct lx_shadow *sh)
+/* v[i] into the index: false when its address is there already. */
+static bool index_put(struct lx_shadow *sh, int i)
+{
+	uint32_t h = slot_hash(sh->v[i].addr, sh->mask);
+	for (; sh->slot[h] >= 0; h = (h + 1) & sh->mask)
+		if (sh->v[sh->slot[h]].addr == sh->v[i].addr)
+			return false;
+	sh->slot[h] = i;
+	return true;
+}
+
+/* The hash index of v, kept at most half full; without memory, find
+ * searches v one by one.  false when an address is in v twice. */
+static bool reindex(struct lx_shadow *sh)
 {
 	uint32_t slots = 16;
 	while (slots < 2u * (uint32_t)sh->n)
@@ -51,17 +57,15 @@ static void reindex(struct lx_shadow *sh)
 		free(sh->slot);
 		sh->indexed = -1;
 		if (!(sh->slot = malloc(slots * sizeof *sh->slot)))
-			return;
+			return true;
 		sh->mask = slots - 1;
 	}
 	memset(sh->slot, 0xff, (sh->mask + 1) * sizeof *sh->slot);
-	for (int i = 0; i < sh->n; i++) {
-		uint32_t h = slot_hash(sh->v[i].addr, sh->mask);
-		while (sh->slot[h] >= 0)
-			h = (h + 1) & sh->mask;
-		sh->slot[h] = i;
-	}
+	for (int i = 0; i < sh->n; i++)
+		if (!index_put(sh, i))
+			return false;
 	sh->indexed = sh->n;
+	return true;
 }
 
 static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
@@ -72,33 +76,38 @@ static struct lx_snode *find(const struct lx_shadow *sh, uint64_t addr)
 				return &sh->v[sh->slot[h]];
 		return NULL;
 	}
-	int lo = 0, hi = sh->n - 1;
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2;
-		if (sh->v[mid].addr == addr)
-			return &sh->v[mid];
-		if (sh->v[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
+	for (int i = 0; i < sh->n; i++)
+		if (sh->v[i].addr == addr)
+			return &sh->v[i];
 	return NULL;
 }
 
+/* A node of address addr, new to v (indexed as it comes: a node met twice
+ * is an error, found here and not by sorting v). */
 static struct lx_snode *add(struct lx_shadow *sh, uint64_t addr, struct xds_err *err)
 {
+	if (!(sh->slot && sh->indexed == sh->n) && find(sh, addr))
+		goto twice;
 	if (lx_grow(&sh->v, &sh->cap, sh->n, sizeof *sh->v, err))
 		return NULL;
 	struct lx_snode *s = &sh->v[sh->n++];
 	memset(s, 0, sizeof *s);
 	s->addr = addr;
+	if (sh->slot && sh->indexed == sh->n - 1 && 2u * (uint32_t)sh->n <= sh->mask + 1) {
+		if (!index_put(sh, sh->n - 1))
+			goto twice_added;
+		sh->indexed = sh->n;
+	} else if (!reindex(sh)) {
+		goto twice_added;
+	}
 	return s;
-}
-
-static void sort(struct lx_shadow *sh)
-{
-	if (sh->n)
-		qsort(sh->v, (size_t)sh->n, sizeof *sh->v, cmp_snode);
+twice_added:
+	sh->n--;
+	reindex(sh);
+twice:
+	xds_fail(err, "cfs_rq %#llx: node %#llx is reached twice", (unsigned long long)sh->cfs,
+		 (unsigned long long)addr);
+	return NULL;
 }
 
 /* ---- load ---- */
@@ -149,16 +158,26 @@ static int collect(struct lx_shadow *sh, const struct span *sp, enum profile_fie
 		return xds_fail(err, "cfs_rq %#llx: tree node %#llx is not a kernel address",
 				(unsigned long long)sh->cfs, (unsigned long long)node);
 	uint64_t se = node - lx_off(g, F_SE_RUN_NODE);
-	struct view v;
 	struct lx_snode *s;
-	if (lx_view_open(&v, g, se + sp->lo, sp->size, err) || !(s = add(sh, node, err)))
-		return -1;
-	for (int i = 0; i < 3; i++)
-		s->w[i] = lx_view_uint(&v, sp->rb[i], 8);
-	s->key = lx_view_uint(&v, sp->key, lx_wid(g, key));
-	s->weight = lx_view_uint(&v, sp->weight, lx_wid(g, F_LW_WEIGHT));
-	if (v.failed)
-		return xds_err_wrap(err, "cfs_rq %#llx: tree node", (unsigned long long)sh->cfs);
+	const uint8_t *b = lx_piece_at(g, se + sp->lo, sp->size);
+	if (b) {                        /* in the large page the last views mapped */
+		if (!(s = add(sh, node, err)))
+			return -1;
+		for (int i = 0; i < 3; i++)
+			s->w[i] = lx_load_le(b + sp->rb[i], 8);
+		s->key = lx_load_le(b + sp->key, lx_wid(g, key) > 8 ? 8 : lx_wid(g, key));
+		s->weight = lx_load_le(b + sp->weight, lx_wid(g, F_LW_WEIGHT) > 8 ? 8 : lx_wid(g, F_LW_WEIGHT));
+	} else {
+		struct view v;
+		if (lx_view_open(&v, g, se + sp->lo, sp->size, err) || !(s = add(sh, node, err)))
+			return -1;
+		for (int i = 0; i < 3; i++)
+			s->w[i] = lx_view_uint(&v, sp->rb[i], 8);
+		s->key = lx_view_uint(&v, sp->key, lx_wid(g, key));
+		s->weight = lx_view_uint(&v, sp->weight, lx_wid(g, F_LW_WEIGHT));
+		if (v.failed)
+			return xds_err_wrap(err, "cfs_rq %#llx: tree node", (unsigned long long)sh->cfs);
+	}
 	memcpy(s->orig, s->w, sizeof s->w);
 	uint64_t left = s->w[RB_LEFT], right = s->w[RB_RIGHT];      /* s moves as v grows */
 	return collect(sh, sp, key, left, depth + 1, err) || collect(sh, sp, key, right, depth + 1, err)
@@ -179,14 +198,6 @@ int lx_shadow_load(struct lx_shadow *sh, struct lx_guest *g, uint64_t cfs, enum 
 	entity_span(g, key, &sp);
 	if (collect(sh, &sp, key, sh->root, 0, err))
 		goto fail;
-	sort(sh);
-	for (int i = 1; i < sh->n; i++)
-		if (sh->v[i].addr == sh->v[i - 1].addr) {
-			xds_fail(err, "cfs_rq %#llx: node %#llx is reached twice", (unsigned long long)cfs,
-				 (unsigned long long)sh->v[i].addr);
-			goto fail;
-		}
-	reindex(sh);
 	if (!lx_shadow_validate(sh, err))
 		return 0;
 fail:
@@ -377,10 +388,9 @@ static int write_back(struct lx_shadow *sh, struct lx_txn *tx, uint64_t root0, u
 /* After a write-back the shadow mirrors the guest: later operations diff from here. */
 static void settle_shadow(struct lx_shadow *sh, uint64_t erased)
 {
-	if (erased) {                   /* v stays sorted */
+	if (erased) {                   /* the last node takes its place in v */
 		struct lx_snode *gone = find(sh, erased);
-		memmove(gone, gone + 1, (size_t)(sh->v + sh->n - (gone + 1)) * sizeof *gone);
-		sh->n--;
+		*gone = sh->v[--sh->n];
 		reindex(sh);
 	}
 	for (int i = 0; i < sh->n; i++) {
@@ -430,18 +440,10 @@ int lx_shadow_insert(struct lx_shadows *set, struct lx_txn *tx, uint64_t cfs, ui
 {
 	struct lx_shadow *sh = get(set, cfs, err);
 	struct lx_snode *s;
-	if (!sh || presence(sh, node, false, err) || !add(sh, node, err))
+	if (!sh || presence(sh, node, false, err) || !(s = add(sh, node, err)))
 		return -1;
-	int at = sh->n - 1;             /* into its place: v stays sorted */
-	while (at > 0 && sh->v[at - 1].addr > node)
-		at--;
-	memmove(&sh->v[at + 1], &sh->v[at], (size_t)(sh->n - 1 - at) * sizeof *sh->v);
-	s = &sh->v[at];
-	memset(s, 0, sizeof *s);
-	s->addr = node;
 	s->key = key;
 	s->weight = weight;
 	s->fresh = true;
-	reindex(sh);
 	return run(sh, tx, node, true, err);
 }

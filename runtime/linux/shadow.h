@@ -28,7 +28,7 @@ struct lx_snode {
 struct lx_shadow {
 	struct lx_guest *g;
 	uint64_t cfs, root, leftmost;   /* the cfs_rq; tasks_timeline's words */
-	struct lx_snode *v;             /* sorted by address */
+	struct lx_snode *v;             /* in the order read (then added) */
 	int n, cap;
 	int32_t *slot;                  /* v's indices by address hash, when indexed == n */
 	uint32_t mask;
