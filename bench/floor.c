@@ -193,7 +193,7 @@ static double tick_ns(struct xds_host *h, int ticks)
 			const struct lx_snapshot *sn = xds_guest_snapshot(xds_host_guest(h, gi));
 			int from = sn->nr_tasks ? (int)((x >> 20) % (uint64_t)sn->nr_tasks) : 0;
 			for (int n = 0, i = from; n < 3 && i < sn->nr_tasks; i++)
-				if (sn->tasks[i].queued && !sn->tasks[i].running) {
+				if (sn->tasks[i].queued && !sn->tasks[i].running && !sn->tasks[i].protect) {
 					xds_sched_request(s, gi, &sn->tasks[i], true, &err);
 					n++;
 				}

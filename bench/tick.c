@@ -89,7 +89,7 @@ static int tick_cost(const char *sim, int ticks, const char *journal)
 			const struct lx_snapshot *sn = snap_of(h, gi);
 			for (int n = 0, i = (int)((x >> 20) % (uint64_t)(sn->nr_tasks ? sn->nr_tasks : 1));
 			     n < 3 && i < sn->nr_tasks; i++)
-				if (sn->tasks[i].queued && !sn->tasks[i].running) {
+				if (sn->tasks[i].queued && !sn->tasks[i].running && !sn->tasks[i].protect) {
 					xds_sched_request(s, gi, &sn->tasks[i], true, &err);
 					n++;
 				}

@@ -8,8 +8,10 @@
  * "freeze NAME ADDR PID START COMM" (START: the task's start_time, 0 if the
  * profile has none; COMM shown by util/utf8.h: never a newline),
  * "thaw NAME ADDR PID", "gone NAME ADDR PID", and around each batch
- * "pause NAME", "undo NAME VA LEN OLD" before each write into the guest,
- * "end NAME" once the batch is committed or undone, "resume NAME".
+ * "pause NAME SEQ" (SEQ: the batch's number), "undo NAME VA LEN OLD"
+ * before each write into the guest (in the undo area below, or here when
+ * the area is missing or full), "end NAME" once the batch is committed or
+ * undone, "resume NAME".
  * A tick's freezes and its "pause" are synced once, before the pause; the
  * lines written while the guest is paused are not synced (write(2) only):
  * they outlive the process (a kill -9), not a crash of the host (see the
@@ -22,11 +24,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sched/sched_int.h"
+#include "util/log.h"
 
 #define JOURNAL_LINE 1400
 
@@ -128,4 +133,120 @@ int journal_empty(struct xds_sched *s, struct xds_err *err)
 	if (s->journal_fd >= 0 && ftruncate(s->journal_fd, 0))
 		return xds_fail(err, "journal %s: %s", s->opt.journal, strerror(errno));
 	return 0;
+}
+
+/* ---- the undo area ----
+ *
+ * A batch's undo records go to PATH.undo, a file mapped shared: a record
+ * is in the page cache, as write(2) would put it, once it is stored, so it
+ * outlives a kill -9 of this process, without a system call per write
+ * into the guest.  The area holds the batch under way: "batch NAME SEQ",
+ * then its "undo NAME VA LEN OLD" lines, ended by the first NUL.  A record
+ * shows whole or not at all: the NUL after it is stored first, then its
+ * bytes but the first, then its first byte over the NUL that ended the
+ * area.  SEQ ties the area to the journal's "pause NAME SEQ" (recover.c);
+ * a batch whose records do not fit goes on in the journal.
+ */
+#define UNDO_AREA_MIN (256u << 10)
+#define UNDO_AREA_MAX (64u << 20)
+
+void journal_undo_path(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.undo", path);
+}
+
+void journal_undo_open(struct xds_sched *s)
+{
+	char path[1100];
+	s->undo_fd = -1;
+	s->undo_map = NULL;
+	if (s->journal_fd < 0)
+		return;
+	journal_undo_path(s->opt.journal, path, sizeof path);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	void *m = MAP_FAILED;
+	if (fd >= 0 && !ftruncate(fd, UNDO_AREA_MIN))
+		m = mmap(NULL, UNDO_AREA_MIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		xds_log(XDS_LOG_NOTICE, "%s: %s; undo records go to the journal itself", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->undo_fd = fd;
+	s->undo_map = m;
+	s->undo_size = UNDO_AREA_MIN;
+	s->undo_used = 0;
+}
+
+void journal_undo_close(struct xds_sched *s, bool clean)
+{
+	if (s->undo_fd < 0)
+		return;
+	munmap(s->undo_map, s->undo_size);
+	close(s->undo_fd);
+	s->undo_fd = -1;
+	s->undo_map = NULL;
+	char path[1100];
+	journal_undo_path(s->opt.journal, path, sizeof path);
+	if (clean)
+		unlink(path);
+}
+
+static bool undo_grow(struct xds_sched *s, size_t need)
+{
+	size_t size = s->undo_size;
+	while (size < need)
+		size *= 2;
+	if (size > UNDO_AREA_MAX || ftruncate(s->undo_fd, (off_t)size))
+		return false;
+	void *m = mremap(s->undo_map, s->undo_size, size, MREMAP_MAYMOVE);
+	if (m == MAP_FAILED)
+		return false;
+	s->undo_map = m;
+	s->undo_size = size;
+	return true;
+}
+
+static bool undo_append(struct xds_sched *s, const char *line, size_t n)
+{
+	if (s->undo_used + n + 1 > s->undo_size && !undo_grow(s, s->undo_used + n + 1))
+		return false;
+	volatile uint8_t *at = s->undo_map + s->undo_used;
+	at[n] = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	for (size_t i = 1; i < n; i++)
+		at[i] = (uint8_t)line[i];
+	atomic_signal_fence(memory_order_seq_cst);
+	at[0] = (uint8_t)line[0];
+	s->undo_used += n;
+	return true;
+}
+
+void journal_undo_begin(struct xds_sched *s, const char *name, uint64_t seq)
+{
+	s->undo_spilled = s->undo_map == NULL;
+	if (!s->undo_map)
+		return;
+	char line[128];
+	int n = snprintf(line, sizeof line, "batch %s %llu\n", name, (unsigned long long)seq);
+	((volatile uint8_t *)s->undo_map)[0] = 0;       /* the last batch is gone */
+	s->undo_used = 0;
+	if (n <= 0 || (size_t)n >= sizeof line || !undo_append(s, line, (size_t)n))
+		s->undo_spilled = true;
+}
+
+int journal_undo_put(struct xds_sched *s, const char *name, uint64_t va, unsigned len, uint64_t old,
+		     struct xds_err *err)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "undo %s %#llx %u %#llx\n", name, (unsigned long long)va, len,
+			 (unsigned long long)old);
+	if (n <= 0 || (size_t)n >= sizeof line)
+		return xds_fail(err, "undo record too long");
+	if (!s->undo_spilled && undo_append(s, line, (size_t)n))
+		return 0;
+	s->undo_spilled = true;         /* the rest of the batch: after the area's, in order */
+	line[n - 1] = 0;
+	return journal_put(s, err, "%s", line);
 }

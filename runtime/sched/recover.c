@@ -37,9 +37,12 @@ struct jwrite {
 	unsigned len;
 };
 
-/* Per guest: a pause of ours never ended, the writes of a batch never ended. */
+/* Per guest: a pause of ours never ended, the writes of a batch never ended
+ * (open: its "pause NAME SEQ" has no "end"; seq 0: a journal of an older
+ * xds-lua, whose undo records are all journal lines). */
 struct jpause {
-	bool paused;
+	bool paused, open;
+	uint64_t seq;
 	struct jwrite *w;
 	int n;
 };
@@ -101,24 +104,32 @@ static void free_journal(struct journal *j)
 }
 
 /* "pause", "undo", "end", "resume": 1 if line is one (0 if not), -1 out of memory. */
+static int put_write(struct jpause *p, uint64_t va, unsigned len, uint64_t old)
+{
+	struct jwrite *w = realloc(p->w, (size_t)(p->n + 1) * sizeof *w);
+	if (!w)
+		return -1;
+	p->w = w;
+	p->w[p->n++] = (struct jwrite){ va, old, len };
+	return 0;
+}
+
 static int pause_line(struct journal *j, const char *line)
 {
 	char name[XDS_MAX_GUEST_NAME], word[8];
-	unsigned long long va, old;
+	unsigned long long va, old, seq = 0;
 	unsigned len;
+	int end = 0;
 	struct jpause *p;
 	if (sscanf(line, "undo %63s %llx %u %llx", name, &va, &len, &old) == 4) {
 		if (!(p = pause_of(j, name)))
 			return 1;
-		struct jwrite *w = realloc(p->w, (size_t)(p->n + 1) * sizeof *w);
-		if (!w)
-			return -1;
-		p->w = w;
-		p->w[p->n++] = (struct jwrite){ va, old, len };
-		return 1;
+		return put_write(p, va, len, old) ? -1 : 1;
 	}
-	if (sscanf(line, "%7s %63s", word, name) != 2 || strchr(line + strlen(word) + 1 + strlen(name), ' ') ||
+	if (sscanf(line, "%7s %63s %n", word, name, &end) != 2 ||
 	    (strcmp(word, "pause") && strcmp(word, "end") && strcmp(word, "resume")))
+		return 0;
+	if (line[end] && !(word[0] == 'p' && sscanf(line + end, "%llu", &seq) == 1 && !strchr(line + end, ' ')))
 		return 0;
 	if (!(p = pause_of(j, name)))
 		return 1;
@@ -126,8 +137,57 @@ static int pause_line(struct journal *j, const char *line)
 		p->paused = true;
 	if (word[0] == 'r')
 		p->paused = false;
+	p->open = word[0] == 'p';
+	p->seq = seq;
 	p->n = 0;               /* a new batch, or the last one ended */
 	return 1;
+}
+
+/* The undo area (journal.c) of the batch a crash cut short: its records
+ * go before the batch's journal lines (those came after the area filled).
+ * An area of another batch, or none, adds nothing. */
+static int read_undo_area(const char *path, struct journal *j, struct xds_err *err)
+{
+	char upath[1100], line[200], name[XDS_MAX_GUEST_NAME];
+	journal_undo_path(path, upath, sizeof upath);
+	FILE *f = fopen(upath, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : xds_fail(err, "%s: %s", upath, strerror(errno));
+	unsigned long long seq, va, old;
+	unsigned len;
+	struct jpause *p = NULL;
+	struct jwrite *w = NULL;
+	int n = 0, rc = 0;
+	if (fgets(line, sizeof line, f) && strchr(line, '\n') && sscanf(line, "batch %63s %llu", name, &seq) == 2 &&
+	    (p = pause_of(j, name)) && p->open && p->seq == seq) {
+		/* each record ends in a newline; the area ends at its first NUL */
+		while (!rc && fgets(line, sizeof line, f) && line[0] && strchr(line, '\n')) {
+			char who[XDS_MAX_GUEST_NAME];
+			if (sscanf(line, "undo %63s %llx %u %llx", who, &va, &len, &old) != 4 || strcmp(who, name))
+				break;
+			struct jwrite *nw = realloc(w, (size_t)(n + 1) * sizeof *nw);
+			if (!nw)
+				rc = xds_fail(err, "out of memory");
+			else
+				(w = nw)[n++] = (struct jwrite){ va, old, len };
+		}
+	}
+	fclose(f);
+	if (!rc && n) {
+		struct jwrite *all = realloc(w, (size_t)(n + p->n) * sizeof *all);
+		if (!all) {
+			rc = xds_fail(err, "out of memory");
+		} else {
+			if (p->n)
+				memcpy(all + n, p->w, (size_t)p->n * sizeof *all);
+			free(p->w);
+			p->w = all;
+			p->n += n;
+			w = NULL;
+		}
+	}
+	free(w);
+	return rc;
 }
 
 /* START of "freeze NAME ADDR PID START COMM"; 0 for a journal of an older
@@ -186,6 +246,8 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 		}
 	}
 	fclose(f);
+	if (!rc)
+		rc = read_undo_area(path, j, err);
 	if (rc)
 		free_journal(j);
 	return rc;
@@ -351,6 +413,9 @@ int recover_journal(struct xds_host *attached, const char *path, struct xds_err 
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
+	char upath[1100];
+	journal_undo_path(path, upath, sizeof upath);
+	unlink(upath);
 	return 0;
 }
 

@@ -114,6 +114,7 @@ struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts 
 	if (!s->opt.tick_ns)
 		s->opt.tick_ns = 10000000ULL;
 	s->journal_fd = -1;
+	s->undo_fd = -1;
 	if (o->journal && !o->dry_run) {
 		s->journal_fd = journal_open(o->journal, err);
 		if (s->journal_fd < 0)
@@ -129,6 +130,10 @@ struct xds_sched *xds_sched_new(struct xds_host *h, const struct xds_sched_opts 
 		}
 		if (journal_empty(s, err) || journal_guests(s, err))
 			goto fail;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);     /* batch numbers no earlier run used */
+		s->batch_seq = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		journal_undo_open(s);
 	}
 	s->start_ns = s->now_ns = xds_host_now(h);
 	s->rescanned_ns = mono_ns();
@@ -422,20 +427,28 @@ static void apply_batch(struct xds_sched *s, int gi, struct lx_guest *lx,
 			s->held[i].hold = before[i];
 }
 
-/* Before the pause, one sync: the batch's new freezes, then "pause".  A
- * new freeze the journal cannot take is not tried. */
+/* Before the pause, one sync when the batch freezes: its new freezes, then
+ * "pause" (a batch that only thaws needs no sync: what a crash would leave
+ * of it is a thaw not made, and the undo records of write(2)'s kind); then
+ * the undo area starts anew.  A new freeze the journal cannot take is not
+ * tried. */
 static void journal_batch(struct xds_sched *s, int gi)
 {
 	struct xds_err e = {""};
 	const char *name = gname(s, gi);
 	int rc = 0;
+	bool froze = false;
 	for (int i = 0; i < s->nr_held && !rc; i++) {
 		struct xds_held *h = &s->held[i];
-		if (h->guest == gi && h->want && h->hold == XH_NONE)
+		if (h->guest == gi && h->want && h->hold == XH_NONE) {
 			rc = journal_put(s, &e, "freeze %s %#llx %d %llu %s", name, (unsigned long long)h->addr,
 					 h->pid, (unsigned long long)h->start, comm_of(h).s);
+			froze = true;
+		}
 	}
-	if (rc || journal_put(s, &e, "pause %s", name) || journal_sync(s, &e))
+	uint64_t seq = ++s->batch_seq;
+	if (rc || journal_put(s, &e, "pause %s %llu", name, (unsigned long long)seq) ||
+	    (froze && journal_sync(s, &e)))
 		for (int i = 0; i < s->nr_held; i++) {
 			struct xds_held *h = &s->held[i];
 			if (h->guest != gi || !h->want || h->hold != XH_NONE)
@@ -444,6 +457,7 @@ static void journal_batch(struct xds_sched *s, int gi)
 			s->stats.refusals++;
 			h->want = false;
 		}
+	journal_undo_begin(s, name, seq);
 }
 
 /* The undo log of a batch: one journal line before each write. */
@@ -460,8 +474,7 @@ static int undo_line(void *ctx, uint64_t va, unsigned len, uint64_t old)
 {
 	struct undo_log *u = ctx;
 	struct xds_err e;
-	if (journal_put(u->s, &e, "undo %s %#llx %u %#llx", u->name, (unsigned long long)va, len,
-			(unsigned long long)old) && !u->failed) {
+	if (journal_undo_put(u->s, u->name, va, len, old, &e) && !u->failed) {
 		u->failed = true;
 		xds_log(XDS_LOG_ERR, "%s: %s (a crash now could not be undone)", u->name, e.msg);
 	}
@@ -583,6 +596,7 @@ int xds_sched_free(struct xds_sched *s, struct xds_err *err)
 	if (!s)
 		return 0;
 	int rc = xds_sched_thaw_all(s, err);
+	journal_undo_close(s, !rc);
 	if (s->journal_fd >= 0) {
 		if (!rc && journal_empty(s, err))
 			rc = -1;

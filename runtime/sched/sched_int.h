@@ -46,6 +46,11 @@ struct xds_sched {
 	uint32_t released_gen[XDS_MAX_GUESTS];
 	/* journal.c */
 	int journal_fd;
+	int undo_fd;                    /* the undo area (journal.c), or -1 */
+	uint8_t *undo_map;
+	size_t undo_size, undo_used;
+	bool undo_spilled;              /* this batch's records went on in the journal */
+	uint64_t batch_seq;             /* the last batch's number, unique across runs */
 	/* protect.c: tasks whose refusal was said */
 	struct { int guest, pid; uint64_t addr; } *refused;
 	int nr_refused, cap_refused;
@@ -80,6 +85,18 @@ uint64_t journal_boot_hash(const char *banner);
 /* Start the journal anew: "guest NAME SPEC" for every live guest. */
 int journal_guests(struct xds_sched *s, struct xds_err *err);
 int journal_empty(struct xds_sched *s, struct xds_err *err);
+/* The undo area beside the journal (PATH.undo): opened after recovery;
+ * without it, undo records are journal lines. */
+void journal_undo_open(struct xds_sched *s);
+/* Closed; removed after a clean end (clean: nothing is left to undo). */
+void journal_undo_close(struct xds_sched *s, bool clean);
+/* A new batch of guest name, numbered seq (its "pause NAME SEQ" written). */
+void journal_undo_begin(struct xds_sched *s, const char *name, uint64_t seq);
+/* The old value of a write about to be made, where a kill -9 finds it. */
+int journal_undo_put(struct xds_sched *s, const char *name, uint64_t va, unsigned len, uint64_t old,
+		     struct xds_err *err);
+/* PATH.undo of journal path (buf of size). */
+void journal_undo_path(const char *path, char *buf, size_t size);
 
 /* ---- recover.c ---- */
 /* Thaw what the journal at path lists; attached: guests of this run to
