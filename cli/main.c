@@ -77,6 +77,7 @@ struct options {
 	uint64_t tick_ns, duration_ns;
 	const char *report, *journal, *trace;
 	bool dry_run, recover, unsafe, realtime, allow_protected;
+	bool check;                 /* xds-lua check POLICY: findings, nothing changed */
 	const char *qemu[XDS_MAX_GUESTS];
 	int nr_qemu;
 	int chunks[MAX_CHUNKS];     /* argv indexes of -e and -l, in order */
@@ -89,6 +90,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] [script [args]]\n"
+		"       %s check [options] POLICY [args]   try a policy in a dry run (1 s unless\n"
+		"                   --duration): specs that match nothing or protected tasks, the tick's cost\n"
 		"       %s profile build|show ...\n"
 		"       %s plot TIMELINE.json -o FIG.svg\n"
 		"Available options are:\n"
@@ -131,7 +134,7 @@ static void usage(FILE *f)
 		"xds.load(policy, ...), xds.unload(), xds.step([n]), xds.run(duration),\n"
 		"xds.frozen(), xds.stats(); with --sim xds.sim.step{ns = N}, xds.sim.tasks(),\n"
 		"xds.sim.status(); task:freeze(), task:thaw().\n",
-		progname, progname, progname);
+		progname, progname, progname, progname);
 }
 
 static void print_version(void)
@@ -327,6 +330,15 @@ static int collect_args(int argc, char **argv, struct options *o)
 			return r < 0 ? -1 : unknown(a);
 	}
 	o->script = i < argc ? i : 0;
+	if (o->check) {
+		if (!o->script)
+			return fail("check: give the policy to check (xds-lua check [options] POLICY [args])");
+		if (o->interactive || o->has_e || o->recover)
+			return fail("check: -i, -e, -l and --recover are not for a check");
+		o->dry_run = true;      /* nothing is changed in any guest */
+		if (!o->duration_ns)
+			o->duration_ns = 1000000000ULL;
+	}
 	if (o->has_seed && !o->sim)
 		return fail("--seed: only meaningful with --sim");
 	if (o->realtime && !o->sim)
@@ -517,6 +529,34 @@ static void createargtable(lua_State *L, char **argv, int argc, int script)
 	lua_setglobal(L, "arg");
 }
 
+/* xds-lua check: what the policy found, and its tick's cost against the
+ * tick and the deadline; exit 2 when something was found, else 0. */
+static int check_summary(const struct options *o)
+{
+	const struct xds_stats *st = sched ? xds_sched_stats(sched) : NULL;
+	uint64_t tick = o->tick_ns ? o->tick_ns : 10000000ULL;
+	int found = driver.nr_findings;
+	for (int i = 0; i < driver.nr_findings; i++)
+		printf("finding: %s\n", driver.findings[i]);
+	if (!driver.ticks) {
+		printf("finding: the policy ran no tick\n");
+		found++;
+	} else if (st && st->policy.count) {
+		double mean = st->policy.total_ns / 1e6 / (double)st->policy.count, max = st->policy.max_ns / 1e6;
+		bool over = st->policy.total_ns > tick * st->policy.count;  /* the mean: one preemption is no finding */
+		printf("%spolicy tick: mean %.3f ms, max %.3f ms over %llu ticks: %s the tick of %.0f ms "
+		       "(deadline %.0f ms)\n", over ? "finding: " : "", mean, max,
+		       (unsigned long long)st->policy.count, over ? "more than" : "within", tick / 1e6,
+		       XDS_POLICY_DEADLINE_NS / 1e6);
+		found += over;
+	}
+	if (st)
+		printf("dry run: the policy asked for %llu freeze(s) and %llu thaw(s); nothing was changed\n",
+		       (unsigned long long)st->planned_freezes, (unsigned long long)st->planned_thaws);
+	printf("%s: %d finding(s)\n", driver.policy_name[0] ? driver.policy_name : "policy", found);
+	return found ? 2 : 0;
+}
+
 /* The policy runs until --duration or a signal; then the report, and
  * the table (on stderr under --dry-run, whose stdout is the plan). */
 static int run_policy(const struct options *o)
@@ -534,6 +574,8 @@ static int run_policy(const struct options *o)
 			 sched ? xds_sched_nr_held(sched) : 0);
 	if (o->report && xds_run_report(&driver, o->report, &err) < 0)
 		status = fail("%s", err.msg) ? 1 : 1;
+	if (o->check)
+		return status ? status : check_summary(o);
 	if (driver.ticks)
 		xds_run_print_table(&driver, o->dry_run ? stderr : stdout);
 	return status;
@@ -632,13 +674,13 @@ static int start_sched(const struct options *o, const char *journal)
 		.tick_ns = o->tick_ns ? o->tick_ns : 10000000u,
 		.journal = journal,
 		.dry_run = o->dry_run,
-		.plan = o->dry_run ? stdout : NULL,
+		.plan = o->dry_run && !o->check ? stdout : NULL,
 		.allow_protected = o->allow_protected,
 		.trace = trace_file,
 	};
 	struct xds_run_opts ro = {
 		.tick_ns = o->tick_ns, .unsafe = o->unsafe, .realtime = o->realtime,
-		.dry_run = o->dry_run,
+		.dry_run = o->dry_run, .check = o->check,
 		.stop = &signalled, .reload = &hangup, .status = &status_asked,
 	};
 	if (cli_observe_start(&o->obs, &ro) < 0)
@@ -676,6 +718,12 @@ static void close_host(void)
 int main(int argc, char **argv)
 {
 	struct options o = {0};
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		o.check = true;         /* the rest as for a run, which check makes dry */
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (argc > 1 && strcmp(argv[1], "profile") == 0)
 		return cli_profile(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "plot") == 0)

@@ -56,6 +56,9 @@ void xds_run_fini(struct xds_run *r)
 		xds_log(XDS_LOG_ERR, "%s", err.msg);
 	free_args(r);
 	r->nr_states = 0;
+	for (int i = 0; i < r->nr_findings; i++)
+		free(r->findings[i]);
+	r->nr_findings = 0;
 }
 
 struct xds_sched *xds_run_sched(struct xds_run *r)
@@ -531,7 +534,28 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
+/* xds.finding(text): what a policy found wrong with its arguments on this
+ * host (policies/lib/policy.lua: a spec that matches nothing, one that
+ * would match protected tasks).  Kept once for `xds-lua check`; in a run,
+ * said as a warning. */
+static int l_finding(lua_State *L)
+{
+	struct xds_run *r = xds_lua_upstate(L)->run;
+	const char *text = luaL_checkstring(L, 1);
+	if (!r || !r->opt.check) {
+		xds_log(XDS_LOG_WARNING, "%s", text);
+		return 0;
+	}
+	for (int i = 0; i < r->nr_findings; i++)
+		if (!strcmp(r->findings[i], text))
+			return 0;
+	if (r->nr_findings < XDS_RUN_MAX_FINDINGS && (r->findings[r->nr_findings] = strdup(text)))
+		r->nr_findings++;
+	return 0;
+}
+
 static const luaL_Reg run_funcs[] = {
+	{"finding", l_finding},
 	{"load", l_load},
 	{"unload", l_unload},
 	{"step", l_step},
@@ -554,6 +578,8 @@ void xds_run_open(lua_State *L, struct xds_run *r)
 	lua_getglobal(L, "xds");
 	lua_getfield(L, LUA_REGISTRYINDEX, XDS_LUA_STATE);
 	luaL_setfuncs(L, run_funcs, 1);
+	lua_pushboolean(L, r->opt.check);
+	lua_setfield(L, -2, "checking");
 	lua_pop(L, 1);
 }
 

@@ -42,12 +42,15 @@ struct xds_run_opts {
 	volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM: end a run */
 	volatile sig_atomic_t *reload;  /* set by SIGHUP: reload between ticks */
 	bool dry_run;                   /* for the report: nothing was changed */
+	bool check;                     /* xds-lua check: the policy's findings are kept */
 	volatile sig_atomic_t *status;  /* set by SIGUSR1: a status on log between ticks */
 };
 
 /* The report's format (docs/report.md): raised when a field changes meaning
  * or goes; new fields may appear without it. */
 #define XDS_REPORT_FORMAT 1
+
+#define XDS_RUN_MAX_FINDINGS 64
 
 struct xds_run {
 	struct xds_host *host;
@@ -71,6 +74,9 @@ struct xds_run {
 	struct xds_err error;           /* the error that stopped it, or "" */
 	lua_State *states[XDS_RUN_MAX_STATES];  /* to expire after a snapshot */
 	int nr_states;
+	/* xds-lua check: what the policy found (xds.finding), each once */
+	char *findings[XDS_RUN_MAX_FINDINGS];
+	int nr_findings;
 };
 
 void xds_run_init(struct xds_run *r, struct xds_host *h, struct xds_sched *s,

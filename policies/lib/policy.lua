@@ -86,14 +86,15 @@ local function parse_spec(spec)
   return t
 end
 
--- A spec (string or table) as a function(task) -> bool.
-function M.matcher(spec)
+-- A spec (string or table) as a function(task) -> bool.  any: match
+-- protected tasks too, as if the spec said protected = true.
+function M.matcher(spec, any)
   if type(spec) == "function" then return spec end
   local t = type(spec) == "string" and parse_spec(spec) or spec
   if type(t) ~= "table" then M.usage_error("a task spec is a string or a table, not " .. tostring(spec)) end
   local dom = t.dom and M.glob(t.dom, true)     -- domain names: either case
   local comm = t.comm and M.glob(t.comm)
-  local pid, tgid, anyway = t.pid, t.tgid, t.protected == true
+  local pid, tgid, anyway = t.pid, t.tgid, any or t.protected == true
   return function(task)
     return (anyway or not task.protected)
       and (not comm or comm(task.comm) or (task.process and comm(task.process))) and (not dom or dom(task.dom))
@@ -108,14 +109,21 @@ end
 
 -- Specs that match no task are said (xds.warn) on the first tick and once
 -- a minute after, with the domains there are: a typo makes no silent
--- no-op.  watch(specs) -> function(snap), to call every tick.
+-- no-op.  Under `xds-lua check` (xds.checking) they are findings
+-- (xds.finding), and so is a spec that would match protected tasks, which
+-- it leaves alone.  watch(specs) -> function(snap), to call every tick.
 local REPORT_EVERY = 60
+local function who(t)
+  return ("%s/%s[%d] (%s)"):format(t.dom, t.comm, t.pid, tostring(t.protected))
+end
 function M.watch(specs)
-  local match, label, said = {}, {}, nil
+  local match, any, label, said = {}, {}, {}, nil
   for i, spec in ipairs(specs) do
-    match[i] = M.matcher(spec)
+    match[i], any[i] = M.matcher(spec), M.matcher(spec, true)
     label[i] = type(spec) == "string" and spec or tostring(spec)
   end
+  local checking = xds and xds.checking and xds.finding
+  local say = checking and xds.finding or (xds and xds.warn)
   return function(snap)
     if said and snap.time < said + REPORT_EVERY then return end
     said = snap.time
@@ -124,13 +132,24 @@ function M.watch(specs)
       if not seen[t.dom] then seen[t.dom] = true doms[#doms + 1] = t.dom end
     end
     for i = 1, #match do
-      local hit = false
+      local hit, left = false, {}
       for _, t in ipairs(snap.tasks) do
-        if match[i](t) then hit = true break end
+        if match[i](t) then
+          hit = true
+          if not checking then break end
+        elseif checking and t.protected and any[i](t) then
+          left[#left + 1] = t
+        end
       end
-      if not hit and xds and xds.warn then
-        xds.warn("task spec '" .. label[i] .. "' matches no task (domains: "
-                 .. (#doms > 0 and table.concat(doms, ", ") or "none") .. ")")
+      if not hit and say then
+        say("task spec '" .. label[i] .. "' matches no task (domains: "
+            .. (#doms > 0 and table.concat(doms, ", ") or "none") .. ")")
+      end
+      if #left > 0 then
+        local shown = {}
+        for k = 1, math.min(#left, 3) do shown[k] = who(left[k]) end
+        say(("task spec '%s' would match %d protected task(s), which it leaves alone: %s%s"):format(
+          label[i], #left, table.concat(shown, ", "), #left > 3 and ", ..." or ""))
       end
     end
   end

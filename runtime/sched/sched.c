@@ -531,8 +531,13 @@ static void plan_guest(struct xds_sched *s, int gi)
 		struct xds_held *h = &s->held[i];
 		if (h->guest != gi || !needs_work(h))
 			continue;
-		if (h->want != h->planned)
+		if (h->want != h->planned) {
 			plan_line(s, h);
+			if (h->want)
+				s->stats.planned_freezes++;
+			else
+				s->stats.planned_thaws++;
+		}
 		h->planned = h->want;
 		if (!h->want) {
 			held_drop(s, h);

@@ -83,6 +83,7 @@ struct xds_stats {
 	uint64_t refusals;              /* refused: layout, corruption, check */
 	uint64_t undone;                /* writes rolled back after a failed check */
 	uint64_t kicks;                 /* idle vCPUs sent a wake-up after a thaw */
+	uint64_t planned_freezes, planned_thaws;        /* --dry-run: the plan's changes */
 };
 
 struct xds_sched_opts {
