@@ -349,7 +349,10 @@ end
 
 local function positive_seconds(v, what, dflt)
   local s = M.seconds(v or dflt, what)
+  -- not (s > 0), not s <= 0: NaN is neither
+  -- luacheck: push ignore 581
   if not (s > 0) then M.usage_error(what .. " must be longer than 0 s, not " .. tostring(v)) end
+  -- luacheck: pop
   return s
 end
 
@@ -448,7 +451,7 @@ function M.share(c)
   for i, s in ipairs(c) do entries[i] = s end
   -- the map form, { ["U1/db"] = 60, ... }, in the order of its specs
   local named = {}
-  for k, v in pairs(c) do
+  for k in pairs(c) do
     if type(k) == "string" and not SHARE_FIELDS[k] then named[#named + 1] = k end
   end
   table.sort(named)
