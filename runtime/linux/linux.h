@@ -146,15 +146,19 @@ int lx_commit(struct lx_guest *g, struct xds_err *err);
 void lx_set_deadline(struct lx_guest *g, uint64_t deadline_ns);
 bool lx_past_deadline(const struct lx_guest *g);
 
-/* Called before each write into g's memory with the bytes it replaces, so
- * that a process killed between two writes of a batch can be undone from
- * the log by the next run (lx_restore); a failing log stops the write.
- * fn NULL: none. */
-typedef int (*lx_write_log_fn)(void *ctx, uint64_t va, unsigned len, uint64_t old);
+/* Called before each write into g's memory with the bytes it replaces
+ * (old) and the bytes it writes (val), so that a process killed between
+ * two writes of a batch can be undone from the log by the next run
+ * (lx_restore); a failing log stops the write.  fn NULL: none. */
+typedef int (*lx_write_log_fn)(void *ctx, uint64_t va, unsigned len, uint64_t old, uint64_t val);
 void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx);
-/* Put len (1 to 8) bytes of val back at va, unlogged: replaying the
- * undo log of a batch a crash cut short, the guest paused. */
-int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t val, struct xds_err *err);
+/* Put len (1 to 8) bytes of old back at va, unlogged: replaying the undo
+ * log of a batch a crash cut short, the guest paused.  With check, only
+ * where the guest still holds what was written (expect): a word the write
+ * never reached, one undone already, or memory of another boot is left as
+ * it is (1); 0 when restored, -1 with err. */
+int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t old, bool check, uint64_t expect,
+	       struct xds_err *err);
 
 /* Wake the idle CPUs (vCPUs) that committed changes asked to reschedule
  * since the last call, where the backend can (be_kick): a task made

@@ -75,7 +75,7 @@ int lx_txn_put(struct lx_txn *tx, uint64_t va, unsigned len, uint64_t val, struc
 	struct lx_write w = { .va = va, .val = val, .len = len };
 	if (lx_read(tx->g, va, len, &w.old, err) || txn_log(tx, &w, err))
 		return -1;
-	if (tx->g->write_log && tx->g->write_log(tx->g->write_log_ctx, va, len, w.old) < 0) {
+	if (tx->g->write_log && tx->g->write_log(tx->g->write_log_ctx, va, len, w.old, val) < 0) {
 		tx->n--;
 		return xds_fail(err, "the undo log cannot be written: not writing %#llx", (unsigned long long)va);
 	}
@@ -88,11 +88,22 @@ void lx_set_write_log(struct lx_guest *g, lx_write_log_fn fn, void *ctx)
 	g->write_log_ctx = ctx;
 }
 
-int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t val, struct xds_err *err)
+static uint64_t mask_of(unsigned len)
+{
+	return len >= 8 ? ~0ULL : (1ULL << (8 * len)) - 1;
+}
+
+int lx_restore(struct lx_guest *g, uint64_t va, unsigned len, uint64_t old, bool check, uint64_t expect,
+	       struct xds_err *err)
 {
 	if (len < 1 || len > 8)
 		return xds_fail(err, "restore of %#llx: width %u", (unsigned long long)va, len);
-	return vmem_write(g->vm, va, &val, len, err);
+	uint64_t now;
+	if (check && lx_read(g, va, len, &now, err))
+		return -1;
+	if (check && now != (expect & mask_of(len)))
+		return 1;
+	return vmem_write(g->vm, va, &old, len, err) ? -1 : 0;
 }
 
 int lx_txn_set(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint64_t val,
@@ -113,11 +124,6 @@ int lx_txn_add(struct lx_txn *tx, uint64_t base, enum profile_field_id id, uint6
 	       const char *what, struct xds_err *err)
 {
 	return lx_txn_put_delta(tx, base + lx_off(tx->g, id), lx_wid(tx->g, id), cur, delta, what, err);
-}
-
-static uint64_t mask_of(unsigned len)
-{
-	return len >= 8 ? ~0ULL : (1ULL << (8 * len)) - 1;
 }
 
 /* The value found in w's word after w: what the next write to the same

@@ -2,13 +2,15 @@
  * journal.c - the journal: what a crash would leave frozen.
  *
  * A text file, one line per event:
+ * "format 2" first (the lines below; a journal without it is an older
+ * xds-lua's: "freeze NAME ADDR PID COMM", "undo NAME VA LEN OLD"),
  * "guest NAME SPEC" (SPEC: how the host layer finds the guest again),
  * "boot NAME SLIDE BANNER" (the boot that the addresses below belong to: its
  * KASLR slide and a hash of its linux_banner, journal_boot_hash),
  * "freeze NAME ADDR PID START COMM" (START: the task's start_time, 0 if the
  * profile has none; COMM shown by util/utf8.h: never a newline),
  * "thaw NAME ADDR PID", "gone NAME ADDR PID", and around each batch
- * "pause NAME SEQ" (SEQ: the batch's number), "undo NAME VA LEN OLD"
+ * "pause NAME SEQ" (SEQ: the batch's number), "undo NAME VA LEN OLD NEW"
  * before each write into the guest (in the undo area below, or here when
  * the area is missing or full), "end NAME" once the batch is committed or
  * undone, "resume NAME".
@@ -21,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +116,8 @@ uint64_t journal_boot_hash(const char *banner)
 
 int journal_guests(struct xds_sched *s, struct xds_err *err)
 {
+	if (journal_put(s, err, "format 2"))
+		return -1;
 	for (int i = 0; i < xds_host_nr_guests(s->host); i++) {
 		const struct xds_guest *g = xds_host_guest(s->host, i);
 		if (xds_guest_gone(g))
@@ -150,25 +155,33 @@ int journal_empty(struct xds_sched *s, struct xds_err *err)
 #define UNDO_AREA_MIN (256u << 10)
 #define UNDO_AREA_MAX (64u << 20)
 
-void journal_undo_path(const char *path, char *buf, size_t size)
+bool journal_undo_path(const char *path, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s.undo", path);
+	int n = snprintf(buf, size, "%s.undo", path);
+	return n > 0 && (size_t)n < size;
 }
 
 void journal_undo_open(struct xds_sched *s)
 {
-	char path[1100];
+	char path[PATH_MAX];
 	s->undo_fd = -1;
 	s->undo_map = NULL;
 	if (s->journal_fd < 0)
 		return;
-	journal_undo_path(s->opt.journal, path, sizeof path);
+	if (!journal_undo_path(s->opt.journal, path, sizeof path)) {
+		xds_log(XDS_LOG_NOTICE, "journal %s: its name is too long for an undo area beside it; undo "
+			"records go to the journal itself", s->opt.journal);
+		return;
+	}
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	void *m = MAP_FAILED;
-	if (fd >= 0 && !ftruncate(fd, UNDO_AREA_MIN))
+	/* the blocks reserved: a store into a hole of a full disk would be a SIGBUS */
+	int e = fd < 0 ? errno : posix_fallocate(fd, 0, UNDO_AREA_MIN);
+	if (!e)
 		m = mmap(NULL, UNDO_AREA_MIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
-		xds_log(XDS_LOG_NOTICE, "%s: %s; undo records go to the journal itself", path, strerror(errno));
+		xds_log(XDS_LOG_NOTICE, "%s: %s; undo records go to the journal itself", path,
+			strerror(e ? e : errno));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -187,9 +200,8 @@ void journal_undo_close(struct xds_sched *s, bool clean)
 	close(s->undo_fd);
 	s->undo_fd = -1;
 	s->undo_map = NULL;
-	char path[1100];
-	journal_undo_path(s->opt.journal, path, sizeof path);
-	if (clean)
+	char path[PATH_MAX];
+	if (clean && journal_undo_path(s->opt.journal, path, sizeof path))
 		unlink(path);
 }
 
@@ -198,7 +210,7 @@ static bool undo_grow(struct xds_sched *s, size_t need)
 	size_t size = s->undo_size;
 	while (size < need)
 		size *= 2;
-	if (size > UNDO_AREA_MAX || ftruncate(s->undo_fd, (off_t)size))
+	if (size > UNDO_AREA_MAX || posix_fallocate(s->undo_fd, 0, (off_t)size))
 		return false;
 	void *m = mremap(s->undo_map, s->undo_size, size, MREMAP_MAYMOVE);
 	if (m == MAP_FAILED)
@@ -237,11 +249,11 @@ void journal_undo_begin(struct xds_sched *s, const char *name, uint64_t seq)
 }
 
 int journal_undo_put(struct xds_sched *s, const char *name, uint64_t va, unsigned len, uint64_t old,
-		     struct xds_err *err)
+		     uint64_t val, struct xds_err *err)
 {
-	char line[160];
-	int n = snprintf(line, sizeof line, "undo %s %#llx %u %#llx\n", name, (unsigned long long)va, len,
-			 (unsigned long long)old);
+	char line[200];
+	int n = snprintf(line, sizeof line, "undo %s %#llx %u %#llx %#llx\n", name, (unsigned long long)va, len,
+			 (unsigned long long)old, (unsigned long long)val);
 	if (n <= 0 || (size_t)n >= sizeof line)
 		return xds_fail(err, "undo record too long");
 	if (!s->undo_spilled && undo_append(s, line, (size_t)n))

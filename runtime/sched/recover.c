@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@ struct jentry {
 };
 
 struct jwrite {
-	uint64_t va, old;
+	uint64_t va, old, new;
 	unsigned len;
+	bool has_new;           /* "undo ... OLD NEW": undone only where NEW still is */
 };
 
 /* Per guest: a pause of ours never ended, the writes of a batch never ended
@@ -42,7 +44,7 @@ struct jwrite {
  * xds-lua, whose undo records are all journal lines). */
 struct jpause {
 	bool paused, open;
-	uint64_t seq;
+	uint64_t seq, jiffies;          /* "pause NAME SEQ JIFFIES" (0: not known) */
 	struct jwrite *w;
 	int n;
 };
@@ -61,6 +63,7 @@ struct journal {
 	int nr_guests;
 	struct jentry *e;
 	int n;
+	bool format2;           /* "format 2": freeze lines carry START */
 };
 
 static struct jentry *entry_of(struct journal *j, const char *name, uint64_t addr, int pid)
@@ -104,32 +107,47 @@ static void free_journal(struct journal *j)
 }
 
 /* "pause", "undo", "end", "resume": 1 if line is one (0 if not), -1 out of memory. */
-static int put_write(struct jpause *p, uint64_t va, unsigned len, uint64_t old)
+/* "undo NAME VA LEN OLD [NEW]": 1 with *w and the name, else 0. */
+static int undo_record(const char *line, char name[XDS_MAX_GUEST_NAME], struct jwrite *w)
+{
+	unsigned long long va, old, new;
+	unsigned len;
+	int n = sscanf(line, "undo %63s %llx %u %llx %llx", name, &va, &len, &old, &new);
+	if (n < 4)
+		return 0;
+	*w = (struct jwrite){ .va = va, .old = old, .new = n == 5 ? new : 0, .len = len, .has_new = n == 5 };
+	return 1;
+}
+
+static int put_write(struct jpause *p, const struct jwrite *one)
 {
 	struct jwrite *w = realloc(p->w, (size_t)(p->n + 1) * sizeof *w);
 	if (!w)
 		return -1;
 	p->w = w;
-	p->w[p->n++] = (struct jwrite){ va, old, len };
+	p->w[p->n++] = *one;
 	return 0;
 }
 
 static int pause_line(struct journal *j, const char *line)
 {
 	char name[XDS_MAX_GUEST_NAME], word[8];
-	unsigned long long va, old, seq = 0;
-	unsigned len;
+	unsigned long long seq = 0;
+	struct jwrite one;
 	int end = 0;
 	struct jpause *p;
-	if (sscanf(line, "undo %63s %llx %u %llx", name, &va, &len, &old) == 4) {
+	if (undo_record(line, name, &one)) {
 		if (!(p = pause_of(j, name)))
 			return 1;
-		return put_write(p, va, len, old) ? -1 : 1;
+		return put_write(p, &one) ? -1 : 1;
 	}
 	if (sscanf(line, "%7s %63s %n", word, name, &end) != 2 ||
 	    (strcmp(word, "pause") && strcmp(word, "end") && strcmp(word, "resume")))
 		return 0;
-	if (line[end] && !(word[0] == 'p' && sscanf(line + end, "%llu", &seq) == 1 && !strchr(line + end, ' ')))
+	unsigned long long jiffies = 0;
+	int k = line[end] && word[0] == 'p' ? sscanf(line + end, "%llu %llu", &seq, &jiffies) : 0;
+	if (line[end] && (k < 1 || (k == 1 && strchr(line + end, ' ')) ||
+			  (k == 2 && strchr(strchr(line + end, ' ') + 1, ' '))))
 		return 0;
 	if (!(p = pause_of(j, name)))
 		return 1;
@@ -139,6 +157,7 @@ static int pause_line(struct journal *j, const char *line)
 		p->paused = false;
 	p->open = word[0] == 'p';
 	p->seq = seq;
+	p->jiffies = jiffies;
 	p->n = 0;               /* a new batch, or the last one ended */
 	return 1;
 }
@@ -148,13 +167,13 @@ static int pause_line(struct journal *j, const char *line)
  * An area of another batch, or none, adds nothing. */
 static int read_undo_area(const char *path, struct journal *j, struct xds_err *err)
 {
-	char upath[1100], line[200], name[XDS_MAX_GUEST_NAME];
-	journal_undo_path(path, upath, sizeof upath);
+	char upath[PATH_MAX], line[200], name[XDS_MAX_GUEST_NAME];
+	if (!journal_undo_path(path, upath, sizeof upath))
+		return 0;               /* never made (journal.c) */
 	FILE *f = fopen(upath, "r");
 	if (!f)
 		return errno == ENOENT ? 0 : xds_fail(err, "%s: %s", upath, strerror(errno));
-	unsigned long long seq, va, old;
-	unsigned len;
+	unsigned long long seq;
 	struct jpause *p = NULL;
 	struct jwrite *w = NULL;
 	int n = 0, rc = 0;
@@ -163,13 +182,14 @@ static int read_undo_area(const char *path, struct journal *j, struct xds_err *e
 		/* each record ends in a newline; the area ends at its first NUL */
 		while (!rc && fgets(line, sizeof line, f) && line[0] && strchr(line, '\n')) {
 			char who[XDS_MAX_GUEST_NAME];
-			if (sscanf(line, "undo %63s %llx %u %llx", who, &va, &len, &old) != 4 || strcmp(who, name))
+			struct jwrite one;
+			if (!undo_record(line, who, &one) || strcmp(who, name))
 				break;
 			struct jwrite *nw = realloc(w, (size_t)(n + 1) * sizeof *nw);
 			if (!nw)
 				rc = xds_fail(err, "out of memory");
 			else
-				(w = nw)[n++] = (struct jwrite){ va, old, len };
+				(w = nw)[n++] = one;
 		}
 	}
 	fclose(f);
@@ -190,9 +210,7 @@ static int read_undo_area(const char *path, struct journal *j, struct xds_err *e
 	return rc;
 }
 
-/* START of "freeze NAME ADDR PID START COMM"; 0 for a journal of an older
- * xds-lua ("freeze NAME ADDR PID COMM"), unless its COMM began with digits
- * and a space. */
+/* START of "freeze NAME ADDR PID START COMM" (a "format 2" journal's). */
 static uint64_t freeze_start(const char *line)
 {
 	unsigned long long start;
@@ -221,14 +239,18 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 		if ((pl = pause_line(j, line))) {
 			if (pl < 0)
 				rc = xds_fail(err, "out of memory");
+		} else if (!strcmp(line, "format 2")) {
+			j->format2 = true;
 		} else if (sscanf(line, "guest %63s %n", name, &off) == 1 && off) {
 			int gi = guest_of(j, name);     /* written again when guests change */
 			if (gi < 0 && j->nr_guests < XDS_MAX_GUESTS) {
 				gi = j->nr_guests++;
 				snprintf(j->names[gi], XDS_MAX_GUEST_NAME, "%s", name);
 			}
-			if (gi >= 0)
+			if (gi >= 0) {
 				snprintf(j->specs[gi], 1024, "%s", line + off);
+				j->boot[gi].known = false;      /* its "boot" line follows */
+			}
 		} else if (sscanf(line, "boot %63s %llx %llx", name, &addr, &banner) == 3) {
 			int gi = guest_of(j, name);
 			if (gi >= 0)
@@ -240,7 +262,7 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 			if (!e)
 				rc = xds_fail(err, "out of memory");
 			else if ((e->frozen = line[0] == 'f'))
-				e->start = freeze_start(line);
+				e->start = j->format2 ? freeze_start(line) : 0;
 		} else if (line[0]) {
 			rc = xds_fail(err, "%s:%d: not a journal line: %.60s", path, lineno, line);
 		}
@@ -257,12 +279,19 @@ static int read_journal(const char *path, struct journal *j, struct xds_err *err
 static void undo_batch(struct lx_guest *lx, const char *name, struct jpause *p)
 {
 	struct xds_err e;
-	int failed = 0;
-	for (int i = p->n - 1; i >= 0; i--)
-		failed += lx_restore(lx, p->w[i].va, p->w[i].len, p->w[i].old, &e) < 0;
+	int failed = 0, kept = 0;
+	for (int i = p->n - 1; i >= 0; i--) {
+		const struct jwrite *w = &p->w[i];
+		int rc = lx_restore(lx, w->va, w->len, w->old, w->has_new, w->new, &e);
+		failed += rc < 0;
+		kept += rc == 1;
+	}
+	char also[96] = "";
+	if (kept)
+		snprintf(also, sizeof also, "; %d word(s) did not hold what was written, left as they are", kept);
 	xds_log(failed ? XDS_LOG_ERR : XDS_LOG_NOTICE,
-		"recover: %s: a batch cut short by the crash is undone (%d write(s)%s)",
-		name, p->n, failed ? ", some could not be restored" : "");
+		"recover: %s: a batch cut short by the crash is undone (%d write(s)%s%s)",
+		name, p->n - kept, also, failed ? ", some could not be restored" : "");
 	p->n = 0;
 }
 
@@ -278,7 +307,12 @@ static bool booted_again(struct xds_guest *g, struct journal *j)
 	const struct jboot *b = &j->boot[gi];
 	uint64_t slide = xds_guest_slide(g);
 	bool kernel = journal_boot_hash(xds_guest_banner(g)) != b->banner;
-	if (!kernel && slide == b->slide)
+	/* the same kernel and slide (no KASLR): a clock set back tells a new boot */
+	const struct jpause *jp = &j->pause[gi];
+	uint64_t now = 0, pa;
+	struct xds_err e;
+	bool back = jp->open && jp->jiffies && !lx_jiffies(xds_guest_lx(g), &now, &pa, &e) && now < jp->jiffies;
+	if (!kernel && slide == b->slide && !back)
 		return false;
 	int n = 0;
 	for (int i = 0; i < j->n; i++)
@@ -291,12 +325,25 @@ static bool booted_again(struct xds_guest *g, struct journal *j)
 		xds_log(XDS_LOG_NOTICE, "recover: %s runs another kernel than the journal's (%.*s): it booted "
 			"again; its %d held task(s) went with the old boot, dropped from the journal", name,
 			(int)strcspn(banner, "(\n"), banner, n);
-	else
+	else if (slide != b->slide)
 		xds_log(XDS_LOG_NOTICE, "recover: %s booted again (its KASLR slide is %#llx, the journal's "
 			"%#llx); its %d held task(s) went with the old boot, dropped from the journal", name,
 			(unsigned long long)slide, (unsigned long long)b->slide, n);
+	else
+		xds_log(XDS_LOG_NOTICE, "recover: %s booted again (its jiffies are %llu, %llu when the crashed "
+			"run paused it); its %d held task(s) went with the old boot, dropped from the journal", name,
+			(unsigned long long)now, (unsigned long long)jp->jiffies, n);
 	j->pause[gi] = (struct jpause){ .w = j->pause[gi].w };
 	return true;
+}
+
+/* How many of the journal's tasks of guest name are still held. */
+static int nr_listed(const struct journal *j, const char *name)
+{
+	int n = 0;
+	for (int i = 0; i < j->n; i++)
+		n += j->e[i].frozen && !strcmp(j->e[i].guest, name);
+	return n;
 }
 
 /* Thaw the journal's tasks of guest g, paused. */
@@ -311,6 +358,7 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 		return 0;
 	if (!lx || xds_guest_pause(g, &paused, &e)) {
 		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, lx ? e.msg : "no kernel to thaw in");
+		*left += nr_listed(j, name) + (jp && (jp->n || jp->paused));   /* the journal keeps them */
 		return -1;
 	}
 	if (jp && jp->n)
@@ -352,15 +400,6 @@ static int thaw_listed(struct xds_guest *g, struct journal *j, int *left)
 	if (lx_kick(lx, &sent, &e) < 0)
 		xds_log(XDS_LOG_WARNING, "recover: %s: %s", name, e.msg);
 	return 0;
-}
-
-/* How many of the journal's tasks of guest name are still held. */
-static int nr_listed(const struct journal *j, const char *name)
-{
-	int n = 0;
-	for (int i = 0; i < j->n; i++)
-		n += j->e[i].frozen && !strcmp(j->e[i].guest, name);
-	return n;
 }
 
 /* Something to do in guest gi: tasks held, a pause or a batch never ended. */
@@ -413,9 +452,9 @@ int recover_journal(struct xds_host *attached, const char *path, struct xds_err 
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
-	char upath[1100];
-	journal_undo_path(path, upath, sizeof upath);
-	unlink(upath);
+	char upath[PATH_MAX];
+	if (journal_undo_path(path, upath, sizeof upath))
+		unlink(upath);
 	return 0;
 }
 

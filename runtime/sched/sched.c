@@ -446,8 +446,15 @@ static void journal_batch(struct xds_sched *s, int gi)
 			froze = true;
 		}
 	}
-	uint64_t seq = ++s->batch_seq;
-	if (rc || journal_put(s, &e, "pause %s %llu", name, (unsigned long long)seq) ||
+	/* the guest's jiffies, which a reboot sets back: what recovery tells a
+	 * batch of this boot from memory of the next by (0: not known) */
+	uint64_t seq = ++s->batch_seq, jiffies = 0, pa;
+	struct lx_guest *lx = xds_guest_lx(xds_host_guest(s->host, gi));
+	struct xds_err je;
+	if (!lx || lx_jiffies(lx, &jiffies, &pa, &je))
+		jiffies = 0;
+	if (rc || journal_put(s, &e, "pause %s %llu %llu", name, (unsigned long long)seq,
+			      (unsigned long long)jiffies) ||
 	    (froze && journal_sync(s, &e)))
 		for (int i = 0; i < s->nr_held; i++) {
 			struct xds_held *h = &s->held[i];
@@ -470,11 +477,11 @@ struct undo_log {
 /* A line that cannot be written is said once and does not stop the write:
  * a thaw must not wait for the journal; only a kill at that very moment
  * would then leave the batch half done. */
-static int undo_line(void *ctx, uint64_t va, unsigned len, uint64_t old)
+static int undo_line(void *ctx, uint64_t va, unsigned len, uint64_t old, uint64_t val)
 {
 	struct undo_log *u = ctx;
 	struct xds_err e;
-	if (journal_undo_put(u->s, u->name, va, len, old, &e) && !u->failed) {
+	if (journal_undo_put(u->s, u->name, va, len, old, val, &e) && !u->failed) {
 		u->failed = true;
 		xds_log(XDS_LOG_ERR, "%s: %s (a crash now could not be undone)", u->name, e.msg);
 	}

@@ -94,9 +94,9 @@ void journal_undo_close(struct xds_sched *s, bool clean);
 void journal_undo_begin(struct xds_sched *s, const char *name, uint64_t seq);
 /* The old value of a write about to be made, where a kill -9 finds it. */
 int journal_undo_put(struct xds_sched *s, const char *name, uint64_t va, unsigned len, uint64_t old,
-		     struct xds_err *err);
-/* PATH.undo of journal path (buf of size). */
-void journal_undo_path(const char *path, char *buf, size_t size);
+		     uint64_t val, struct xds_err *err);
+/* PATH.undo of journal path in buf of size; false if it does not fit. */
+bool journal_undo_path(const char *path, char *buf, size_t size);
 
 /* ---- recover.c ---- */
 /* Thaw what the journal at path lists; attached: guests of this run to
