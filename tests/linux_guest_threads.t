@@ -6,8 +6,12 @@
 # the leader's signal->thread_head (not only off a run queue); one
 # thread of db is frozen while its siblings keep running (the guest's
 # per-thread ticks: the frozen one flat, the siblings growing), then
-# thawed (it grows again); 500 reads back to back never fail; and the
-# guest's log has no WARN, BUG, Oops or psi warning.  The driver is
+# thawed (it grows again); 500 reads back to back never fail; 1000
+# freeze/thaw cycles ($LGTH_CYCLES) over db's three busy threads and busy1
+# each reach frozen and are released; and the guest's log has no WARN,
+# BUG, Oops or psi warning.  With $XDS_GUEST_APPEND (kernel parameters,
+# e.g. preempt=full: tests/linux_guest_threads_preempt.t) the guest is
+# booted with them, and a preempt= one is checked in its dmesg.  The driver is
 # tests/linux_guest_driver.lua, as in linux_guest_freeze.t.
 # Skips (never fails) without qemu, a built xds-lua or the kernel files.
 set -u
@@ -106,6 +110,22 @@ ok $? "the thawed thread runs again (+$dv ticks in 2 s)"
 r=$(drv "reads 500" 240); rc=$?
 diag "reads: $r"
 ok $rc "500 reads back to back, none failed ($r)"
+
+cycles=${LGTH_CYCLES:-1000}
+r=$(drv "cycles $cycles 60 pid=$victim pid=$sib1 pid=$sib2 busy1" 400); rc=$?
+diag "cycles: $r"
+frozen=$(field "$r" frozen | head -1)
+[ "$rc" = 0 ] && [ "$(field "$r" cycles)" = "$cycles" ] && [ "${frozen:-0}" = "$cycles" ] &&
+	[ "$(field "$r" stuck)" = 0 ]
+ok $? "$cycles freeze/thaw cycles over db's threads and busy1, each frozen and released"
+case " ${XDS_GUEST_APPEND:-} " in
+*" preempt="*)
+	want=$(echo " $XDS_GUEST_APPEND " | sed -n 's/.* preempt=\([a-z]*\) .*/\1/p')
+	msg=$($G run "$a" "dmesg | grep -i 'dynamic preempt'" 20)
+	echo "$msg" | grep -qi "dynamic preempt: $want"
+	ok $? "the guest runs with preempt=$want (${msg:-no 'Dynamic Preempt' line in its dmesg})"
+	;;
+esac
 drv_stop; ok $? "xds-lua ends cleanly"
 klog_clean "$a"; ok $? "no WARN, BUG, Oops or psi warning in the guest's log"
 $G stop "$a"; running=
