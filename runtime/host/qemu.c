@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "host/host_int.h"
+#include "util/hash.h"
 
 /* One attached guest: its backend, the lock on its RAM file (lock.c), and
  * what tells it from the others (the RAM file's inode, the QMP socket). */
@@ -83,14 +84,13 @@ static int parse_spec(const char *spec, struct qemu_spec *q, struct xds_err *err
 static uint64_t file_hash(const char *path)
 {
 	FILE *f = path[0] ? fopen(path, "r") : NULL;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = XDS_FNV1A_INIT;
 	unsigned char buf[65536];
 	size_t n;
 	if (!f)
 		return 0;
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		for (size_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ULL;
+		h = xds_fnv1a(h, buf, n);
 	fclose(f);
 	return h;
 }

@@ -87,19 +87,6 @@ static void layout(struct lx_guest *g)
 	l->done = true;
 }
 
-static uint64_t ld(const uint8_t *p, unsigned w)
-{
-	return lx_load_le(p, w);
-}
-
-static int64_t lds(const uint8_t *p, unsigned w)
-{
-	uint64_t r = ld(p, w);
-	if (w < 8 && (r >> (8 * w - 1)) & 1)
-		r |= ~0ULL << (8 * w);
-	return (int64_t)r;
-}
-
 /* The whole task_struct is mapped in one piece and every field has 8
  * bytes of it from its offset: each field one 8-byte load, masked to its
  * width (signed ones sign-extended).  Sets every member of p. */
@@ -143,56 +130,24 @@ static void read_words(const struct lx_task_layout *l, const uint8_t *b, struct 
 	p->comm[TASK_COMM_LEN - 1] = 0;
 }
 
-/* The whole task_struct is mapped in one piece: every field a load. */
-static void read_mapped(const struct lx_task_layout *l, const uint8_t *b, struct lx_task_struct *p)
-{
-#define F(i) (b + l->off[i]), l->wid[i]
-	p->state = ld(F(TL_STATE));
-	p->on_rq = ld(F(TL_ON_RQ));
-	p->pid = (int)lds(F(TL_PID));
-	p->tgid = (int)lds(F(TL_TGID));
-	p->prio = (int)lds(F(TL_PRIO));
-	p->static_prio = (int)lds(F(TL_STATIC_PRIO));
-	p->normal_prio = (int)lds(F(TL_NORMAL_PRIO));
-	p->flags = l->wid[TL_FLAGS] ? ld(F(TL_FLAGS)) : 0;
-	p->exit_state = (int)lds(F(TL_EXIT_STATE));
-	p->policy = (unsigned)ld(F(TL_POLICY));
-	p->cpu = (unsigned)ld(F(TL_CPU));
-	p->tasks_next = ld(F(TL_NEXT));
-	p->tasks_prev = ld(F(TL_PREV));
-	p->se_on_rq = ld(F(TL_SE_ON_RQ));
-	p->sum_exec_runtime = ld(F(TL_RUNTIME));
-	p->vruntime = ld(F(TL_VRUNTIME));
-	p->signal = l->wid[TL_SIGNAL] ? ld(F(TL_SIGNAL)) : 0;
-	p->group_leader = l->wid[TL_LEADER] ? ld(F(TL_LEADER)) : 0;
-	p->thread_next = l->wid[TL_THREAD_NEXT] ? ld(F(TL_THREAD_NEXT)) : 0;
-	p->thread_prev = l->wid[TL_THREAD_PREV] ? ld(F(TL_THREAD_PREV)) : 0;
-	p->start_time = l->wid[TL_START] ? ld(F(TL_START)) : 0;
-#undef F
-	memcpy(p->comm, b + l->off[TL_COMM], TASK_COMM_LEN - 1);
-	p->comm[TASK_COMM_LEN - 1] = 0;
-}
-
 int lx_task_read(struct lx_guest *g, uint64_t va, struct lx_task_struct *p, struct xds_err *err)
 {
 	struct view v;
 	uint8_t bounce[TASK_COMM_LEN];
 	if (!g->task_layout.done)
 		layout(g);
-	const uint8_t *whole;
-	if (g->task_layout.words && (whole = lx_piece_at(g, va, lx_sizeof(g, T_TASK_STRUCT)))) {
-		p->addr = va;           /* most tasks: in the large page of the last one */
-		p->se = va + lx_off(g, F_TASK_SE);
-		read_words(&g->task_layout, whole, p);
-		return 0;
+	/* mapped whole: most tasks in the large page of the last one, else in one view */
+	bool words = g->task_layout.words;
+	const uint8_t *whole = words ? lx_piece_at(g, va, lx_sizeof(g, T_TASK_STRUCT)) : NULL;
+	if (!whole) {
+		if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
+			return -1;
+		whole = words ? v.base : NULL;
 	}
-	if (lx_view_open(&v, g, va, lx_sizeof(g, T_TASK_STRUCT), err))
-		return -1;
-	if (v.base && g->task_layout.ok) {
-		memset(p, 0, sizeof *p);
+	if (whole) {
 		p->addr = va;
 		p->se = va + lx_off(g, F_TASK_SE);
-		read_mapped(&g->task_layout, v.base, p);
+		read_words(&g->task_layout, whole, p);
 		return 0;
 	}
 	memset(p, 0, sizeof *p);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "sched/sched_int.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #define JOURNAL_LINE 1400
@@ -105,13 +106,10 @@ int journal_sync(struct xds_sched *s, struct xds_err *err)
 	return 0;
 }
 
-/* FNV-1a: a kernel's banner in one word. */
+/* A kernel's banner in one word. */
 uint64_t journal_boot_hash(const char *banner)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *c = (const unsigned char *)banner; *c; c++)
-		h = (h ^ *c) * 0x100000001b3ULL;
-	return h;
+	return xds_fnv1a(XDS_FNV1A_INIT, banner, strlen(banner));
 }
 
 int journal_guests(struct xds_sched *s, struct xds_err *err)

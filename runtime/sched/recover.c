@@ -106,7 +106,6 @@ static void free_journal(struct journal *j)
 	j->e = NULL;
 }
 
-/* "pause", "undo", "end", "resume": 1 if line is one (0 if not), -1 out of memory. */
 /* "undo NAME VA LEN OLD [NEW]": 1 with *w and the name, else 0. */
 static int undo_record(const char *line, char name[XDS_MAX_GUEST_NAME], struct jwrite *w)
 {
@@ -129,10 +128,28 @@ static int put_write(struct jpause *p, const struct jwrite *one)
 	return 0;
 }
 
+/* Up to max decimal numbers, one space apart, and nothing else: how many, or
+ * -1 for anything else (s "" gives 0). */
+static int numbers(const char *s, unsigned long long *v, int max)
+{
+	int n = 0;
+	while (*s) {
+		char *end;
+		if (n == max || *s < '0' || *s > '9')
+			return -1;
+		v[n++] = strtoull(s, &end, 10);
+		s = *end == ' ' && end[1] ? end + 1 : end;
+		if (*s && s == end)
+			return -1;
+	}
+	return n;
+}
+
+/* "pause", "undo", "end", "resume": 1 if line is one (0 if not), -1 out of memory. */
 static int pause_line(struct journal *j, const char *line)
 {
 	char name[XDS_MAX_GUEST_NAME], word[8];
-	unsigned long long seq = 0;
+	unsigned long long num[2] = { 0, 0 };          /* a pause's SEQ and JIFFIES */
 	struct jwrite one;
 	int end = 0;
 	struct jpause *p;
@@ -144,10 +161,7 @@ static int pause_line(struct journal *j, const char *line)
 	if (sscanf(line, "%7s %63s %n", word, name, &end) != 2 ||
 	    (strcmp(word, "pause") && strcmp(word, "end") && strcmp(word, "resume")))
 		return 0;
-	unsigned long long jiffies = 0;
-	int k = line[end] && word[0] == 'p' ? sscanf(line + end, "%llu %llu", &seq, &jiffies) : 0;
-	if (line[end] && (k < 1 || (k == 1 && strchr(line + end, ' ')) ||
-			  (k == 2 && strchr(strchr(line + end, ' ') + 1, ' '))))
+	if (numbers(line + end, num, word[0] == 'p' ? 2 : 0) < 0)
 		return 0;
 	if (!(p = pause_of(j, name)))
 		return 1;
@@ -156,8 +170,8 @@ static int pause_line(struct journal *j, const char *line)
 	if (word[0] == 'r')
 		p->paused = false;
 	p->open = word[0] == 'p';
-	p->seq = seq;
-	p->jiffies = jiffies;
+	p->seq = num[0];
+	p->jiffies = num[1];
 	p->n = 0;               /* a new batch, or the last one ended */
 	return 1;
 }
@@ -174,9 +188,8 @@ static int read_undo_area(const char *path, struct journal *j, struct xds_err *e
 	if (!f)
 		return errno == ENOENT ? 0 : xds_fail(err, "%s: %s", upath, strerror(errno));
 	unsigned long long seq;
-	struct jpause *p = NULL;
-	struct jwrite *w = NULL;
-	int n = 0, rc = 0;
+	struct jpause *p = NULL, area = { 0 };
+	int rc = 0;
 	if (fgets(line, sizeof line, f) && strchr(line, '\n') && sscanf(line, "batch %63s %llu", name, &seq) == 2 &&
 	    (p = pause_of(j, name)) && p->open && p->seq == seq) {
 		/* each record ends in a newline; the area ends at its first NUL */
@@ -185,28 +198,21 @@ static int read_undo_area(const char *path, struct journal *j, struct xds_err *e
 			struct jwrite one;
 			if (!undo_record(line, who, &one) || strcmp(who, name))
 				break;
-			struct jwrite *nw = realloc(w, (size_t)(n + 1) * sizeof *nw);
-			if (!nw)
+			if (put_write(&area, &one))
 				rc = xds_fail(err, "out of memory");
-			else
-				(w = nw)[n++] = one;
 		}
 	}
 	fclose(f);
-	if (!rc && n) {
-		struct jwrite *all = realloc(w, (size_t)(n + p->n) * sizeof *all);
-		if (!all) {
+	for (int i = 0; !rc && area.n && i < p->n; i++)   /* the journal's lines after the area's */
+		if (put_write(&area, &p->w[i]))
 			rc = xds_fail(err, "out of memory");
-		} else {
-			if (p->n)
-				memcpy(all + n, p->w, (size_t)p->n * sizeof *all);
-			free(p->w);
-			p->w = all;
-			p->n += n;
-			w = NULL;
-		}
+	if (!rc && area.n) {
+		free(p->w);
+		p->w = area.w;
+		p->n = area.n;
+	} else {
+		free(area.w);
 	}
-	free(w);
 	return rc;
 }
 
